@@ -1,0 +1,110 @@
+"""Shared checks that turn a source array and its affine into a canonical Volume.
+
+Rules, applied the same way to NIfTI and DICOM:
+
+* fewer than 3 dimensions, more than 4, or a zero-size axis: :class:`ImageShapeError`;
+* 4D (multi-echo, diffusion, dynamics): one frame is used. ``frame=None`` takes frame 0 (the
+  first echo or the b=0 image, the most anatomical one) and records the choice in
+  ``metadata['frame']``; ``frame=k`` takes frame k; ``frame='mean'`` averages all frames;
+* NaN or Inf voxels: refused by default (:class:`ImageValueError`), or set to 0 with
+  ``nonfinite='zero'`` (the count is recorded in ``metadata['nonfinite_voxels']``);
+* an oblique grid (a voxel axis more than ``max_obliquity`` degrees from every world axis):
+  refused (:class:`OrientationError`) unless ``allow_oblique=True``; the grid is then put on
+  its nearest canonical axes without resampling, so labels still map back voxel for voxel.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Literal
+
+import numpy as np
+
+from legseg_core.errors import ImageShapeError, ImageValueError, OrientationError
+from legseg_core.io.volume import SourceGeometry, Volume, obliquity_degrees, spacing_from_affine
+
+log = logging.getLogger(__name__)
+
+Frame = int | Literal["mean"] | None
+NonFinite = Literal["error", "zero"]
+DEFAULT_MAX_OBLIQUITY = 20.0
+
+
+def build_volume(source: np.ndarray, affine: np.ndarray, *, path: str, format: str,
+                 frame: Frame = None, nonfinite: NonFinite = "error", allow_oblique: bool = False,
+                 max_obliquity: float = DEFAULT_MAX_OBLIQUITY, metadata: dict[str, Any] | None = None) -> Volume:
+    """Validate a source array in file order (``(i, j, k[, t])``) and its RAS+ affine, return a Volume."""
+    metadata = dict(metadata or {})
+    source = _check_shape(source, path)
+    source, frame_note = _choose_frame(source, frame, path)
+    if frame_note:
+        metadata["frame"] = frame_note
+    source = _check_finite(source, nonfinite, path, metadata)
+    _check_affine(affine, path, allow_oblique, max_obliquity, metadata)
+    geometry = SourceGeometry.from_affine(affine, source.shape, path=path, format=format)
+    data = geometry.to_canonical_array(source)
+    metadata["source_orientation"] = "".join(_axcodes(affine))
+    return Volume(data, spacing_from_affine(geometry.canonical_affine), geometry, metadata)
+
+
+def _axcodes(affine: np.ndarray) -> tuple[str, ...]:
+    from nibabel.orientations import aff2axcodes
+
+    return tuple(str(c) for c in aff2axcodes(affine))
+
+
+def _check_shape(source: np.ndarray, path: str) -> np.ndarray:
+    # Trailing singleton axes beyond the third (e.g. NIfTI x, y, z, 1) carry nothing.
+    while source.ndim > 3 and source.shape[-1] == 1:
+        source = source[..., 0]
+    if source.ndim < 3:
+        raise ImageShapeError(f"{path}: a {source.ndim}D image of shape {source.shape}; LegSeg needs a 3D volume")
+    if source.ndim > 4:
+        raise ImageShapeError(f"{path}: a {source.ndim}D image of shape {source.shape}; LegSeg reads 3D or 4D")
+    if 0 in source.shape:
+        raise ImageShapeError(f"{path}: the image has a zero-size axis, shape {source.shape}")
+    return source
+
+
+def _choose_frame(source: np.ndarray, frame: Frame, path: str) -> tuple[np.ndarray, str | None]:
+    if source.ndim == 3:
+        return source, None
+    frames = source.shape[3]
+    if frame == "mean":
+        return source.astype(np.float32).mean(axis=3), f"mean of {frames} frames"
+    index = 0 if frame is None else int(frame)
+    if not -frames <= index < frames:
+        raise ImageShapeError(f"{path}: frame {frame} asked for, but the image has {frames} frames (0..{frames - 1})")
+    rule = "default: first" if frame is None else "chosen"
+    log.info("%s: 4D image with %d frames, using frame %d (%s)", path, frames, index % frames, rule)
+    return source[..., index], f"{index % frames} of {frames} ({rule})"
+
+
+def _check_finite(source: np.ndarray, nonfinite: NonFinite, path: str, metadata: dict[str, Any]) -> np.ndarray:
+    if not np.issubdtype(source.dtype, np.floating):
+        return source
+    bad = ~np.isfinite(source)
+    count = int(bad.sum())
+    if count == 0:
+        return source
+    if nonfinite != "zero":
+        raise ImageValueError(
+            f"{path}: {count} voxels are NaN or Inf; clean the image, or load it with nonfinite='zero' "
+            "(command line: --nonfinite zero) to set them to 0")
+    metadata["nonfinite_voxels"] = count
+    log.warning("%s: %d NaN/Inf voxels set to 0", path, count)
+    return np.where(bad, 0, source).astype(source.dtype)
+
+
+def _check_affine(affine: np.ndarray, path: str, allow_oblique: bool, max_obliquity: float,
+                  metadata: dict[str, Any]) -> None:
+    affine = np.asarray(affine, dtype=float)
+    if affine.shape != (4, 4) or not np.all(np.isfinite(affine)) or abs(np.linalg.det(affine[:3, :3])) < 1e-9:
+        raise OrientationError(f"{path}: the image's affine is missing or degenerate:\n{affine}")
+    angle = obliquity_degrees(affine)
+    metadata["obliquity_degrees"] = round(angle, 3)
+    if angle > max_obliquity and not allow_oblique:
+        raise OrientationError(
+            f"{path}: the slices are oblique by {angle:.1f} degrees (more than {max_obliquity:g}); "
+            "resample the scan to its nearest axes first, or load it with allow_oblique=True "
+            "(command line: --allow-oblique) to use the nearest axes without resampling")

@@ -1,0 +1,65 @@
+"""NIfTI in (.nii, .nii.gz) and NIfTI out, on the exact grid of the source."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import zlib
+from pathlib import Path
+from typing import Any
+
+import nibabel as nib
+import numpy as np
+
+from legseg_core.errors import ImageFormatError, InputPathError
+from legseg_core.io.canonical import build_volume
+from legseg_core.io.volume import Volume
+
+NIFTI_SUFFIXES = (".nii", ".nii.gz")
+
+
+def is_nifti_path(path: str | Path) -> bool:
+    """True when the file name ends in .nii or .nii.gz."""
+    return str(path).lower().endswith(NIFTI_SUFFIXES)
+
+
+def load_nifti(path: Path, **options: Any) -> Volume:
+    """Read a NIfTI file into a canonical Volume (options as in :func:`build_volume`)."""
+    try:
+        image = nib.load(str(path))
+        source = np.asanyarray(image.dataobj)
+    except (nib.filebasedimages.ImageFileError, EOFError, zlib.error, OSError, ValueError) as error:
+        raise ImageFormatError(f"{path}: not a readable NIfTI image ({type(error).__name__}: {error})") from None
+    header = image.header
+    metadata = {"description": _text(header.get("descrip")), "dtype": str(source.dtype)}
+    return build_volume(source, image.affine, path=str(path), format="nifti", metadata=metadata, **options)
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    raw = np.asarray(value).item()
+    return raw.decode("latin-1", "replace").strip("\x00 ") if isinstance(raw, bytes) else str(raw)
+
+
+def write_nifti(source_array: np.ndarray, affine: np.ndarray, path: str | Path) -> Path:
+    """Write an array in file order with a RAS+ affine, atomically (a crash leaves no half file)."""
+    path = Path(path)
+    if not is_nifti_path(path):
+        raise InputPathError(f"{path}: output must end in .nii or .nii.gz")
+    if not path.parent.exists():
+        raise InputPathError(f"{path}: the folder {path.parent} does not exist")
+    image = nib.Nifti1Image(source_array, np.asarray(affine, dtype=float))
+    image.header.set_xyzt_units("mm")
+    image.set_qform(affine, code=1)
+    image.set_sform(affine, code=1)
+    suffix = ".nii.gz" if str(path).lower().endswith(".gz") else ".nii"
+    handle, temporary = tempfile.mkstemp(prefix=".legseg-", suffix=suffix, dir=path.parent)
+    os.close(handle)
+    try:
+        nib.save(image, temporary)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path

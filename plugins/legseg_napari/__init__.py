@@ -1,0 +1,1 @@
+"""napari glue for LegSeg: manifest, reader, writer, sample data and dock widgets."""
