@@ -18,7 +18,10 @@ from legseg_core import __version__
 from legseg_core.errors import CancelledError, LegsegError
 
 #: Subcommand modules under legseg_core.commands, in the order `legseg --help` lists them.
-COMMAND_MODULES: tuple[str, ...] = ("info",)
+COMMAND_MODULES: tuple[str, ...] = (
+    "info",
+    "bench",
+)
 
 EXIT_USER_ERROR = 2
 EXIT_CANCELLED = 130
