@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 #: Benchmark modules under legseg_core.bench, in the order `legseg bench all` runs them.
-BENCHMARKS: tuple[str, ...] = ()
+BENCHMARKS: tuple[str, ...] = (
+)
 
 
 @dataclass
