@@ -55,14 +55,14 @@ def _axcodes(affine: np.ndarray) -> tuple[str, ...]:
 
 def _check_shape(source: np.ndarray, path: str) -> np.ndarray:
     # Trailing singleton axes beyond the third (e.g. NIfTI x, y, z, 1) carry nothing.
+    if source.size == 0:
+        raise ImageShapeError(f"{path}: the image has a zero-size axis, shape {source.shape}")
     while source.ndim > 3 and source.shape[-1] == 1:
         source = source[..., 0]
     if source.ndim < 3:
         raise ImageShapeError(f"{path}: a {source.ndim}D image of shape {source.shape}; LegSeg needs a 3D volume")
     if source.ndim > 4:
         raise ImageShapeError(f"{path}: a {source.ndim}D image of shape {source.shape}; LegSeg reads 3D or 4D")
-    if 0 in source.shape:
-        raise ImageShapeError(f"{path}: the image has a zero-size axis, shape {source.shape}")
     return source
 
 
