@@ -1,0 +1,102 @@
+"""Finding the legs: one or two, which is which, and where to split them.
+
+The legs of a calf scan lie side by side along x. The column profile of the body mask (voxels
+per x column, summed over y and z) then has one lobe per leg. Two lobes that each hold at
+least ``min_leg_fraction`` of the mask, with a valley between them no higher than
+``valley_ratio`` of the lower lobe's peak, are two legs; this holds for legs apart (the valley
+is empty) and for legs that touch (the valley is the narrow contact). Each z-part is then split
+at the lowest column of its own profile between the two lobes' peaks, so legs that diverge
+along z are still cut between them. Canonical x runs from the patient's right to left, so the
+leg at smaller x is the right one. A single leg takes ``single_leg_side``; ``auto`` calls it
+right when its centre lies in the half of the field of view at smaller x.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+from legseg_core.errors import PreprocessingError
+from legseg_core.preprocess.config import PreprocessConfig
+from legseg_core.preprocess.mask import BodyMask
+
+
+@dataclass(frozen=True)
+class LegLayout:
+    """The legs found on the coarse mask grid: sides in x order, lobe peaks and the global split."""
+
+    sides: tuple[str, ...]
+    peaks: tuple[int, ...]
+    split: int | None
+
+
+def find_legs(body: BodyMask, config: PreprocessConfig, name: str) -> LegLayout:
+    """One or two legs from the body mask's column profile (coarse x columns)."""
+    profile = _smooth(body.mask.sum(axis=(0, 1)).astype(np.float64))
+    _check_leg_area(body, config, name)
+    split = _valley(profile, config)
+    if split is None:
+        centre = float(np.average(np.arange(profile.size), weights=profile))
+        side = config.single_leg_side
+        if side == "auto":
+            side = "right" if centre < (profile.size - 1) / 2 + 1e-9 else "left"
+        return LegLayout((side,), (int(np.argmax(profile)),), None)
+    peaks = (int(np.argmax(profile[:split])), split + int(np.argmax(profile[split:])))
+    return LegLayout(("right", "left"), peaks, split)
+
+
+def part_split(body: BodyMask, layout: LegLayout, start: int, stop: int) -> int | None:
+    """The coarse x column that separates the legs in slices ``start..stop``: the part's lowest valley."""
+    if layout.split is None:
+        return None
+    profile = _smooth(body.mask[start:stop].sum(axis=(0, 1)).astype(np.float64))
+    low, high = layout.peaks
+    window = profile[low: high + 1]
+    lowest = np.flatnonzero(window == window.min())
+    runs = np.split(lowest, np.flatnonzero(np.diff(lowest) > 1) + 1)
+    best = max(runs, key=len)
+    return low + int(best[len(best) // 2])
+
+
+def leg_extent(body: BodyMask, start: int, stop: int, columns: tuple[int, int]) -> tuple[int, int, int, int] | None:
+    """Bounding box ``(y0, y1, x0, x1)`` (coarse voxels, stop exclusive) of the mask in a slab and column range."""
+    region = body.mask[start:stop, :, columns[0]: columns[1]]
+    rows = np.flatnonzero(region.any(axis=(0, 2)))
+    cols = np.flatnonzero(region.any(axis=(0, 1)))
+    if rows.size == 0 or cols.size == 0:
+        return None
+    return int(rows[0]), int(rows[-1]) + 1, columns[0] + int(cols[0]), columns[0] + int(cols[-1]) + 1
+
+
+def _valley(profile: np.ndarray, config: PreprocessConfig) -> int | None:
+    """The column of the deepest valley between two substantial lobes, or None for one lobe."""
+    total = profile.sum()
+    mass_left = np.cumsum(profile) - profile
+    mass_right = total - mass_left - profile
+    peak_left = np.maximum.accumulate(profile)
+    peak_right = np.maximum.accumulate(profile[::-1])[::-1]
+    lower_peak = np.minimum(peak_left, peak_right)
+    enough = (mass_left >= config.min_leg_fraction * total) & (mass_right >= config.min_leg_fraction * total)
+    ratio = np.where(enough & (lower_peak > 0), profile / np.maximum(lower_peak, 1e-12), np.inf)
+    if not np.isfinite(ratio).any() or ratio.min() > config.valley_ratio:
+        return None
+    deepest = np.flatnonzero(ratio == ratio.min())
+    runs = np.split(deepest, np.flatnonzero(np.diff(deepest) > 1) + 1)
+    best = max(runs, key=len)
+    return int(best[len(best) // 2])
+
+
+def _check_leg_area(body: BodyMask, config: PreprocessConfig, name: str) -> None:
+    """Refuse a mask whose largest slice of foreground is smaller than a leg's cross-section."""
+    largest = float(body.mask.sum(axis=(1, 2)).max()) * body.pixel_area_mm2
+    if largest < config.min_leg_area_mm2:
+        raise PreprocessingError(
+            f"{name}: no leg-like foreground: the largest foreground slice covers {largest:.0f} mm^2 "
+            f"(a leg needs at least {config.min_leg_area_mm2:g} mm^2)")
+
+
+def _smooth(profile: np.ndarray) -> np.ndarray:
+    """Lightly smoothed column profile (sigma one column), so single-column dips do not split a leg."""
+    return ndimage.gaussian_filter1d(profile, 1.0, mode="constant")
