@@ -21,6 +21,9 @@ from legseg_core.errors import CancelledError, LegsegError
 COMMAND_MODULES: tuple[str, ...] = (
     "info",
     "bench",
+    "evaluate",
+    "overlap",
+    "measure",
 )
 
 EXIT_USER_ERROR = 2

@@ -1,0 +1,59 @@
+"""``legseg overlap``: the Figure 4 overlap map of reference against predicted labels, as NIfTI and PNG."""
+
+from __future__ import annotations
+
+import argparse
+
+from legseg_core.commands.common import print_json
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "overlap", help="write the overlap map of reference and predicted labels (Figure 4)",
+        description="Write the overlap map on the reference's grid: 0 both background, 1 same muscle (green), "
+                    "2 predicted only (beige), 3 different muscles (yellow), 4 manual only (red). Prints the "
+                    "voxel count of each class and every muscle's Dice.")
+    parser.add_argument("--reference", required=True, help="reference (manual) label file")
+    parser.add_argument("--prediction", required=True, help="predicted label file")
+    parser.add_argument("-o", "--output", required=True, help="overlap map to write (.nii or .nii.gz)")
+    parser.add_argument("--resample", action="store_true",
+                        help="resample a prediction on another grid onto the reference grid (nearest neighbour)")
+    parser.add_argument("--png", metavar="FILE", help="also write the Figure 4 overlay of one axial slice as PNG")
+    parser.add_argument("--image", metavar="PATH", help="scan under the PNG overlay (on the reference grid)")
+    parser.add_argument("--slice", type=int, default=None, metavar="K",
+                        help="axial slice of the PNG (default: the slice with the most labelled voxels)")
+    parser.add_argument("--json", action="store_true", help="print the class counts and Dice as JSON")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from legseg_core.evaluation.cases import load_pair
+    from legseg_core.evaluation.overlap import OverlapTracker
+    from legseg_core.io import check_same_grid, load_volume, save_image
+    from legseg_core.labels import MUSCLE_BY_ID, OVERLAP_BY_ID
+    from legseg_core.evaluation.tables import jsonable
+
+    reference, prediction = load_pair(args.reference, args.prediction, resample=args.resample)
+    tracker = OverlapTracker(reference.data, prediction.data, reference.spacing)
+    path = save_image(tracker.map, reference, args.output)
+    if args.png:
+        from legseg_core.evaluation.plots import overlay_png
+
+        image = None
+        if args.image:
+            scan = load_volume(args.image)
+            check_same_grid(reference, scan, what=f"image {args.image}")
+            image = scan.data
+        overlay_png(tracker.map, args.png, image=image, slice_index=args.slice, spacing=reference.spacing)
+    counts = tracker.class_counts()
+    dice = {MUSCLE_BY_ID[label].abbr: value for label, value in tracker.dice().items()}
+    if args.json:
+        print_json(jsonable({"output": str(path), "png": args.png,
+                             "class_counts": {OVERLAP_BY_ID[k].abbr if k else "background": v for k, v in counts.items()},
+                             "dice": dice}))
+        return 0
+    print(f"wrote {path}")
+    for value, count in counts.items():
+        print(f"{value} {OVERLAP_BY_ID[value].name if value else 'both background':<45} {count:>10d} voxels")
+    print("Dice: " + ", ".join(f"{abbr} {value:.3f}" for abbr, value in dice.items()))
+    return 0
