@@ -24,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "evaluate",
     "overlap",
     "measure",
+    "store",
 )
 
 EXIT_USER_ERROR = 2

@@ -19,3 +19,11 @@ class StoreIntegrityError(StoreError):
 
 class StoreVersionError(StoreError):
     """The catalog was written by a newer LegSeg whose schema this version does not know."""
+
+
+class DuplicateCaseError(StoreError):
+    """The image is in the store already; ``case_id`` names the case that holds it."""
+
+    def __init__(self, message: str, case_id: str) -> None:
+        super().__init__(message)
+        self.case_id = case_id

@@ -34,7 +34,7 @@ from legseg_core.io.dicom import KEPT_ATTRIBUTES
 from legseg_core.io.volume import SourceGeometry, Volume
 from legseg_core.store import queries, writes
 from legseg_core.store.catalog import CATALOG_NAME, Catalog, now_iso
-from legseg_core.store.errors import StoreMissingError
+from legseg_core.store.errors import DuplicateCaseError, StoreMissingError
 from legseg_core.store.files import EncodedFile, decode_volume, encode_nifti, read_verified, write_atomically
 from legseg_core.store.labelstats import checked_labels, edit_statistics, voxels_per_muscle
 from legseg_core.store.location import resolve_store_path
@@ -121,7 +121,7 @@ class Store:
         encoded = {key: encode_nifti(v.data, v.geometry) for key, v in images.items()}
         duplicate = self.catalog.read(lambda c: queries.case_with_image_checksum(c, encoded["image"].sha256))
         if duplicate and not allow_duplicate:
-            raise StoreError(f"this image is in the store already as {duplicate}; nothing was added")
+            raise DuplicateCaseError(f"this image is in the store already as {duplicate}; nothing was added", duplicate)
         case_id = new_case_id()
         stored = {key: (self._write(image_file(case_id, key), e), str(images[key].data.dtype))
                   for key, e in encoded.items()}

@@ -16,6 +16,7 @@ from typing import Any
 
 from legseg_core.errors import StoreError
 from legseg_core.store.catalog import now_iso
+from legseg_core.store.errors import DuplicateCaseError
 from legseg_core.store.queries import case_with_image_checksum, select_case, stratum_counts
 from legseg_core.store.records import CaseMetadata
 from legseg_core.store.splits import SplitConfig, assign_split
@@ -63,7 +64,7 @@ def insert_case(connection: sqlite3.Connection, case: NewCase, splits: SplitConf
     image_file = case.images["image"][0]
     duplicate = case_with_image_checksum(connection, image_file.sha256)
     if duplicate and not case.allow_duplicate:
-        raise StoreError(f"this image is in the store already as {duplicate}; nothing was added")
+        raise DuplicateCaseError(f"this image is in the store already as {duplicate}; nothing was added", duplicate)
     for stored, _ in case.images.values():
         stored.check_present()
     meta = case.metadata

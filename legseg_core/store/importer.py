@@ -1,0 +1,213 @@
+"""Bulk import: a folder of scans described by a CSV table, one row per case.
+
+Headers are matched case-insensitively, with spaces and '-' read as '_'. The columns:
+
+* ``case_id`` (or ``case``, ``subject``, ``id``): the row's name, used to find its files. It is
+  kept only as a salted hash, like a source file name, since it may be a patient code.
+* ``image`` (or ``image_path``, ``scan``, ``scan_path``, ``path``, ``file``): the segmentation
+  image, relative to the folder (or absolute). **Without an image column**, the first file that
+  exists of ``<case_id>/<contrast>.nii.gz``, ``<case_id>_<contrast>.nii.gz``,
+  ``<case_id>/image.nii.gz``, ``<case_id>_image.nii.gz``, ``<case_id>.nii.gz`` (also ``.nii``).
+* ``labels`` (or ``label``, ``labels_path``, ``segmentation``, ``seg``, ``mask``): the label
+  image. Without a labels column: ``<case_id>/labels.nii.gz``, ``<case_id>_labels.nii.gz``,
+  ``<case_id>_label.nii.gz`` or ``<case_id>_seg.nii.gz``; with none of them the case is added
+  unlabelled.
+* ``image:NAME`` (e.g. ``image:dixon_fat``): further images on the same grid.
+* ``contrast``, ``protocol``, ``site``, ``scanner``, ``health`` (or ``health_status``,
+  ``group``), ``diagnosis``, ``notes`` (or ``note``, ``comment``), ``provenance`` (of the
+  labels; default: the ``provenance`` argument).
+* ``slices`` and ``voxel_size`` (or ``spacing``): not stored (the image says them); a
+  ``slices`` value that disagrees with the image is logged.
+* Any other column with a number is kept as extra metadata (e.g. fat fraction per muscle),
+  unless its name suggests an identity (patient, name, birth, dob, id, mrn, accession, address,
+  phone); other texts are dropped.
+
+An image already in the store is not added twice: its case is reused, and given the row's
+labels if it has none yet, so an interrupted import can simply be run again.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import re
+from collections.abc import Generator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from legseg_core.errors import InputPathError, LegsegError, StoreError
+from legseg_core.progress import Progress, drive
+from legseg_core.store.errors import DuplicateCaseError
+
+if TYPE_CHECKING:
+    from legseg_core.store.store import Store
+
+log = logging.getLogger(__name__)
+
+COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
+    "case_id": ("case_id", "case", "subject", "id"),
+    "image": ("image", "image_path", "scan", "scan_path", "path", "file"),
+    "labels": ("labels", "label", "labels_path", "segmentation", "seg", "mask"),
+    "contrast": ("contrast",), "protocol": ("protocol",), "site": ("site",), "scanner": ("scanner",),
+    "health": ("health", "health_status", "group"), "diagnosis": ("diagnosis",),
+    "notes": ("notes", "note", "comment"), "provenance": ("provenance",),
+    "slices": ("slices", "n_slices"), "voxel_size": ("voxel_size", "voxel_size_mm", "spacing"),
+}
+IDENTIFYING_WORDS = ("patient", "name", "birth", "accession", "address", "phone")
+IDENTIFYING_TOKENS = ("id", "uid", "dob", "mrn", "ssn")
+NIFTI_ENDINGS = (".nii.gz", ".nii")
+
+
+@dataclass
+class ImportReport:
+    """What an import did: cases added, cases found already stored, label versions added, failures."""
+
+    added: list[str] = field(default_factory=list)
+    existing: list[str] = field(default_factory=list)
+    labelled: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {"added": self.added, "existing": self.existing, "labelled": self.labelled, "failed": self.failed}
+
+
+def header_key(header: str) -> str:
+    """A CSV header in matching form: lower case, spaces and '-' as '_'."""
+    return re.sub(r"[\s\-]+", "_", header.strip().lower())
+
+
+def read_table(path: Path) -> list[dict[str, str]]:
+    """Rows of a CSV (',', ';' or tab separated; BOM tolerated) with headers in matching form."""
+    if not path.is_file():
+        raise InputPathError(f"{path}: no such metadata table")
+    text = path.read_text(encoding="utf-8-sig")
+    try:
+        dialect: Any = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    rows = list(csv.DictReader(text.splitlines(), dialect=dialect))
+    if not rows:
+        raise StoreError(f"{path}: the table has no rows")
+    return [{header_key(k): (v or "").strip() for k, v in row.items() if k is not None} for row in rows]
+
+
+def _column(row: dict[str, str], key: str) -> str:
+    for alias in COLUMN_ALIASES[key]:
+        if row.get(alias):
+            return row[alias]
+    return ""
+
+
+def _is_identifying(key: str) -> bool:
+    tokens = key.split("_")
+    return any(word in key for word in IDENTIFYING_WORDS) or any(t in IDENTIFYING_TOKENS for t in tokens)
+
+
+def _extra(row: dict[str, str]) -> dict[str, float]:
+    known = {alias for aliases in COLUMN_ALIASES.values() for alias in aliases}
+    extra: dict[str, float] = {}
+    for key, value in row.items():
+        if key in known or key.startswith("image:") or not value or _is_identifying(key):
+            continue
+        try:
+            extra[re.sub(r"[^A-Za-z0-9_.-]+", "_", key).strip("_")[:60] or "column"] = float(value)
+        except ValueError:
+            log.debug("column %s: text value dropped", key)
+    return extra
+
+
+def _first_existing(directory: Path, candidates: list[str]) -> Path | None:
+    for candidate in candidates:
+        for ending in NIFTI_ENDINGS:
+            path = directory / f"{candidate}{ending}"
+            if path.is_file():
+                return path
+    return None
+
+
+def _resolve(directory: Path, value: str, number: int, what: str) -> Path:
+    path = Path(value).expanduser()
+    path = path if path.is_absolute() else directory / path
+    if not path.exists():
+        raise InputPathError(f"row {number}: the {what} {path} does not exist")
+    return path
+
+
+def row_files(directory: Path, row: dict[str, str], number: int) -> tuple[Path, Path | None, dict[str, Path]]:
+    """The segmentation image, the labels (or None) and the further images of one row."""
+    case, contrast = _column(row, "case_id"), header_key(_column(row, "contrast"))
+    if _column(row, "image"):
+        image = _resolve(directory, _column(row, "image"), number, "image")
+    else:
+        names = [f"{case}/{contrast}", f"{case}_{contrast}"] if contrast else []
+        image = _first_existing(directory, [*names, f"{case}/image", f"{case}_image", case]) if case else None
+        if image is None:
+            raise InputPathError(f"row {number}: no image column and no image file found for case {case!r} "
+                                 f"in {directory} (see `legseg store import --help` for the file rule)")
+    if _column(row, "labels"):
+        labels: Path | None = _resolve(directory, _column(row, "labels"), number, "labels")
+    else:
+        candidates = [f"{case}/labels", f"{case}_labels", f"{case}_label", f"{case}_seg"]
+        labels = _first_existing(directory, candidates) if case else None
+    extras = {key.split(":", 1)[1]: _resolve(directory, value, number, f"image {key}")
+              for key, value in row.items() if key.startswith("image:") and value}
+    return image, labels, extras
+
+
+def import_work(store: "Store", directory: Path, table: Path, *, provenance: str = "manual", accept: bool = False,
+                author: str | None = None, keep_going: bool = False,
+                volume_options: dict[str, Any] | None = None) -> Generator[Progress, None, ImportReport]:
+    """Import every row of ``table`` from ``directory``, one committed case at a time."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise InputPathError(f"{directory}: no such folder")
+    rows = read_table(Path(table))
+    report = ImportReport()
+    for number, row in enumerate(rows, start=2):  # row 1 holds the headers
+        yield Progress(number - 2, len(rows), f"row {number}: {_column(row, 'case_id') or '(no case id)'}")
+        try:
+            _import_row(store, directory, row, number, report, provenance=provenance, accept=accept, author=author,
+                        volume_options=volume_options)
+        except LegsegError as error:
+            if not keep_going:
+                raise StoreError(f"{table}, row {number}: {error} (the rows before it are imported; "
+                                 "running the import again skips them)") from None
+            report.failed.append(f"row {number}: {error}")
+            log.warning("%s, row %d: %s", table, number, error)
+    yield Progress(len(rows), len(rows), "done")
+    return report
+
+
+def import_table(store: "Store", directory: Path, table: Path, **options: Any) -> ImportReport:
+    """Run :func:`import_work` to its end."""
+    return drive(import_work(store, directory, table, **options))
+
+
+def _import_row(store: "Store", directory: Path, row: dict[str, str], number: int, report: ImportReport, *,
+                provenance: str, accept: bool, author: str | None, volume_options: dict[str, Any] | None) -> None:
+    image, labels, extras = row_files(directory, row, number)
+    metadata = {key: _column(row, key) for key in ("contrast", "protocol", "site", "scanner", "diagnosis", "notes")}
+    metadata["health"] = _column(row, "health") or "unknown"
+    try:
+        case = store.add_case(image, extra_images=extras, source_name=_column(row, "case_id") or image.name,
+                              author=author, volume_options=volume_options, extra=_extra(row), **metadata)
+        report.added.append(case.id)
+    except DuplicateCaseError as duplicate:
+        case = store.case(duplicate.case_id)
+        report.existing.append(case.id)
+    _check_slices(row, case.slices, number)
+    if labels is None or case.version_count:
+        return
+    version = store.add_label_version(case.id, labels, provenance=_column(row, "provenance") or provenance,
+                                      author=author)
+    report.labelled.append(version.id)
+    if accept:
+        store.accept(case.id, version.id, author=author)
+
+
+def _check_slices(row: dict[str, str], slices: int, number: int) -> None:
+    stated = _column(row, "slices")
+    if stated and stated.isdigit() and int(stated) != slices:
+        log.warning("row %d: the table says %s slices, the image has %d", number, stated, slices)
