@@ -140,8 +140,8 @@ def evaluate_pair_files(reference_path: str | Path, prediction_path: str | Path,
     """Scores of one reference / prediction file pair (see :func:`load_pair`)."""
     reference, prediction = load_pair(reference_path, prediction_path, resample=resample)
     return evaluate_labels(reference.data, prediction.data, reference.spacing,
-                           case_id=key or case_id(reference_path), reference=str(reference_path),
-                           prediction=str(prediction_path))
+                           case_id=key or case_id(reference_path), reference_file=str(reference_path),
+                           prediction_file=str(prediction_path))
 
 
 def evaluate_cases(cases: CaseSet, *, model_index: int = 1, resample: bool = False) -> ProgressWork[list[CaseScores]]:
