@@ -17,6 +17,7 @@ from typing import Any
 #: Benchmark modules under legseg_core.bench, in the order `legseg bench all` runs them.
 BENCHMARKS: tuple[str, ...] = (
     "overlap",
+    "store",
 )
 
 

@@ -12,11 +12,12 @@ from an empty file, and opening an older catalog applies the missing steps in on
 from __future__ import annotations
 
 import logging
+import os
 import random
 import sqlite3
+import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TypeVar
@@ -52,7 +53,10 @@ CREATE TABLE cases (
     technical_json TEXT NOT NULL DEFAULT '{}',
     split TEXT NOT NULL CHECK (split IN ('train', 'validation', 'test')),
     status TEXT NOT NULL CHECK (status IN ('new', 'in_review', 'accepted', 'excluded')),
-    accepted_version TEXT REFERENCES label_versions(id)
+    accepted_version TEXT REFERENCES label_versions(id),
+    latest_version TEXT REFERENCES label_versions(id),
+    version_count INTEGER NOT NULL DEFAULT 0,
+    image_names TEXT NOT NULL DEFAULT 'image'
 );
 CREATE INDEX cases_stratum ON cases (contrast, health);
 CREATE INDEX cases_status ON cases (status);
@@ -123,42 +127,58 @@ def now_iso() -> str:
 
 
 class Catalog:
-    """The SQLite file of one store. Opens a short-lived connection per operation (thread and
-    process safe); use :meth:`read` and :meth:`write` to run a function inside a transaction."""
+    """The SQLite file of one store. Each thread (and each forked process) gets its own connection,
+    kept open between operations; use :meth:`read` and :meth:`write` to run a function inside a
+    transaction, and :meth:`close` when done."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._connections: list[tuple[int, sqlite3.Connection]] = []
 
     @classmethod
     def create(cls, path: Path, settings: dict[str, str]) -> "Catalog":
         """Create a new catalog file with the current schema and the given settings."""
         catalog = cls(path)
-        with catalog._connection() as connection:
-            connection.execute("PRAGMA journal_mode=WAL")
+        catalog._connection().execute("PRAGMA journal_mode=WAL")
         catalog.migrate()
         catalog.write(lambda c: c.executemany("INSERT INTO settings (key, value) VALUES (?, ?)",
                                               sorted(settings.items())))
         return catalog
 
-    @contextmanager
-    def _connection(self) -> Iterator[sqlite3.Connection]:
-        connection = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
-        try:
-            connection.row_factory = sqlite3.Row
-            connection.execute("PRAGMA foreign_keys=ON")
-            connection.execute("PRAGMA synchronous=FULL")
-            yield connection
-        finally:
+    def _connection(self) -> sqlite3.Connection:
+        connection = getattr(self._local, "connection", None)
+        if connection is not None and self._local.pid == os.getpid():
+            return connection
+        # A connection inherited through fork() must not be used; it is left alone, not closed.
+        connection = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None,
+                                     check_same_thread=False)
+        connection.row_factory = sqlite3.Row
+        connection.execute("PRAGMA foreign_keys=ON")
+        connection.execute("PRAGMA synchronous=FULL")
+        self._local.connection, self._local.pid = connection, os.getpid()
+        with self._lock:
+            self._connections.append((os.getpid(), connection))
+        return connection
+
+    def close(self) -> None:
+        """Close this process's connections (the catalog reopens one if used again)."""
+        with self._lock:
+            mine = [c for pid, c in self._connections if pid == os.getpid()]
+            self._connections = [(pid, c) for pid, c in self._connections if pid != os.getpid()]
+        for connection in mine:
             connection.close()
+        self._local = threading.local()
 
     def read(self, function: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``function(connection)`` inside one read transaction (a consistent snapshot)."""
-        with self._connection() as connection:
-            connection.execute("BEGIN")
-            try:
-                return function(connection)
-            finally:
-                connection.execute("COMMIT")
+        connection = self._connection()
+        connection.execute("BEGIN")
+        try:
+            return function(connection)
+        finally:
+            connection.execute("ROLLBACK")
 
     def write(self, function: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``function(connection)`` in one write transaction; retry it while the store is busy."""
@@ -174,15 +194,16 @@ class Catalog:
         raise StoreError(f"{self.path}: the catalog stayed busy")  # pragma: no cover - loop returns or raises
 
     def _write_once(self, function: Callable[[sqlite3.Connection], T]) -> T:
-        with self._connection() as connection:
-            connection.execute("BEGIN IMMEDIATE")
-            try:
-                result = function(connection)
-            except BaseException:
-                connection.execute("ROLLBACK")
-                raise
+        connection = self._connection()
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            result = function(connection)
             connection.execute("COMMIT")
-            return result
+        except BaseException:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+            raise
+        return result
 
     def schema_version(self) -> int:
         """The schema version of the file (0 for a file with no schema yet)."""

@@ -19,9 +19,10 @@ from pathlib import Path
 
 import nibabel as nib
 import numpy as np
+from nibabel.orientations import apply_orientation, io_orientation, ornt_transform
 
 from legseg_core.io.canonical import build_volume
-from legseg_core.io.volume import SourceGeometry, Volume
+from legseg_core.io.volume import CANONICAL_ORNT, SourceGeometry, Volume
 from legseg_core.store.errors import StoreIntegrityError
 
 #: Prefix of temporary files; anything with it is a leftover of an interrupted write.
@@ -40,12 +41,19 @@ class EncodedFile:
 
 def encode_nifti(data: np.ndarray, geometry: SourceGeometry) -> EncodedFile:
     """A canonical ``[z, y, x]`` array as gzip NIfTI bytes in the source file's axis order and affine."""
-    image = nib.Nifti1Image(geometry.to_source_array(data), np.asarray(geometry.affine, dtype=float))
+    image = nib.Nifti1Image(_source_view(data, geometry), np.asarray(geometry.affine, dtype=float))
     image.header.set_xyzt_units("mm")
     image.set_qform(geometry.affine, code=1)
     image.set_sform(geometry.affine, code=1)
     payload = gzip.compress(image.to_bytes(), compresslevel=COMPRESS_LEVEL, mtime=0)
     return EncodedFile(payload, hashlib.sha256(payload).hexdigest())
+
+
+def _source_view(data: np.ndarray, geometry: SourceGeometry) -> np.ndarray:
+    """The canonical array seen in the source file's axis order, as a view (no copy): NIfTI writes
+    x fastest, which is how a C-ordered ``[z, y, x]`` array lies in memory already."""
+    back = ornt_transform(CANONICAL_ORNT, io_orientation(geometry.affine))
+    return apply_orientation(np.asarray(data).transpose(2, 1, 0), back)
 
 
 def write_atomically(path: Path, payload: bytes) -> None:

@@ -34,7 +34,8 @@ def _by_muscle(counts: np.ndarray) -> dict[str, int]:
 
 def voxels_per_muscle(labels: np.ndarray) -> dict[str, int]:
     """Voxel count of each muscle, keyed by abbreviation (GL ... TP)."""
-    return _by_muscle(np.bincount(labels.ravel(), minlength=NUM_CLASSES))
+    # One comparison per muscle is several times faster than bincount, which widens uint8 to int64.
+    return {m.abbr: int(np.count_nonzero(labels == m.id)) for m in MUSCLES}
 
 
 def edit_statistics(labels: np.ndarray, parent: np.ndarray | None) -> EditStatistics:

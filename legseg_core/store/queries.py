@@ -22,29 +22,26 @@ from legseg_core.store.splits import SPLITS
 FILTER_FIELDS = ("contrast", "protocol", "site", "scanner", "health", "diagnosis", "split", "status")
 LATEST_ORDER = "ORDER BY created DESC, rowid DESC"
 
-_CASE_QUERY = f"""
-SELECT c.*,
-  (SELECT COUNT(*) FROM label_versions v WHERE v.case_id = c.id) AS version_count,
-  (SELECT id FROM label_versions v WHERE v.case_id = c.id {LATEST_ORDER} LIMIT 1) AS latest_version,
-  (SELECT group_concat(name, '/') FROM images i WHERE i.case_id = c.id) AS image_names
-FROM cases c
-"""
+_CASE_COLUMNS = ("id", "created", "updated", "contrast", "protocol", "site", "scanner", "health", "diagnosis",
+                 "notes", "extra_json", "shape_z", "shape_y", "shape_x", "spacing_z", "spacing_y", "spacing_x",
+                 "split", "status", "accepted_version", "latest_version", "version_count", "image_names",
+                 "technical_json", "source_name_sha256")
+_CASE_QUERY = f"SELECT {', '.join('c.' + name for name in _CASE_COLUMNS)} FROM cases c"
 
 
-def case_from_row(row: sqlite3.Row) -> CaseRecord:
-    """A :class:`CaseRecord` from a row of the case query."""
-    metadata = CaseMetadata(contrast=row["contrast"], protocol=row["protocol"], site=row["site"],
-                            scanner=row["scanner"], health=row["health"], diagnosis=row["diagnosis"],
-                            notes=row["notes"], extra=json.loads(row["extra_json"]))
-    names = sorted((row["image_names"] or "").split("/"), key=lambda n: (n != SEGMENTATION_IMAGE, n))
-    return CaseRecord(
-        id=row["id"], created=row["created"], updated=row["updated"], metadata=metadata,
-        shape=(row["shape_z"], row["shape_y"], row["shape_x"]),
-        spacing=(row["spacing_z"], row["spacing_y"], row["spacing_x"]),
-        split=row["split"], status=row["status"], accepted_version=row["accepted_version"],
-        latest_version=row["latest_version"], version_count=int(row["version_count"]),
-        images=tuple(n for n in names if n), technical=json.loads(row["technical_json"]),
-        source_name_sha256=row["source_name_sha256"])
+def _json(text: str) -> dict[str, Any]:
+    return {} if text == "{}" else json.loads(text)
+
+
+def case_from_row(row: Sequence[Any]) -> CaseRecord:
+    """A :class:`CaseRecord` from a row of the case query (columns in :data:`_CASE_COLUMNS` order)."""
+    (case_id, created, updated, contrast, protocol, site, scanner, health, diagnosis, notes, extra, shape_z,
+     shape_y, shape_x, spacing_z, spacing_y, spacing_x, split, status, accepted, latest, count, names,
+     technical, source) = row
+    metadata = CaseMetadata(contrast, protocol, site, scanner, health, diagnosis, notes, _json(extra))
+    return CaseRecord(case_id, created, updated, metadata, (shape_z, shape_y, shape_x),
+                      (spacing_z, spacing_y, spacing_x), split, status, accepted, latest, count,
+                      tuple(names.split("/")), technical, source)
 
 
 def version_from_row(row: sqlite3.Row) -> LabelVersion:
@@ -87,13 +84,17 @@ def filter_clause(filters: Mapping[str, str | Sequence[str] | None]) -> tuple[st
 def select_cases(connection: sqlite3.Connection, filters: Mapping[str, Any]) -> list[CaseRecord]:
     """Cases matching ``filters``, oldest first."""
     clause, parameters = filter_clause(filters)
-    rows = connection.execute(_CASE_QUERY + clause + " ORDER BY c.created, c.rowid", parameters).fetchall()
+    cursor = connection.cursor()
+    cursor.row_factory = None
+    rows = cursor.execute(_CASE_QUERY + clause + " ORDER BY c.created, c.rowid", parameters).fetchall()
     return [case_from_row(row) for row in rows]
 
 
 def select_case(connection: sqlite3.Connection, case_id: str) -> CaseRecord:
     """One case, or :class:`UnknownRecordError` naming the id."""
-    row = connection.execute(_CASE_QUERY + " WHERE c.id = ?", (check_case_id(case_id),)).fetchone()
+    cursor = connection.cursor()
+    cursor.row_factory = None
+    row = cursor.execute(_CASE_QUERY + " WHERE c.id = ?", (check_case_id(case_id),)).fetchone()
     if row is None:
         raise UnknownRecordError(f"no case {case_id} in the store (see `legseg store list`)")
     return case_from_row(row)

@@ -13,6 +13,7 @@ Voxel counts are keyed by the muscle abbreviations of :mod:`legseg_core.labels` 
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -193,8 +194,13 @@ class CaseRecord:
     latest_version: str | None
     version_count: int
     images: tuple[str, ...]
-    technical: dict[str, Any]
+    technical_json: str
     source_name_sha256: str | None
+
+    @property
+    def technical(self) -> dict[str, Any]:
+        """How the scan was read and its technical DICOM attributes (no patient data)."""
+        return json.loads(self.technical_json)
 
     @property
     def slices(self) -> int:
@@ -210,6 +216,7 @@ class CaseRecord:
         """JSON-ready form with the metadata fields flattened in."""
         data = asdict(self)
         metadata = data.pop("metadata")
-        return {"id": self.id, **metadata, **{k: v for k, v in data.items() if k != "id"},
+        data["technical"] = self.technical
+        return {"id": self.id, **metadata, **{k: v for k, v in data.items() if k not in ("id", "technical_json")},
                 "shape": list(self.shape), "spacing": list(self.spacing), "slices": self.slices,
                 "field_of_view_mm": list(self.field_of_view_mm), "images": list(self.images)}

@@ -105,6 +105,16 @@ class Store:
         catalog.migrate()
         return cls(root, catalog)
 
+    def close(self) -> None:
+        """Close the catalog connections of this process (the store reopens them when used again)."""
+        self.catalog.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     # ---- cases -----------------------------------------------------------------------------------
 
     def add_case(self, image: ImageInput, *, metadata: CaseMetadata | None = None,

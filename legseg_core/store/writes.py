@@ -73,11 +73,12 @@ def insert_case(connection: sqlite3.Connection, case: NewCase, splits: SplitConf
     connection.execute(
         "INSERT INTO cases (id, created, updated, contrast, protocol, site, scanner, health, diagnosis, notes, "
         "extra_json, source_name_sha256, shape_z, shape_y, shape_x, spacing_z, spacing_y, spacing_x, "
-        "geometry_json, technical_json, split, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-        "?, ?, ?, 'new')",
+        "geometry_json, technical_json, split, status, image_names) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+        "?, ?, ?, ?, ?, ?, ?, 'new', ?)",
         (case.case_id, now, now, meta.contrast, meta.protocol, meta.site, meta.scanner, meta.health, meta.diagnosis,
          meta.notes, json.dumps(meta.extra, sort_keys=True), case.source_name_sha256, *case.shape, *case.spacing,
-         json.dumps(case.geometry), json.dumps(case.technical, sort_keys=True, default=str), split))
+         json.dumps(case.geometry), json.dumps(case.technical, sort_keys=True, default=str), split,
+         "/".join(case.images)))
     connection.executemany(
         "INSERT INTO images (case_id, name, file, sha256, size_bytes, dtype) VALUES (?, ?, ?, ?, ?, ?)",
         [(case.case_id, name, f.relative, f.sha256, f.size_bytes, dtype) for name, (f, dtype) in case.images.items()])
@@ -95,7 +96,8 @@ def insert_version(connection: sqlite3.Connection, row: dict[str, Any], stored: 
         (row["id"], row["case_id"], row["parent_id"], row["provenance"], row["author"], now_iso(), stored.relative,
          stored.sha256, stored.size_bytes, json.dumps(row["voxels"]), json.dumps(row["edits"]), row["note"]))
     status = "in_review" if case.status == "new" else case.status
-    connection.execute("UPDATE cases SET status = ?, updated = ? WHERE id = ?", (status, now_iso(), case.id))
+    connection.execute("UPDATE cases SET status = ?, updated = ?, latest_version = ?, "
+                       "version_count = version_count + 1 WHERE id = ?", (status, now_iso(), row["id"], case.id))
     add_event(connection, case.id, row["author"], "labelled", f"{row['id']} ({row['provenance']})")
 
 
