@@ -41,7 +41,7 @@ class PreprocessConfig:
     keep_aspect: bool = True
     margin_mm: float = 6.0
     smoothing_mm: float = 3.0
-    valley_ratio: float = 0.5
+    valley_ratio: float = 0.7
     min_leg_fraction: float = 0.15
     min_leg_area_mm2: float = 400.0
     min_contrast: float = 4.0

@@ -1,18 +1,21 @@
 """Finding the legs: one or two, which is which, and where to split them.
 
-The legs of a calf scan lie side by side along x. The column profile of the body mask (voxels
-per x column, summed over y and z) then has one lobe per leg. Two lobes that each hold at
+The legs of a calf scan lie side by side along x. The column profile of the body mask (for
+each x column, the rows from its first to its last foreground voxel, summed over z) then has
+one lobe per leg. Two lobes that each hold at
 least ``min_leg_fraction`` of the mask, with a valley between them no higher than
 ``valley_ratio`` of the lower lobe's peak, are two legs; this holds for legs apart (the valley
 is empty) and for legs that touch (the valley is the narrow contact). Each z-part is then split
 at the lowest column of its own profile between the two lobes' peaks, so legs that diverge
 along z are still cut between them. Canonical x runs from the patient's right to left, so the
-leg at smaller x is the right one. A single leg takes ``single_leg_side``; ``auto`` calls it
-right when its centre lies in the half of the field of view at smaller x.
+leg at smaller x is the right one. A single leg takes ``single_leg_side``; ``auto`` takes the
+scan's ``leg_side`` metadata if a reader set it, else the side of the field of view where the
+leg lies if it is clearly off-centre, else calls it right and logs a warning.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,6 +24,12 @@ from scipy import ndimage
 from legseg_core.errors import PreprocessingError
 from legseg_core.preprocess.config import PreprocessConfig
 from legseg_core.preprocess.mask import BodyMask
+
+logger = logging.getLogger(__name__)
+
+#: A single leg whose centre lies this far (fraction of the width) from the middle of the field
+#: of view is on the side where it lies; nearer the middle its side cannot be told from position.
+OFF_CENTRE = 0.1
 
 
 @dataclass(frozen=True)
@@ -32,26 +41,40 @@ class LegLayout:
     split: int | None
 
 
-def find_legs(body: BodyMask, config: PreprocessConfig, name: str) -> LegLayout:
-    """One or two legs from the body mask's column profile (coarse x columns)."""
-    profile = _smooth(body.mask.sum(axis=(0, 1)).astype(np.float64))
-    _check_leg_area(body, config, name)
+def find_legs(body: BodyMask, config: PreprocessConfig, name: str, side_hint: str | None = None) -> LegLayout:
+    """One or two legs from the body mask's column profile (coarse x columns).
+
+    ``side_hint`` (``'right'`` or ``'left'``, e.g. from the scan's metadata) names a single
+    leg's side when ``config.single_leg_side`` is ``auto``.
+    """
+    extents = column_extents(body.mask)
+    _check_leg_area(body, extents, config, name)
+    profile = _smooth(extents.sum(axis=0).astype(np.float64))
     split = _valley(profile, config)
     if split is None:
-        centre = float(np.average(np.arange(profile.size), weights=profile))
-        side = config.single_leg_side
-        if side == "auto":
-            side = "right" if centre < (profile.size - 1) / 2 + 1e-9 else "left"
+        side = config.single_leg_side if config.single_leg_side != "auto" else _single_side(profile, side_hint, name)
         return LegLayout((side,), (int(np.argmax(profile)),), None)
     peaks = (int(np.argmax(profile[:split])), split + int(np.argmax(profile[split:])))
     return LegLayout(("right", "left"), peaks, split)
+
+
+def _single_side(profile: np.ndarray, side_hint: str | None, name: str) -> str:
+    """A single leg's side: the hint, else where it lies in the field of view, else right (with a warning)."""
+    if side_hint in ("right", "left"):
+        return side_hint
+    centre = float(np.average(np.arange(profile.size), weights=profile)) / max(profile.size - 1, 1)
+    if abs(centre - 0.5) > OFF_CENTRE:
+        return "right" if centre < 0.5 else "left"
+    logger.warning("%s: one leg in the middle of the field of view; taken as the right leg "
+                   "(set single_leg_side to say which it is)", name)
+    return "right"
 
 
 def part_split(body: BodyMask, layout: LegLayout, start: int, stop: int) -> int | None:
     """The coarse x column that separates the legs in slices ``start..stop``: the part's lowest valley."""
     if layout.split is None:
         return None
-    profile = _smooth(body.mask[start:stop].sum(axis=(0, 1)).astype(np.float64))
+    profile = _smooth(column_extents(body.mask[start:stop]).sum(axis=0).astype(np.float64))
     low, high = layout.peaks
     window = profile[low: high + 1]
     lowest = np.flatnonzero(window == window.min())
@@ -88,9 +111,21 @@ def _valley(profile: np.ndarray, config: PreprocessConfig) -> int | None:
     return int(best[len(best) // 2])
 
 
-def _check_leg_area(body: BodyMask, config: PreprocessConfig, name: str) -> None:
+def column_extents(mask: np.ndarray) -> np.ndarray:
+    """Rows from the first to the last foreground voxel of each column, ``[z, x]`` (0 for empty columns).
+
+    Unlike a count of foreground voxels, this sees a ring (the bright fat of a T1-weighted or
+    fat image around darker muscle) as the solid leg it encloses.
+    """
+    present = mask.any(axis=1)
+    first = np.argmax(mask, axis=1)
+    last = mask.shape[1] - 1 - np.argmax(mask[:, ::-1, :], axis=1)
+    return np.where(present, last - first + 1, 0)
+
+
+def _check_leg_area(body: BodyMask, extents: np.ndarray, config: PreprocessConfig, name: str) -> None:
     """Refuse a mask whose largest slice of foreground is smaller than a leg's cross-section."""
-    largest = float(body.mask.sum(axis=(1, 2)).max()) * body.pixel_area_mm2
+    largest = float(extents.sum(axis=1).max()) * body.pixel_area_mm2
     if largest < config.min_leg_area_mm2:
         raise PreprocessingError(
             f"{name}: no leg-like foreground: the largest foreground slice covers {largest:.0f} mm^2 "

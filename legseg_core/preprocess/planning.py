@@ -30,7 +30,7 @@ def plan_patches(volume: Volume, config: PreprocessConfig | None = None) -> Patc
     data = volume.data
     check_scan(data, volume.name, config)
     body = body_mask(data, volume.spacing, config, volume.name)
-    layout = find_legs(body, config, volume.name)
+    layout = find_legs(body, config, volume.name, volume.metadata.get("leg_side"))
     parts = split_slices(data.shape[0], config)
     windows = _intensity_windows(data, parts, config)
     records, splits = [], []
@@ -62,7 +62,7 @@ def check_scan(data: np.ndarray, name: str, config: PreprocessConfig) -> None:
         raise PreprocessingError(
             f"{name}: scan of shape {data.shape} (z, y, x) is too small for the patch grid: it needs at least "
             f"{config.min_slices} slices and {config.min_in_plane} x {config.min_in_plane} voxels in-plane")
-    if not np.isfinite(data).all():
+    if not (np.isfinite(data.min()) and np.isfinite(data.max())):
         raise ImageValueError(f"{name}: the scan holds NaN or infinite voxels")
 
 
@@ -128,11 +128,16 @@ def _grow(span: Range, size: int, limits: Range) -> Range:
 
 def _intensity_windows(data: np.ndarray, parts: list[Range], config: PreprocessConfig) -> list[tuple[float, float]]:
     """The ``(low, high)`` window of each part (scope ``part``) or of the whole scan (``scan``)."""
+    if config.normalise_scope == "patch":
+        return [(0.0, 0.0)] * len(parts)
+    if config.normalise_percentiles == (0.0, 100.0):
+        lows, highs = data.min(axis=(1, 2)), data.max(axis=(1, 2))  # one pass serves every part
+        if config.normalise_scope == "scan":
+            return [(float(lows.min()), float(highs.max()))] * len(parts)
+        return [(float(lows[a:b].min()), float(highs[a:b].max())) for a, b in parts]
     if config.normalise_scope == "scan":
         return [_window(data, config)] * len(parts)
-    if config.normalise_scope == "part":
-        return [_window(data[start:stop], config) for start, stop in parts]
-    return [(0.0, 0.0)] * len(parts)
+    return [_window(data[start:stop], config) for start, stop in parts]
 
 
 def _patch_window(slab: np.ndarray, rows: Range, cols: Range, columns: Range,

@@ -29,9 +29,13 @@ def resize_linear(array: np.ndarray, sizes: Sequence[int], axes: Sequence[int],
     The result keeps the floating dtype of ``array`` (float32 stays float32).
     """
     result = array if np.issubdtype(array.dtype, np.floating) else array.astype(np.float32)
-    for k, (axis, size) in enumerate(zip(axes, sizes)):
+    windows = list(windows) if windows is not None else [(0, size) for size in sizes]
+    # The axis that shrinks most goes first, so the later gathers work on fewer voxels.
+    order = sorted(range(len(axes)), key=lambda k: (windows[k][1] - windows[k][0]) / array.shape[axes[k]])
+    for k in order:
+        axis, size = axes[k], sizes[k]
         n_in = result.shape[axis]
-        start, stop = windows[k] if windows is not None else (0, size)
+        start, stop = windows[k]
         if n_in == size and (start, stop) == (0, size):
             continue
         positions = source_positions(n_in, size, start, stop)
