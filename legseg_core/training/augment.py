@@ -1,0 +1,164 @@
+"""On-the-fly augmentation of a batch of patches: intensity (contrast, gamma, bias field, noise)
+and geometry (small in-plane rotations and scaling).
+
+Images are ``[batch, 1, z, y, x]`` float tensors range-normalised to 0..100 by preprocessing;
+labels are ``[batch, z, y, x]`` integer tensors with ids 0..7. Left/right is already handled by
+preprocessing (the left leg is mirrored onto the right), so there is no flip here. Every
+transform is drawn per patch with probability ``probability`` from a ``torch.Generator``, so
+a run with a fixed seed augments identically when it is repeated or resumed. Geometry moves
+image and labels together (trilinear for the image, nearest neighbour for the labels); the
+rotation is about the z axis, since slices are thick and the legs stand along z.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from legseg_core.errors import TrainingError
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    """Ranges of the random transforms. Intensities are on the 0..100 scale of the patches.
+
+    ``contrast``: factor range around the patch mean; ``gamma_log``: the gamma exponent is
+    ``exp(u)`` with ``u`` in this range; ``bias_amplitude``: standard deviation of the log of a
+    smooth multiplicative field drawn on a ``bias_grid`` (z, y, x) grid; ``noise_std``: largest
+    Gaussian noise SD; ``rotation_degrees``: largest in-plane rotation; ``scale``: in-plane zoom range.
+    """
+
+    probability: float = 0.7
+    contrast: tuple[float, float] = (0.75, 1.25)
+    gamma_log: tuple[float, float] = (-0.35, 0.35)
+    bias_amplitude: float = 0.2
+    bias_grid: tuple[int, int, int] = (2, 3, 3)
+    noise_std: float = 3.0
+    rotation_degrees: float = 10.0
+    scale: tuple[float, float] = (0.9, 1.1)
+
+    def __post_init__(self) -> None:
+        for name in ("contrast", "gamma_log", "bias_grid", "scale"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
+        if not 0.0 <= self.probability <= 1.0:
+            raise TrainingError(f"augmentation probability={self.probability!r} must lie in 0..1")
+        for name in ("contrast", "gamma_log", "scale"):
+            low, high = getattr(self, name)
+            if not low <= high:
+                raise TrainingError(f"augmentation {name}={getattr(self, name)!r} must be (low, high), low <= high")
+        if self.contrast[0] <= 0 or self.scale[0] <= 0:
+            raise TrainingError(f"augmentation contrast={self.contrast} and scale={self.scale} must be above 0")
+        if min(self.bias_amplitude, self.noise_std, self.rotation_degrees) < 0:
+            raise TrainingError("augmentation bias_amplitude, noise_std and rotation_degrees must be >= 0, got "
+                                f"{self.bias_amplitude}, {self.noise_std}, {self.rotation_degrees}")
+        if len(self.bias_grid) != 3 or min(self.bias_grid) < 1:
+            raise TrainingError(f"augmentation bias_grid={self.bias_grid!r} must be three whole numbers >= 1")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready values."""
+        return {key: list(value) if isinstance(value, tuple) else value for key, value in asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "AugmentConfig":
+        """Inverse of :meth:`to_dict`; unknown keys are refused."""
+        unknown = sorted(set(data) - {f.name for f in fields(cls)})
+        if unknown:
+            raise TrainingError(f"unknown augmentation settings {unknown}")
+        return cls(**data)
+
+
+def augment_batch(images: "torch.Tensor", labels: "torch.Tensor", config: AugmentConfig,  # noqa: F821
+                  generator: "torch.Generator") -> tuple["torch.Tensor", "torch.Tensor"]:  # noqa: F821
+    """Augmented copies of ``images`` ``[b, 1, z, y, x]`` (float) and ``labels`` ``[b, z, y, x]`` (int)."""
+    images, labels = _geometry(images, labels, config, generator)
+    images = _contrast(images, config, generator)
+    images = _gamma(images, config, generator)
+    images = _bias_field(images, config, generator)
+    return _noise(images, config, generator), labels
+
+
+def _chosen(batch: int, config: AugmentConfig, generator: "torch.Generator") -> "torch.Tensor":  # noqa: F821
+    """A ``[b]`` bool tensor: which patches get this transform."""
+    import torch
+
+    return torch.rand(batch, generator=generator) < config.probability
+
+
+def _uniform(batch: int, low: float, high: float, generator: "torch.Generator") -> "torch.Tensor":  # noqa: F821
+    import torch
+
+    return low + (high - low) * torch.rand(batch, generator=generator)
+
+
+def _per_patch(values: "torch.Tensor") -> "torch.Tensor":  # noqa: F821
+    return values.view(-1, 1, 1, 1, 1)
+
+
+def _contrast(images, config, generator):
+    chosen = _chosen(images.shape[0], config, generator)
+    factor = _uniform(images.shape[0], *config.contrast, generator).where(chosen, _ones(chosen))
+    mean = images.mean(dim=(1, 2, 3, 4), keepdim=True)
+    return (images - mean) * _per_patch(factor).to(images) + mean
+
+
+def _gamma(images, config, generator):
+    import torch
+
+    chosen = _chosen(images.shape[0], config, generator)
+    gamma = torch.exp(_uniform(images.shape[0], *config.gamma_log, generator)).where(chosen, _ones(chosen))
+    scale = 100.0
+    return scale * (images.clamp(min=0.0) / scale) ** _per_patch(gamma).to(images)
+
+
+def _bias_field(images, config, generator):
+    import torch
+    from torch.nn import functional
+
+    batch = images.shape[0]
+    chosen = _chosen(batch, config, generator)
+    coarse = torch.randn((batch, 1, *config.bias_grid), generator=generator) * config.bias_amplitude
+    coarse = coarse * _per_patch(chosen.float())
+    field = functional.interpolate(coarse, size=tuple(images.shape[2:]), mode="trilinear", align_corners=True)
+    return images * torch.exp(field).to(images)
+
+
+def _noise(images, config, generator):
+    import torch
+
+    chosen = _chosen(images.shape[0], config, generator)
+    sigma = _uniform(images.shape[0], 0.0, config.noise_std, generator) * chosen.float()
+    noise = torch.randn(images.shape, generator=generator) * _per_patch(sigma)
+    return images + noise.to(images)
+
+
+def _geometry(images, labels, config, generator):
+    """Rotate about z and zoom in-plane; the same transform for a patch's image and labels."""
+    import torch
+    from torch.nn import functional
+
+    batch = images.shape[0]
+    chosen = _chosen(batch, config, generator)
+    angle = _uniform(batch, -config.rotation_degrees, config.rotation_degrees, generator) * math.pi / 180.0
+    zoom = _uniform(batch, *config.scale, generator)
+    angle, zoom = angle * chosen.float(), zoom.where(chosen, _ones(chosen))
+    if not bool(chosen.any()):
+        return images, labels
+    theta = torch.zeros(batch, 3, 4)
+    cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom
+    theta[:, 0, 0], theta[:, 0, 1], theta[:, 1, 0], theta[:, 1, 1] = cos, -sin, sin, cos
+    theta[:, 2, 2] = 1.0
+    grid = functional.affine_grid(theta, list(images.shape), align_corners=False).to(images)
+    moved = functional.grid_sample(images, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    moved_labels = functional.grid_sample(labels.unsqueeze(1).to(images), grid, mode="nearest",
+                                          padding_mode="zeros", align_corners=False)
+    keep = chosen.view(-1, 1, 1, 1, 1).to(images.device)
+    images = torch.where(keep, moved, images)
+    labels = torch.where(keep[:, 0], moved_labels[:, 0].round().to(labels.dtype), labels)
+    return images, labels
+
+
+def _ones(like: "torch.Tensor") -> "torch.Tensor":  # noqa: F821
+    import torch
+
+    return torch.ones(like.shape, dtype=torch.float32)

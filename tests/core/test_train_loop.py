@@ -1,0 +1,134 @@
+"""The training loop on tiny synthetic patches: convergence, resume, divergence, cancellation."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from legseg_core.errors import CancelledError, TrainingError
+from legseg_core.models.unet import UNet
+from legseg_core.progress import CancelToken, drive, run_quietly
+from legseg_core.training import losses
+from legseg_core.training.loop import EpochPlan, TrainingData, train_network
+from legseg_core.training.patches import LabelledPatches
+from legseg_core.training.recipes import get_recipe
+
+SHAPE = (4, 16, 16)
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny networks run fastest on one thread, and the test machine's cores are shared."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def tiny_patches(cases: int = 4, per_case: int = 2, seed: int = 0) -> LabelledPatches:
+    """Two bright squares (muscles 1 and 3) on a dark background, with noise."""
+    rng = np.random.default_rng(seed)
+    labels = np.zeros((cases * per_case, *SHAPE), np.uint8)
+    labels[:, :, 2:8, 2:8] = 1
+    labels[:, :, 9:15, 9:15] = 3
+    images = (labels * 30.0 + rng.normal(0.0, 4.0, labels.shape)).astype(np.float32)
+    return LabelledPatches(images, labels, tuple(f"case-{i // per_case}" for i in range(len(labels))))
+
+
+def tiny_network(seed: int = 0) -> UNet:
+    torch.manual_seed(seed)
+    return UNet(channels=(4, 8), strides=[(1, 2, 2)], norm="instance")
+
+
+def tiny_data() -> TrainingData:
+    patches = tiny_patches()
+    return TrainingData(patches.select_cases(["case-0", "case-1", "case-2"]), patches.select_cases(["case-3"]))
+
+
+def recipe(**overrides):
+    values = dict(epochs=2, batch_size=2, learning_rate=2e-2, precision="fp32", warmup_fraction=0.0)
+    values.update(overrides)
+    return get_recipe("default", **values)
+
+
+def test_loss_decreases_and_progress_reports_dice_and_eta():
+    events = []
+    settings = recipe(epochs=8, augment=None, learning_rate=5e-2, schedule="constant")
+    outcome = drive(train_network(tiny_network(), tiny_data(), settings, seed=1), events.append)
+    step_losses = [e.details["loss"] for e in events if e.details["event"] == "step"]
+    assert np.mean(step_losses[-3:]) < np.mean(step_losses[:3])
+    epoch_events = [e for e in events if e.details["event"] == "epoch"]
+    assert [e.details["epoch"] for e in epoch_events] == list(range(1, 9))
+    assert set(epoch_events[-1].details["validation_dice"]) == {"GL", "GM", "SOL", "TA", "PER", "EDL", "TP"}
+    assert epoch_events[-1].details["eta_seconds"] == pytest.approx(0.0)
+    assert events[-1].done == events[-1].total == outcome.steps
+    assert outcome.validation_dice["GL"] > 0.5
+    assert math.isnan(outcome.validation_dice["TA"])  # absent from labels and prediction
+
+
+def test_interrupted_run_resumes_from_its_last_checkpoint(tmp_path):
+    data, settings = tiny_data(), recipe(epochs=3)
+    full = run_quietly(train_network(tiny_network(), data, settings, seed=3, run_dir=tmp_path / "full"))
+    work = train_network(tiny_network(), data, settings, seed=3, run_dir=tmp_path / "cut")
+    for event in work:
+        if event.details["event"] == "epoch" and event.details["epoch"] == 2:
+            break
+    work.close()  # the process was interrupted after epoch 2's checkpoint
+    resumed = run_quietly(train_network(tiny_network(seed=9), data, settings, seed=3, run_dir=tmp_path / "cut"))
+    assert resumed.resumed_from_epoch == 2
+    assert [h["epoch"] for h in resumed.history] == [1, 2, 3]
+    assert resumed.steps == full.steps
+    for key, value in full.network.state_dict().items():
+        assert torch.allclose(value.float(), resumed.network.state_dict()[key].float(), atol=1e-6), key
+
+
+def test_run_folder_with_other_settings_is_refused(tmp_path):
+    run_quietly(train_network(tiny_network(), tiny_data(), recipe(epochs=1), run_dir=tmp_path))
+    with pytest.raises(TrainingError, match="started with other settings.*recipe"):
+        run_quietly(train_network(tiny_network(), tiny_data(), recipe(epochs=2), run_dir=tmp_path))
+
+
+def test_nan_loss_stops_the_run(monkeypatch):
+    monkeypatch.setitem(losses.LOSSES, "dice_cross_entropy", lambda logits, labels: logits.sum() * math.nan)
+    with pytest.raises(TrainingError, match="loss became nan at epoch 1, step 1"):
+        run_quietly(train_network(tiny_network(), tiny_data(), recipe()))
+
+
+def test_exploding_loss_stops_the_run():
+    huge = recipe(epochs=5, learning_rate=1e4, augment=None, gradient_clip=None, loss="cross_entropy")
+    with pytest.raises(TrainingError, match="exploded|loss became|gradient norm"):
+        run_quietly(train_network(tiny_network(), tiny_data(), huge))
+
+
+def test_cancel_stops_at_the_next_progress_point():
+    token = CancelToken()
+    seen = []
+
+    def cancel_after_two(event):
+        seen.append(event)
+        if len(seen) == 2:
+            token.cancel()
+
+    with pytest.raises(CancelledError, match="training was cancelled"):
+        drive(train_network(tiny_network(), tiny_data(), recipe()), cancel_after_two, token, what="training")
+    assert len(seen) == 2
+
+
+def test_replay_draws_the_recipe_share_and_max_steps_trims_epochs():
+    patches = tiny_patches(cases=6)
+    data = TrainingData(patches.select_cases(["case-0", "case-1"]), None,
+                        patches.select_cases(["case-2", "case-3", "case-4", "case-5"]))
+    plan = EpochPlan.create(data, recipe(replay_fraction=0.5, epochs=4, max_steps=6), world_size=1)
+    assert (plan.new_patches, plan.replay_patches) == (4, 4)
+    assert (plan.steps_per_epoch, plan.total_steps) == (2, 8)  # 8 patches / batch 2 = 4, trimmed to ceil(6 / 4)
+    outcome = run_quietly(train_network(tiny_network(), data, recipe(replay_fraction=0.5, epochs=1)))
+    assert outcome.steps == 4 and outcome.validation_dice == {}
+
+
+def test_no_training_patches_is_refused():
+    empty = tiny_patches().select_cases([])
+    with pytest.raises(TrainingError, match="no training patches"):
+        run_quietly(train_network(tiny_network(), TrainingData(empty), recipe()))
