@@ -61,7 +61,8 @@ def checked_labels(volume: Volume, labels: np.ndarray | Volume) -> np.ndarray:
         data = np.asarray(labels)
         if data.shape != volume.shape:
             raise GridMismatchError(f"labels of shape {data.shape} do not fit the grid {volume.shape} of {volume.name}")
-    if data.size and (data.min() < 0 or data.max() >= NUM_CLASSES or not np.all(np.mod(data, 1) == 0)):
+    fractional = np.issubdtype(data.dtype, np.floating) and not np.all(np.mod(data, 1) == 0)
+    if data.size and (fractional or data.min() < 0 or data.max() >= NUM_CLASSES):
         raise ImageValueError(f"labels for {volume.name} must be whole numbers in 0..{NUM_CLASSES - 1}, "
                               f"found {data.min()}..{data.max()}")
     return data.astype(np.uint8, copy=False)

@@ -72,11 +72,11 @@ def _accumulate(probabilities: np.ndarray, plan: PatchPlan) -> tuple[np.ndarray,
 
 
 def _union(plan: PatchPlan) -> tuple[Range, Range]:
-    """Rows and columns of the scan spanned by the inside parts of all boxes."""
+    """Rows and columns of the scan spanned by the inside parts of all boxes (empty ranges if none)."""
     insides = [record.inside(plan.scan_shape) for record in plan.records]
-    rows = (min(r[0] for r, _ in insides), max(r[1] for r, _ in insides))
-    cols = (min(c[0] for _, c in insides), max(c[1] for _, c in insides))
-    return (rows[0], max(rows)), (cols[0], max(cols))
+    first_row, last_row = min(r[0] for r, _ in insides), max(r[1] for r, _ in insides)
+    first_col, last_col = min(c[0] for _, c in insides), max(c[1] for _, c in insides)
+    return (first_row, max(first_row, last_row)), (first_col, max(first_col, last_col))
 
 
 def _argmax(total: np.ndarray) -> np.ndarray:

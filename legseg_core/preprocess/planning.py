@@ -38,7 +38,7 @@ def plan_patches(volume: Volume, config: PreprocessConfig | None = None) -> Patc
         split = _full_split(body, layout, start, stop, data.shape[2])
         splits.append(split)
         for side in layout.sides:
-            box_y, box_x, columns = _leg_box(body, layout, volume, config, (start, stop), side, split)
+            box_y, box_x, columns = _leg_box(body, volume, config, (start, stop), side, split)
             window = windows[index] if config.normalise_scope != "patch" else _patch_window(
                 data[start:stop], box_y, box_x, columns, config)
             records.append(PatchRecord(side, index, side == "left" and config.mirror_left, (start, stop),
@@ -75,10 +75,10 @@ def _full_split(body: BodyMask, layout: LegLayout, start: int, stop: int, width:
     return min(width, coarse * block + block // 2)
 
 
-def _leg_box(body: BodyMask, layout: LegLayout, volume: Volume, config: PreprocessConfig, part: Range,
-             side: str, split: int | None) -> tuple[Range, Range, Range]:
+def _leg_box(body: BodyMask, volume: Volume, config: PreprocessConfig, part: Range, side: str,
+             split: int | None) -> tuple[Range, Range, Range]:
     """Box rows, box columns and the leg's own columns (scan voxels) for one leg in one part."""
-    z, height, width = volume.shape
+    _, height, width = volume.shape
     columns = (0, width) if split is None else ((0, split) if side == "right" else (split, width))
     if not config.crop_background:
         rows, cols = (0, height), columns
