@@ -1,0 +1,132 @@
+"""Recipes, learning-rate schedules, losses, augmentation and the patch cache."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from legseg_core.errors import TrainingError
+from legseg_core.training.augment import AugmentConfig, augment_batch
+from legseg_core.training.losses import cross_entropy, dice_cross_entropy, soft_dice_loss
+from legseg_core.training.patches import LabelledPatches, PatchCache, cache_key, split_cases
+from legseg_core.training.recipes import RECIPES, Recipe, get_recipe, learning_rate_at
+
+
+def test_paper_recipe_is_section_2_6():
+    paper = get_recipe("paper")
+    assert (paper.optimizer, paper.learning_rate, paper.decay, paper.loss) == ("adam", 1e-5, 1.99e-6, "cross_entropy")
+    assert (paper.batch_size, paper.epochs, paper.validation_fraction, paper.augment) == (6, 200, 0.2, None)
+    # Keras: lr_t = lr / (1 + decay * iterations)
+    assert learning_rate_at(paper, 0, 1000) == pytest.approx(1e-5)
+    assert learning_rate_at(paper, 100_000, 1000) == pytest.approx(1e-5 / (1 + 0.199))
+
+
+def test_default_schedule_warms_up_then_decays_to_zero():
+    default = get_recipe("default", warmup_fraction=0.1)
+    rates = [learning_rate_at(default, step, 100) for step in range(100)]
+    assert rates[0] < rates[9] <= default.learning_rate
+    assert max(rates) == pytest.approx(default.learning_rate)
+    assert rates[-1] < 0.01 * default.learning_rate
+    assert all(a >= b for a, b in zip(rates[10:], rates[11:]))
+
+
+def test_recipe_round_trips_and_overrides():
+    for recipe in RECIPES.values():
+        assert Recipe.from_dict(recipe.to_dict()) == recipe
+    assert get_recipe("default", epochs=3, batch_size=None).epochs == 3
+
+
+@pytest.mark.parametrize("overrides, message", [
+    (dict(epochs=0), "epochs=0 must be a whole number >= 1"),
+    (dict(learning_rate=-1.0), "learning_rate=-1.0 must be a number > 0"),
+    (dict(optimizer="sgd"), "optimizer='sgd' is unknown"),
+    (dict(replay_fraction=1.0), "replay_fraction=1.0 must be a number in"),
+    (dict(divergence_factor=1.0), "divergence_factor=1.0 must be > 1"),
+    (dict(colour="red"), "unknown settings \\['colour'\\]"),
+])
+def test_bad_recipe_settings_are_refused(overrides, message):
+    with pytest.raises(TrainingError, match=message):
+        get_recipe("default", **overrides)
+
+
+def test_unknown_recipe_is_refused():
+    with pytest.raises(TrainingError, match="recipe 'fast' is unknown; choose one of paper, default, finetune"):
+        get_recipe("fast")
+
+
+def test_losses_reward_the_right_answer():
+    labels = torch.zeros(2, 4, 8, 8, dtype=torch.long)
+    labels[:, :, :4] = 2
+    perfect = torch.nn.functional.one_hot(labels, 8).permute(0, 4, 1, 2, 3).float() * 20.0
+    wrong = torch.roll(perfect, shifts=1, dims=1)
+    assert cross_entropy(perfect, labels) < 1e-6 < cross_entropy(wrong, labels)
+    assert soft_dice_loss(perfect, labels) < 1e-4
+    assert soft_dice_loss(wrong, labels) > 0.99
+    assert dice_cross_entropy(perfect, labels) < dice_cross_entropy(wrong, labels)
+
+
+def test_augmentation_keeps_shapes_labels_and_is_reproducible():
+    images = torch.rand(3, 1, 4, 16, 16) * 100
+    labels = torch.zeros(3, 4, 16, 16, dtype=torch.long)
+    labels[:, :, 4:12, 4:12] = 5
+    config = AugmentConfig(probability=1.0)
+    first = augment_batch(images, labels, config, torch.Generator().manual_seed(4))
+    again = augment_batch(images, labels, config, torch.Generator().manual_seed(4))
+    assert first[0].shape == images.shape and first[1].shape == labels.shape
+    assert torch.equal(first[0], again[0]) and torch.equal(first[1], again[1])
+    assert set(first[1].unique().tolist()) <= {0, 5}
+    assert not torch.equal(first[0], images)
+    unchanged = augment_batch(images, labels, AugmentConfig(probability=0.0), torch.Generator().manual_seed(4))
+    assert torch.allclose(unchanged[0], images, atol=1e-4) and torch.equal(unchanged[1], labels)
+
+
+@pytest.mark.parametrize("settings, message", [
+    (dict(probability=1.5), "probability=1.5 must lie in 0..1"),
+    (dict(scale=(1.2, 0.8)), "scale=\\(1.2, 0.8\\) must be \\(low, high\\)"),
+    (dict(noise_std=-1.0), "must be >= 0"),
+])
+def test_bad_augmentation_settings_are_refused(settings, message):
+    with pytest.raises(TrainingError, match=message):
+        AugmentConfig(**settings)
+
+
+def _patches(case: str, n: int = 2) -> LabelledPatches:
+    return LabelledPatches(np.full((n, 2, 4, 4), 7.0, np.float32), np.ones((n, 2, 4, 4), np.uint8), (case,) * n)
+
+
+def test_patch_cache_makes_once_and_reads_back_from_disk(tmp_path):
+    made = []
+
+    def make():
+        made.append(1)
+        return _patches("case-a")
+
+    key = cache_key("img", "lab", {"patch_shape": [2, 4, 4]})
+    assert key != cache_key("img", "lab2", {"patch_shape": [2, 4, 4]})
+    assert key != cache_key("img", "lab", {"patch_shape": [2, 8, 8]})
+    first = PatchCache(tmp_path).get_or_make(key, make)
+    fresh_process = PatchCache(tmp_path)
+    second = fresh_process.get_or_make(key, make)
+    assert len(made) == 1 and fresh_process.hits == 1
+    assert np.array_equal(first.images, second.images) and second.case_ids == ("case-a", "case-a")
+    fresh_process.path(key).write_bytes(b"damaged")
+    PatchCache(tmp_path).get_or_make(key, make)
+    assert len(made) == 2
+    assert not list(tmp_path.glob(".tmp-*"))
+
+
+def test_patches_split_by_whole_cases():
+    patches = LabelledPatches.concatenate([_patches("a"), _patches("b", 3), _patches("c")])
+    assert patches.cases == ("a", "b", "c") and len(patches.select_cases(["b"])) == 3
+    train, validation = split_cases(["a", "b", "c", "d", "e"], 0.2, seed=1)
+    assert len(validation) == 1 and sorted(train + validation) == ["a", "b", "c", "d", "e"]
+    assert split_cases(["a", "b"], 0.2, seed=1)[1] != []  # at least one held out
+    assert split_cases(["a"], 0.2, seed=1) == (["a"], [])
+    with pytest.raises(TrainingError, match="must both be \\[n, z, y, x\\]"):
+        LabelledPatches(np.zeros((1, 2, 4, 4), np.float32), np.zeros((1, 2, 4, 5), np.uint8), ("a",))
+    with pytest.raises(TrainingError, match="no patches to train on"):
+        LabelledPatches.concatenate([])
+    assert math.isfinite(float(patches.images.mean()))
