@@ -18,6 +18,7 @@ from typing import Any
 BENCHMARKS: tuple[str, ...] = (
     "overlap",
     "store",
+    "preprocess",
 )
 
 
