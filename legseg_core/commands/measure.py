@@ -27,7 +27,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="erode within each axial slice (default; keeps thick end slices) or in 3D")
     parser.add_argument("--relabel", choices=("qmritools-calf",), default=None,
                         help="map another tool's label values onto the muscle ids 1..7 first")
-    parser.add_argument("--csv", metavar="FILE", help="write one row per muscle (the profile as a space-separated list)")
+    parser.add_argument("--csv", metavar="FILE",
+                        help="write one row per muscle (the area profile as a space-separated list)")
     parser.add_argument("--json", action="store_true", help="print the measurements as JSON")
     parser.set_defaults(handler=run)
 
@@ -80,7 +81,8 @@ def print_table(results: list, image_names: list[str]) -> None:
     """One line per muscle: volume, mean area, slices, image means and fat fraction."""
     fat_fraction = any(not math.isnan(m.fat_fraction) for m in results)
     header = f"{'muscle':<6} {'volume ml':>10} {'area mm2':>10} {'slices':>6}"
-    header += "".join(f" {('mean ' + n)[:14]:>14}" for n in image_names) + (" {:>8}".format("FF") if fat_fraction else "")
+    header += "".join(f" {('mean ' + n)[:14]:>14}" for n in image_names)
+    header += f" {'FF':>8}" if fat_fraction else ""
     print(header)
     for m in results:
         line = f"{m.abbr:<6} {m.volume_ml:>10.2f} {_number(m.mean_area_mm2, 10, 1)} {m.slices:>6d}"

@@ -29,7 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from legseg_core.evaluation.cases import load_pair
     from legseg_core.evaluation.overlap import OverlapTracker
-    from legseg_core.io import check_same_grid, load_volume, save_image
+    from legseg_core.io import save_image
     from legseg_core.labels import MUSCLE_BY_ID, OVERLAP_BY_ID
     from legseg_core.evaluation.tables import jsonable
 
@@ -37,19 +37,13 @@ def run(args: argparse.Namespace) -> int:
     tracker = OverlapTracker(reference.data, prediction.data, reference.spacing)
     path = save_image(tracker.map, reference, args.output)
     if args.png:
-        from legseg_core.evaluation.plots import overlay_png
-
-        image = None
-        if args.image:
-            scan = load_volume(args.image)
-            check_same_grid(reference, scan, what=f"image {args.image}")
-            image = scan.data
-        overlay_png(tracker.map, args.png, image=image, slice_index=args.slice, spacing=reference.spacing)
+        write_png(args, tracker.map, reference)
     counts = tracker.class_counts()
     dice = {MUSCLE_BY_ID[label].abbr: value for label, value in tracker.dice().items()}
     if args.json:
         print_json(jsonable({"output": str(path), "png": args.png,
-                             "class_counts": {OVERLAP_BY_ID[k].abbr if k else "background": v for k, v in counts.items()},
+                             "class_counts": {OVERLAP_BY_ID[k].abbr if k else "background": v
+                                              for k, v in counts.items()},
                              "dice": dice}))
         return 0
     print(f"wrote {path}")
@@ -57,3 +51,16 @@ def run(args: argparse.Namespace) -> int:
         print(f"{value} {OVERLAP_BY_ID[value].name if value else 'both background':<45} {count:>10d} voxels")
     print("Dice: " + ", ".join(f"{abbr} {value:.3f}" for abbr, value in dice.items()))
     return 0
+
+
+def write_png(args: argparse.Namespace, overlap, reference) -> None:
+    """The Figure 4 overlay of one slice, over the scan when --image is given (on the reference grid)."""
+    from legseg_core.evaluation.plots import overlay_png
+    from legseg_core.io import check_same_grid, load_volume
+
+    image = None
+    if args.image:
+        scan = load_volume(args.image)
+        check_same_grid(reference, scan, what=f"image {args.image}")
+        image = scan.data
+    overlay_png(overlap, args.png, image=image, slice_index=args.slice, spacing=reference.spacing)

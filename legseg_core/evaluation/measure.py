@@ -100,7 +100,8 @@ def measure_labels(labels: np.ndarray, spacing: Spacing, images: Mapping[str, np
     images = dict(images or {})
     for name, image in images.items():
         if np.shape(image) != labels.shape:
-            raise GridMismatchError(f"image {name!r} of shape {np.shape(image)} is not on the label grid {labels.shape}")
+            raise GridMismatchError(
+                f"image {name!r} of shape {np.shape(image)} is not on the label grid {labels.shape}")
     slice_area = float(spacing[1]) * float(spacing[2])
     per_slice = np.bincount((np.arange(labels.shape[0])[:, None, None] * NUM_CLASSES + labels).ravel(),
                             minlength=labels.shape[0] * NUM_CLASSES).reshape(labels.shape[0], NUM_CLASSES)

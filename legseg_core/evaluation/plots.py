@@ -92,8 +92,15 @@ def crop_box(overlap: np.ndarray, margin: int = 8) -> tuple[slice, slice]:
                  for f, n in zip(found, overlap.shape[1:]))  # type: ignore[return-value]
 
 
-def overlay_png(overlap: np.ndarray, path: str | Path, *, image: np.ndarray | None = None, slice_index: int | None = None,
-                spacing: tuple[float, float, float] = (1.0, 1.0, 1.0), title: str = "", crop: bool = True) -> Path:
+def _overlap_legend(plt, axes) -> None:
+    """The four overlap classes with their Figure 4 colours, under the picture."""
+    handles = [plt.Rectangle((0, 0), 1, 1, color=[c / 255.0 for c in oc.color]) for oc in OVERLAP_CLASSES]
+    axes.legend(handles, [oc.name for oc in OVERLAP_CLASSES], loc="upper center", bbox_to_anchor=(0.5, -0.01),
+                ncol=2, fontsize="small", frameon=False)
+
+
+def overlay_png(overlap: np.ndarray, path: str | Path, *, image: np.ndarray | None = None,
+                slice_index: int | None = None, spacing: tuple[float, float, float] = (1.0, 1.0, 1.0), title: str = "", crop: bool = True) -> Path:
     """Figure 4: one axial slice of the image in grey with the overlap classes in colour; write a PNG.
 
     ``overlap`` and ``image`` are ``[z, y, x]``; without an image the background is black.
@@ -115,9 +122,7 @@ def overlay_png(overlap: np.ndarray, path: str | Path, *, image: np.ndarray | No
     low, high = np.percentile(background, (1, 99.5)) if background.any() else (0.0, 1.0)
     axes.imshow(background, cmap="gray", vmin=low, vmax=max(high, low + 1e-6), aspect=aspect, interpolation="nearest")
     axes.imshow(overlap_rgba(shown), aspect=aspect, interpolation="nearest")
-    handles = [plt.Rectangle((0, 0), 1, 1, color=[c / 255.0 for c in oc.color]) for oc in OVERLAP_CLASSES]
-    axes.legend(handles, [oc.name for oc in OVERLAP_CLASSES], loc="upper center", bbox_to_anchor=(0.5, -0.01),
-                ncol=2, fontsize="small", frameon=False)
+    _overlap_legend(plt, axes)
     axes.set_title(title or f"manual vs predicted, slice {k}")
     axes.set_axis_off()
     figure.tight_layout()
