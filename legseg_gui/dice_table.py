@@ -1,0 +1,98 @@
+"""A per-muscle table of Dice, average Hausdorff distance and volume difference.
+
+Model-agnostic: it is fed plain per-muscle values, for example ``[m.to_dict() for m in
+case_scores.muscles]`` or ``OverlapTracker.dice()`` while the user paints. The last row is the
+mean over muscles (section 2.7), undefined values left out.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from qtpy.QtGui import QBrush, QColor
+from qtpy.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
+
+from legseg_core.labels import MUSCLES
+
+MISSING = "–"
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column: the key it reads from each muscle's values, its header, and a number format."""
+
+    key: str
+    header: str
+    format: str = "{:.3f}"
+
+
+DEFAULT_COLUMNS: tuple[Column, ...] = (
+    Column("dice", "Dice", "{:.3f}"),
+    Column("ahd_mm", "AHD (mm)", "{:.2f}"),
+    Column("volume_difference_ml", "ΔV (ml)", "{:+.1f}"),
+)
+
+
+class DiceTableWidget(QTableWidget):
+    """Rows for the seven muscles and their mean; columns as given (Dice, AHD in mm, ΔV in ml by default)."""
+
+    def __init__(self, columns: tuple[Column, ...] = DEFAULT_COLUMNS, parent: QWidget | None = None) -> None:
+        super().__init__(len(MUSCLES) + 1, len(columns), parent)
+        self.columns = columns
+        self.setHorizontalHeaderLabels([c.header for c in columns])
+        self.setVerticalHeaderLabels([m.abbr for m in MUSCLES] + ["mean"])
+        for row, muscle in enumerate(MUSCLES):
+            header = QTableWidgetItem(muscle.abbr)
+            header.setToolTip(muscle.name)
+            header.setBackground(QBrush(QColor(*muscle.color)))
+            self.setVerticalHeaderItem(row, header)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.clear_values()
+
+    def set_scores(self, scores: Mapping[int, Mapping[str, Any]] | Iterable[Mapping[str, Any]]) -> None:
+        """Show per-muscle values: a mapping muscle id -> {key: value}, or dicts each with a 'label' key.
+
+        Muscles or keys left out, and NaN values, show as '–'.
+        """
+        by_label = dict(scores) if isinstance(scores, Mapping) else {int(s["label"]): s for s in scores}
+        for column_index, column in enumerate(self.columns):
+            self.set_column(column.key, {label: values.get(column.key) for label, values in by_label.items()})
+
+    def set_column(self, key: str, values: Mapping[int, float | None]) -> None:
+        """Update one column only (e.g. Dice after every stroke), and its mean."""
+        column_index = [c.key for c in self.columns].index(key)
+        column = self.columns[column_index]
+        numbers = []
+        for row, muscle in enumerate(MUSCLES):
+            value = values.get(muscle.id)
+            defined = value is not None and math.isfinite(float(value))
+            numbers += [float(value)] if defined else []
+            self._put(row, column_index, column.format.format(float(value)) if defined else MISSING)
+        mean = column.format.format(sum(numbers) / len(numbers)) if numbers else MISSING
+        self._put(len(MUSCLES), column_index, mean)
+
+    def set_dice(self, dice: Mapping[int, float]) -> None:
+        """Update the Dice column from muscle id -> Dice (``OverlapTracker.dice()``)."""
+        self.set_column("dice", dice)
+
+    def clear_values(self) -> None:
+        """Show '–' everywhere."""
+        for row in range(self.rowCount()):
+            for column in range(self.columnCount()):
+                self._put(row, column, MISSING)
+
+    def text(self, label: int | str, key: str) -> str:
+        """The text shown for a muscle id (or 'mean') in the column of ``key``."""
+        row = len(MUSCLES) if label == "mean" else [m.id for m in MUSCLES].index(int(label))
+        return self.item(row, [c.key for c in self.columns].index(key)).text()
+
+    def _put(self, row: int, column: int, text: str) -> None:
+        item = self.item(row, column)
+        if item is None:
+            self.setItem(row, column, QTableWidgetItem(text))
+        else:
+            item.setText(text)
