@@ -76,11 +76,7 @@ def part_split(body: BodyMask, layout: LegLayout, start: int, stop: int) -> int 
         return None
     profile = _smooth(column_extents(body.mask[start:stop]).sum(axis=0).astype(np.float64))
     low, high = layout.peaks
-    window = profile[low: high + 1]
-    lowest = np.flatnonzero(window == window.min())
-    runs = np.split(lowest, np.flatnonzero(np.diff(lowest) > 1) + 1)
-    best = max(runs, key=len)
-    return low + int(best[len(best) // 2])
+    return low + _middle_of_lowest(profile[low: high + 1])
 
 
 def leg_extent(body: BodyMask, start: int, stop: int, columns: tuple[int, int]) -> tuple[int, int, int, int] | None:
@@ -105,8 +101,13 @@ def _valley(profile: np.ndarray, config: PreprocessConfig) -> int | None:
     ratio = np.where(enough & (lower_peak > 0), profile / np.maximum(lower_peak, 1e-12), np.inf)
     if not np.isfinite(ratio).any() or ratio.min() > config.valley_ratio:
         return None
-    deepest = np.flatnonzero(ratio == ratio.min())
-    runs = np.split(deepest, np.flatnonzero(np.diff(deepest) > 1) + 1)
+    return _middle_of_lowest(ratio)
+
+
+def _middle_of_lowest(values: np.ndarray) -> int:
+    """Index of the middle of the longest run of equal lowest values (the centre of an empty gap)."""
+    lowest = np.flatnonzero(values == values.min())
+    runs = np.split(lowest, np.flatnonzero(np.diff(lowest) > 1) + 1)
     best = max(runs, key=len)
     return int(best[len(best) // 2])
 
