@@ -14,7 +14,7 @@ from legseg_core.evaluation.distances import MaskDistances, directed_average, ma
 from legseg_core.evaluation.errors import EvaluationError
 from legseg_core.evaluation.measure import MuscleMeasurement, erode_labels, measure_labels, measure_volumes
 from legseg_core.evaluation.metrics import (CaseScores, MuscleScores, confusion_counts, evaluate_labels,
-                                            mean_over_muscles)
+                                            mean_over_muscles, score_labels)
 from legseg_core.evaluation.overlap import OverlapTracker, overlap_map
 from legseg_core.evaluation.statistics import PairedTest, compare_models, paired_t_test
 from legseg_core.evaluation.tables import Summary, markdown_report, summarise
@@ -23,4 +23,4 @@ __all__ = ["CaseScores", "EvaluationError", "MaskDistances", "MuscleMeasurement"
            "PairedTest", "Summary", "case_id", "compare_models", "confusion_counts", "directed_average",
            "erode_labels", "evaluate_cases", "evaluate_labels", "evaluate_pair_files", "load_pair", "markdown_report",
            "match_cases", "mean_over_muscles", "measure_labels", "measure_volumes", "overlap_map", "paired_t_test",
-           "summarise", "mask_distances"]
+           "score_labels", "summarise", "mask_distances"]

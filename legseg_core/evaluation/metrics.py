@@ -37,6 +37,7 @@ from legseg_core.errors import GridMismatchError, ImageValueError
 from legseg_core.evaluation.distances import (EMPTY_DISTANCES, MaskDistances, Spacing, grow_box, mask_distances,
                                               union_box)
 from legseg_core.labels import MUSCLE_BY_ID, MUSCLE_IDS, NUM_CLASSES
+from legseg_core.progress import Progress, ProgressWork, run_quietly
 
 #: Metrics of a MuscleScores that tables and statistics may summarise.
 SCORE_METRICS: tuple[str, ...] = ("dice", "ahd_voxels", "ahd_mm", "hd95_mm", "volume_ref_ml", "volume_pred_ml",
@@ -171,18 +172,30 @@ def evaluate_labels(reference: np.ndarray, prediction: np.ndarray, spacing: Spac
     """Score a predicted ``[z, y, x]`` label map against the reference, every muscle in one pass.
 
     ``spacing`` is ``(z, y, x)`` mm. With ``with_distances=False`` only counts, Dice and volumes
-    are computed (AHD and HD95 are NaN), which is much faster.
+    are computed (AHD and HD95 are NaN), which is much faster. :func:`score_labels` is the same
+    work as a progress generator (one step per muscle) for a UI that shows progress or cancels.
     """
+    return run_quietly(score_labels(reference, prediction, spacing, labels=labels, case_id=case_id,
+                                    with_distances=with_distances, **metadata))
+
+
+def score_labels(reference: np.ndarray, prediction: np.ndarray, spacing: Spacing = (1.0, 1.0, 1.0), *,
+                 labels: Iterable[int] = MUSCLE_IDS, case_id: str = "", with_distances: bool = True,
+                 **metadata: Any) -> ProgressWork[CaseScores]:
+    """:func:`evaluate_labels` as long work: yields Progress before each muscle, returns the CaseScores."""
     reference, prediction = check_pair(reference, prediction)
     spacing = tuple(float(s) for s in spacing)  # type: ignore[assignment]
     confusion = confusion_counts(reference, prediction)
     boxes = _muscle_boxes(reference, prediction) if with_distances else {}
     voxel_ml = float(np.prod(spacing)) / 1000.0
+    labels = list(labels)
     scores = []
-    for label in labels:
+    for done, label in enumerate(labels):
+        yield Progress(done, len(labels), f"scoring {MUSCLE_BY_ID[label].abbr if label in MUSCLE_BY_ID else label}")
         counts = (confusion[label, :].sum(), confusion[:, label].sum(), confusion[label, label])
         distances = _distances_in_box(reference, prediction, label, boxes.get(label), spacing)
         scores.append(muscle_scores(label, counts, distances, voxel_ml))
+    yield Progress(len(labels), len(labels), "scored")
     return CaseScores(case_id=case_id, muscles=tuple(scores), spacing=spacing, metadata=dict(metadata))
 
 

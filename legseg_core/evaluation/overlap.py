@@ -21,9 +21,10 @@ import numpy as np
 from legseg_core.errors import ImageShapeError
 from legseg_core.evaluation.distances import Spacing
 from legseg_core.evaluation.metrics import (CaseScores, check_label_array, check_pair, confusion_counts,
-                                            dice_from_counts, evaluate_labels, pair_codes)
+                                            dice_from_counts, evaluate_labels, pair_codes, score_labels)
 from legseg_core.labels import (MUSCLE_IDS, NUM_CLASSES, OVERLAP_AGREE, OVERLAP_BACKGROUND, OVERLAP_DIFFERENT_MUSCLE,
                                 OVERLAP_MANUAL_ONLY, OVERLAP_PREDICTED_ONLY)
+from legseg_core.progress import ProgressWork
 
 #: A region of the [z, y, x] grid: an axial slice index, or a tuple of up to three slices or indices.
 Region = Union[int, tuple[Union[slice, int], ...]]
@@ -156,3 +157,7 @@ class OverlapTracker:
     def scores(self, *, case_id: str = "") -> CaseScores:
         """Full scores (Dice, AHD, HD95, volumes) of the current arrays: not incremental, seconds on big grids."""
         return evaluate_labels(self._reference_seen, self._prediction_seen, self.spacing, case_id=case_id)
+
+    def scores_work(self, *, case_id: str = "") -> ProgressWork[CaseScores]:
+        """:meth:`scores` as long work (Progress per muscle) on a snapshot of the current arrays."""
+        return score_labels(self._reference_seen.copy(), self._prediction_seen.copy(), self.spacing, case_id=case_id)

@@ -116,3 +116,14 @@ def test_bench_overlap_runs_and_tracker_agrees() -> None:
     assert result.rows[0]["tracker matches full"] == "yes"
     assert {t["what"] for t in result.targets} == {"one-slice edit", "speedup over full recomputation"}
     assert bench.quick_arguments().shape == (90, 320, 320)
+
+
+def test_scores_as_long_work_report_progress_per_muscle() -> None:
+    from legseg_core.progress import drive
+
+    reference, prediction = random_pair(np.random.default_rng(4))
+    tracker = OverlapTracker(reference, prediction)
+    events = []
+    scores = drive(tracker.scores_work(case_id="live"), events.append)
+    assert [e.done for e in events] == list(range(8)) and events[0].message == "scoring GL"
+    assert scores.case_id == "live" and scores.muscle(2) == tracker.scores().muscle(2)
