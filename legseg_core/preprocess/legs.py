@@ -29,7 +29,7 @@ logger = logging.getLogger(__name__)
 
 #: A single leg whose centre lies this far (fraction of the width) from the middle of the field
 #: of view is on the side where it lies; nearer the middle its side cannot be told from position.
-OFF_CENTRE = 0.1
+OFF_CENTRE = 0.2
 
 
 @dataclass(frozen=True)

@@ -173,7 +173,7 @@ def test_touching_legs_are_split_between_them(gap_mm: float) -> None:
 
 @pytest.mark.parametrize("legs, side", [("right", "right"), ("left", "left")])
 def test_a_single_leg_takes_its_side_from_where_it_lies(legs: str, side: str) -> None:
-    volume, _ = synthetic_legs(legs=legs, in_plane=(80, 140))
+    volume, _ = synthetic_legs(legs=legs, in_plane=(80, 64))
     plan = plan_patches(volume)
     assert plan.legs == (side,)
     assert plan.splits == (None, None)
@@ -217,6 +217,20 @@ def test_without_cropping_each_box_spans_the_legs_columns() -> None:
     plan = plan_patches(volume, PreprocessConfig(crop_background=False, keep_aspect=False))
     right = plan.records[0]
     assert right.y == (0, volume.shape[1]) and right.x == (0, plan.splits[0])
+
+
+def test_padding_beyond_the_legs_columns_is_background_and_ignored_on_the_way_back() -> None:
+    volume, labels = synthetic_legs(in_plane=(112, 112))
+    patches = to_patches(volume, labels, PreprocessConfig(crop_background=False))
+    right = patches.plan.records[0]
+    assert right.x[1] > right.columns[1]  # the square box reaches into the left leg's columns
+    padded = patches.images[0][:, :, -3:]
+    assert np.all(padded == 0.0) and np.all(patches.labels[0][:, :, -3:] == 0)
+    probabilities = one_hot(patches.labels)
+    garbage = probabilities.copy()
+    garbage[0, :, :, :, -3:] = 0.0
+    garbage[0, 7, :, :, -3:] = 1.0  # whatever a network says in the padding does not reach the scan
+    np.testing.assert_array_equal(from_patches(garbage, patches.plan), from_patches(probabilities, patches.plan))
 
 
 # ---- the plan and its inverse --------------------------------------------------------------

@@ -42,6 +42,17 @@ def test_the_real_case_keeps_each_legs_own_labels(real_case: tuple[Volume, Volum
     assert mean_dice(np.where(right, 0, labels.data), np.where(right, 0, back)) >= 0.97
 
 
+@pytest.mark.parametrize("side, columns", [("right", slice(0, 80)), ("left", slice(80, 160))])
+def test_one_real_leg_comes_back(real_case: tuple[Volume, Volume, np.ndarray], side: str, columns: slice) -> None:
+    image, labels, _ = real_case
+    crop = Volume.from_array(np.ascontiguousarray(image.data[:, :, columns]), image.spacing, name=f"real-{side}",
+                             leg_side=side)
+    crop_labels = np.ascontiguousarray(labels.data[:, :, columns])
+    patches = to_patches(crop, crop_labels)
+    assert patches.plan.legs == (side,) and patches.plan.records[0].mirrored == (side == "left")
+    assert mean_dice(crop_labels, from_patches(one_hot(patches.labels), patches.plan)) >= 0.97
+
+
 @pytest.mark.parametrize("name", ["dwi_mean.nii.gz", "dixon_water.nii.gz", "dixon_fat.nii.gz", "t2_mese.nii.gz"])
 def test_both_legs_are_found_in_every_real_contrast(real_data: Path, name: str) -> None:
     volume = load_volume(real_data / name)
@@ -62,7 +73,8 @@ def test_synthetic_scans_come_back(slices: int) -> None:
 
 @pytest.mark.parametrize("legs", ["right", "left"])
 def test_a_single_leg_scan_comes_back(legs: str) -> None:
-    volume, labels = synthetic_legs(slices=45, legs=legs, in_plane=(80, 140))
+    volume, labels = synthetic_legs(slices=45, legs=legs, in_plane=(80, 64))
+    assert plan_patches(volume).legs == (legs,)
     assert mean_dice(labels, round_trip(volume, labels)) >= 0.97
 
 
