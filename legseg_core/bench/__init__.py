@@ -19,6 +19,8 @@ BENCHMARKS: tuple[str, ...] = (
     "overlap",
     "store",
     "preprocess",
+    "editing",
+    "slice_view",
 )
 
 

@@ -197,3 +197,13 @@ def test_hover_off_the_image_reports_no_muscle(qtbot, view) -> None:
     qtbot.mouseMove(view.canvas.viewport(), view.canvas.viewport_point(20, 20))
     view.canvas.hovered.emit(math.nan, math.nan)
     assert view.hovered_voxel() is None and view.status_label.text() == "slice 5"
+
+
+def test_the_slice_view_benchmark_times_a_re_render(qtbot) -> None:
+    import argparse
+
+    from legseg_core.bench import slice_view
+
+    result = slice_view.run(argparse.Namespace(shape=(4, 64, 48), repeats=2))
+    assert result.rows[0]["slice (y, x)"] == "64 x 48" and result.rows[0]["full re-render ms"] > 0
+    assert result.targets[0]["what"] == "full re-render of one slice"
