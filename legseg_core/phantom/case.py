@@ -1,0 +1,159 @@
+"""One synthetic case: :func:`make_case` and :class:`PhantomCase`.
+
+A case is reproducible from its seed and options. Independent random streams (anatomy,
+disease, grid, textures, and one per contrast for bias and noise) are derived from the seed,
+so asking for another contrast never changes the anatomy or the other contrasts' noise.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from legseg_core.errors import InputPathError
+from legseg_core.io import Volume, save_image, save_labels
+from legseg_core.labels import MUSCLES
+from legseg_core.phantom.acquisition import add_rician_noise, bias_field, blur_in_plane
+from legseg_core.phantom.contrast import CONTRASTS, combine, reference_signal, sequence_of
+from legseg_core.phantom.disease import TEXTURE_CELLS_MM, DiseaseState, sample_disease, texture_field
+from legseg_core.phantom.grid import PROTOCOLS, Grid, plan_grid
+from legseg_core.phantom.randomize import DEFAULT_RANDOMIZATION, random_class_table, randomize_image
+from legseg_core.phantom.simulate import Simulation, simulate
+from legseg_core.phantom.subject import sample_legs, with_atrophy
+from legseg_core.phantom.validation import check_options
+
+logger = logging.getLogger(__name__)
+
+_STREAMS = {"disease": 1, "anatomy": 2, "grid": 3, "texture": 4, "randomize": 5}
+
+
+def _stream(seed: int, name: str, index: int = 0) -> np.random.Generator:
+    """An independent random generator for one part of a case."""
+    return np.random.default_rng([int(seed), _STREAMS.get(name, 10), index])
+
+
+@dataclass(eq=False)
+class PhantomCase:
+    """A synthetic case: images by contrast, labels and the muscle fat fraction on one grid.
+
+    ``images`` maps a contrast name to a float32 ``[z, y, x]`` :class:`Volume`; ``labels`` is a
+    uint8 Volume with ids 0..7; ``fat_fraction`` holds the fat fraction of the muscle tissue per
+    voxel (0 outside muscle); ``metadata`` describes the case (see :func:`make_case`).
+    """
+
+    images: dict[str, Volume]
+    labels: Volume
+    fat_fraction: Volume
+    metadata: dict[str, Any]
+
+    def save(self, folder: str | Path) -> dict[str, Path]:
+        """Write ``<contrast>.nii.gz`` per image, ``labels.nii.gz`` and ``metadata.json``; return the paths."""
+        folder = Path(folder)
+        if folder.exists() and not folder.is_dir():
+            raise InputPathError(f"{folder}: exists and is not a folder")
+        folder.mkdir(parents=True, exist_ok=True)
+        paths = {name: save_image(volume.data, volume, folder / f"{name}.nii.gz")
+                 for name, volume in self.images.items()}
+        paths["labels"] = save_labels(self.labels.data, self.labels, folder / "labels.nii.gz")
+        paths["metadata"] = folder / "metadata.json"
+        paths["metadata"].write_text(json.dumps(self.metadata, indent=2, default=str) + "\n", encoding="utf-8")
+        return paths
+
+
+def make_case(seed: int = 0, protocol: str = "B", slices: int | None = None,
+              contrasts: tuple[str, ...] | list[str] | None = None, health: str = "healthy",
+              diagnosis: str | None = None, legs: str = "both", size: str = "default",
+              randomize_intensity: bool = False, case_id: str | None = None) -> PhantomCase:
+    """Simulate one case (see the package docstring for every option).
+
+    ``contrasts=None`` takes the protocol's default (A: T1w; B: Dixon water and fat);
+    ``slices=None`` the protocol's count (A 90, B 45; 20 at ``size="tiny"``).
+    """
+    contrasts = tuple(contrasts) if contrasts is not None else PROTOCOLS[protocol].contrasts if \
+        protocol in PROTOCOLS else ()
+    check_options(protocol=protocol, slices=slices, contrasts=contrasts, health=health, diagnosis=diagnosis,
+                  legs=legs, size=size)
+    disease = sample_disease(_stream(seed, "disease"), health, diagnosis)
+    leg_set = sample_legs(_stream(seed, "anatomy"), legs, girth_factor=1 - disease.girth_loss,
+                          fat_factor=disease.fat_factor)
+    leg_set = with_atrophy(leg_set, disease.atrophy_mm, 0.0)
+    grid = plan_grid(_stream(seed, "grid"), protocol, slices, leg_set, size)
+    textures = _textures(_stream(seed, "texture"), grid, disease)
+    sequences = tuple(dict.fromkeys(sequence_of(c) for c in contrasts))
+    result = simulate(leg_set, grid, disease, sequences, textures)
+    images = {c: _acquire(seed, c, grid, result, randomize_intensity) for c in contrasts}
+    volumes = {c: Volume.from_array(data, grid.spacing, grid.origin, name=c) for c, data in images.items()}
+    metadata = _metadata(case_id or f"phantom-{seed}", seed, protocol, contrasts, grid, disease, legs, size,
+                         randomize_intensity, result)
+    like = Volume.from_array(result.labels, grid.spacing, grid.origin, name="labels")
+    fat = like.with_data(result.fat_fraction, name="fat_fraction")
+    return PhantomCase(volumes, like, fat, metadata)
+
+
+def _textures(rng: np.random.Generator, grid: Grid, disease: DiseaseState) -> dict[str, np.ndarray]:
+    """The random texture fields that the case's muscles use (marbled, patchy)."""
+    wanted = sorted(set(disease.texture.values()) & set(TEXTURE_CELLS_MM))
+    return {name: texture_field(rng, grid.shape, grid.spacing, TEXTURE_CELLS_MM[name]) for name in wanted}
+
+
+def _acquire(seed: int, contrast: str, grid: Grid, result: Simulation, randomize: bool) -> np.ndarray:
+    """Image of one contrast with bias, scaling, blur and noise (and domain randomisation)."""
+    rng = np.random.default_rng([int(seed), 20 + CONTRASTS.index(contrast)])
+    sequence = sequence_of(contrast)
+    water, fat = result.signals[sequence.name]
+    if randomize:
+        image = _randomized_mixture(_stream(seed, "randomize", CONTRASTS.index(contrast)), result, water, fat,
+                                    sequence)
+        strength = DEFAULT_RANDOMIZATION.bias_strength
+    else:
+        image = combine(contrast, water, fat)
+        strength = float(rng.uniform(0.05, 0.15))
+    reference = reference_signal(sequence)
+    gain = np.float32(rng.uniform(300, 1200) / reference)
+    image = image * bias_field(rng, grid, strength) * gain
+    if sequence.name == "diffusion":
+        image = blur_in_plane(image, 0.7)
+    if randomize:
+        image = randomize_image(rng, image)
+    sigma = reference * float(gain) / float(rng.uniform(*sequence.snr))
+    return add_rician_noise(rng, image, sigma)
+
+
+def _randomized_mixture(rng: np.random.Generator, result: Simulation, water: np.ndarray, fat: np.ndarray,
+                        sequence) -> np.ndarray:
+    """A random-intensity image: tissue classes get random grey values (partial volume kept)."""
+    from legseg_core.phantom.contrast import class_signals
+
+    physical_water, physical_fat = class_signals(sequence)
+    random_water, _ = random_class_table(rng)
+    # Express the physical signal as a mixture of tissue signals, then swap in random ones: the
+    # fat part maps to the random fat-tissue grey value, the water part to the random muscle one.
+    from legseg_core.phantom.tissue import FAT, MUSCLE_FIRST
+
+    muscle_scale = float(physical_water[MUSCLE_FIRST]) or 1.0
+    fat_scale = float(physical_fat[FAT]) or 1.0
+    mixed = water / np.float32(muscle_scale) * np.float32(random_water[MUSCLE_FIRST])
+    mixed += fat / np.float32(fat_scale) * np.float32(random_water[FAT])
+    return mixed.astype(np.float32)
+
+
+def _metadata(case_id: str, seed: int, protocol: str, contrasts: tuple[str, ...], grid: Grid,
+              disease: DiseaseState, legs: str, size: str, randomize: bool, result: Simulation) -> dict[str, Any]:
+    """The case's description (JSON-ready): acquisition, health, fat fraction and volume per muscle."""
+    voxel_ml = float(np.prod(grid.spacing)) / 1000.0
+    counts = np.bincount(result.labels.ravel(), minlength=len(MUSCLES) + 1)
+    return {
+        "case_id": case_id, "seed": int(seed), "protocol": protocol, "contrasts": list(contrasts),
+        "contrast": "+".join(contrasts), "slices": grid.shape[0], "shape": list(grid.shape),
+        "voxel_size_mm": [round(s, 4) for s in grid.spacing], "legs": legs, "size": size,
+        "health": disease.health, "diagnosis": disease.diagnosis, "severity": round(disease.severity, 4),
+        "randomize_intensity": bool(randomize),
+        "fat_fraction": {m: round(v, 4) for m, v in result.muscle_fat_fraction.items()},
+        "volume_ml": {m.abbr: round(float(counts[m.id]) * voxel_ml, 3) for m in MUSCLES},
+        "textures": dict(disease.texture),
+    }

@@ -1,0 +1,88 @@
+"""How each structure of the calf changes along the leg: keyframe tables over ``t``.
+
+``t`` is the height along the lower leg as a fraction of its length: 0 at the ankle joint,
+1 at the tibial plateau. Each profile is a table of ``(t, value)`` keyframes, linearly
+interpolated; values are for a reference adult leg (girth and bone scale 1) and are scaled per
+subject (:mod:`legseg_core.phantom.subject`). Lengths are in mm, fractions are of the deep
+fascia's half-axes. The shapes follow cross-sectional anatomy atlases: the gastrocnemius
+heads are largest proximally and end towards mid-calf (the medial head lower than the
+lateral); the soleus is largest in the middle to distal third; the anterior muscles and the
+deep flexors taper to tendons distally; the tibia widens into its condyles proximally and its
+plafond distally, and the fibula ends in its head and the lateral malleolus.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+Table = tuple[tuple[float, float], ...]
+
+PROFILES: dict[str, Table] = {
+    # outer contour: medio-lateral half-width (mm) and antero-posterior / medio-lateral ratio
+    "half_width": ((0, 35), (.1, 36), (.2, 39), (.3, 44), (.4, 49), (.5, 54), (.6, 57), (.7, 59),
+                   (.8, 59), (.9, 57), (1, 55)),
+    "depth_ratio": ((0, .84), (.3, .86), (.5, .88), (.8, .88), (1, .86)),
+    "calf_bulge": ((0, 0), (.4, 0), (.55, .03), (.7, .06), (.85, .07), (1, .05)),
+    # tibia: mean radius, medio-lateral aspect, three-fold (triangular) harmonic, cortex (mm)
+    "tibia_radius": ((0, 16), (.1, 14), (.2, 12.5), (.3, 11.5), (.6, 11.5), (.7, 12), (.8, 13.5),
+                     (.88, 16), (.95, 21), (1, 27)),
+    "tibia_aspect": ((0, 1.25), (.1, 1.15), (.2, 1.05), (.3, 1), (.7, 1), (.8, 1.05), (.9, 1.25),
+                     (1, 1.5)),
+    "tibia_triangle": ((0, .02), (.1, .06), (.2, .1), (.3, .13), (.6, .14), (.75, .12), (.85, .08),
+                       (.95, .03), (1, .02)),
+    "tibia_cortex": ((0, 1.5), (.1, 2.5), (.2, 3.5), (.3, 4.5), (.4, 5), (.65, 5), (.75, 4.2),
+                     (.85, 3), (.95, 1.8), (1, 1.2)),
+    "tibia_u": ((0, .1), (.3, .14), (.6, .14), (.8, .1), (.9, .06), (1, .04)),
+    # fibula: centre as fractions of the deep fascia half-axes, radius and cortex (mm)
+    "fibula_u": ((0, -.7), (.1, -.62), (.2, -.55), (.35, -.5), (.5, -.47), (.7, -.45), (.85, -.48),
+                 (1, -.55)),
+    "fibula_v": ((0, .32), (.1, .26), (.2, .2), (.35, .14), (.5, .1), (.7, .1), (.85, .12),
+                 (1, .15)),
+    "fibula_radius": ((0, 8), (.1, 7.5), (.2, 7), (.8, 7), (.88, 8), (.93, 11), (1, 12)),
+    "fibula_cortex": ((0, 1.5), (.15, 2.2), (.3, 2.6), (.8, 2.6), (.92, 1.8), (1, 1.4)),
+    # compartment septa leaving the fibula (degrees; 180 = lateral, 270 = anterior, 90 = posterior)
+    "anterior_septum_angle": ((0, 230), (.5, 225), (1, 220)),
+    "posterior_septum_angle": ((0, 135), (.5, 140), (1, 145)),
+    # deep posterior compartment (transverse septum): depth behind the tibia-fibula line (mm)
+    "deep_depth": ((0, 7), (.1, 9.5), (.25, 12), (.45, 12), (.65, 11), (.8, 9.5), (.9, 9), (1, 8.5)),
+    # deep compartment partitions along tibia -> fibula: FDL | TP | FHL
+    "fdl_tp_split": ((0, .5), (.15, .42), (.3, .35), (.5, .3), (.7, .24), (.85, .2), (.9, .4),
+                     (.95, .8), (1, 1.1)),
+    "tp_fhl_split": ((0, .5), (.15, .52), (.3, .58), (.45, .65), (.55, .72), (.65, .85), (.72, 1.2),
+                     (1, 1.3)),
+    # anterior compartment: where the TA / EDL boundary leaves the interosseous membrane
+    "ta_edl_split": ((0, .45), (.2, .55), (.35, .64), (.5, .7), (1, .72)),
+    "ta_edl_angle": ((0, 255), (.5, 245), (1, 240)),
+    # gastrocnemius heads: thickness (mm) under the posterior fascia
+    "gm_thickness": ((0, 0), (.38, 0), (.42, 2), (.5, 11), (.6, 19), (.7, 24), (.8, 27), (.9, 26),
+                     (1, 22)),
+    "gl_thickness": ((0, 0), (.48, 0), (.52, 2), (.6, 9), (.7, 14), (.8, 18), (.9, 18), (1, 15)),
+    # Achilles tendon / gastrocnemius aponeurosis: thickness and half-width (mm)
+    "achilles_thickness": ((0, 6.5), (.1, 6), (.2, 5), (.3, 3.5), (.4, 1.5), (.45, 0)),
+    "achilles_half_width": ((0, 10), (.1, 10), (.2, 12), (.3, 17), (.4, 24), (.45, 26)),
+    # presence of each muscle belly: 1 = full, 0 = gone (tendon or fat); see anatomy.erosion
+    "presence_SOL": ((0, 0), (.06, 0), (.12, .45), (.2, .85), (.3, 1), (.86, 1), (.9, .7), (.95, .2),
+                     (.98, 0), (1, 0)),
+    "presence_TA": ((0, 0), (.12, 0), (.2, .25), (.3, .6), (.4, .92), (.5, 1), (.95, 1), (1, .8)),
+    "presence_EDL": ((0, 0), (.06, 0), (.12, .35), (.2, .7), (.3, .95), (.4, 1), (.92, 1), (1, .6)),
+    "presence_PER": ((0, 0), (.06, .1), (.12, .5), (.2, .85), (.3, 1), (.92, 1), (1, .7)),
+    "presence_TP": ((0, 0), (.1, 0), (.18, .4), (.3, .85), (.4, 1), (.88, 1), (.95, .6), (1, .2)),
+    "presence_FDL": ((0, 0), (.08, .2), (.15, .6), (.25, .95), (.6, 1), (.75, .7), (.82, .6),
+                     (.88, .8), (.93, 1), (1, 1)),
+    "presence_FHL": ((0, .4), (.08, .75), (.15, 1), (.45, 1), (.55, .7), (.65, .3), (.72, 0), (1, 0)),
+    # tendons that appear where their muscle has ended (radius, mm)
+    "tendon_TA": ((0, 3), (.15, 3), (.3, 2), (.38, 0), (1, 0)),
+    "tendon_TP": ((0, 2.8), (.15, 2.5), (.25, 1.5), (.3, 0), (1, 0)),
+    "tendon_PER": ((0, 3), (.12, 2.5), (.22, 1.5), (.28, 0), (1, 0)),
+}
+
+#: Erosion depth (mm) at which each muscle belly has vanished (its typical half-thickness).
+MUSCLE_HALF_THICKNESS: dict[str, float] = {
+    "GL": 8.0, "GM": 11.0, "SOL": 14.0, "TA": 11.0, "PER": 10.0, "EDL": 8.0, "TP": 8.0,
+    "FDL": 7.0, "FHL": 8.0}
+
+
+def profile(name: str, t: np.ndarray) -> np.ndarray:
+    """The profile ``name`` at heights ``t`` (fractions of leg length), as float64."""
+    table = PROFILES[name]
+    return np.interp(t, [k for k, _ in table], [v for _, v in table])

@@ -1,0 +1,42 @@
+"""Checks of the phantom options, with messages that name the value and what would be right."""
+
+from __future__ import annotations
+
+from legseg_core.errors import LegsegError
+from legseg_core.phantom.contrast import CONTRASTS
+from legseg_core.phantom.disease import DIAGNOSES, HEALTH_STATES
+from legseg_core.phantom.grid import PROTOCOLS, SIZES
+
+LEG_CHOICES: tuple[str, ...] = ("both", "right", "left")
+MAX_SLICES = 400
+
+
+class PhantomParameterError(LegsegError):
+    """A phantom option (protocol, size, contrast, health, diagnosis, legs, slices, mix) is invalid."""
+
+
+def _choose(what: str, value: object, choices) -> None:
+    if value not in choices:
+        raise PhantomParameterError(f"unknown {what} {value!r}; choose one of {', '.join(map(str, choices))}")
+
+
+def check_options(*, protocol: str, slices: int | None, contrasts: tuple[str, ...], health: str,
+                  diagnosis: str | None, legs: str, size: str) -> None:
+    """Raise :class:`PhantomParameterError` for the first invalid option of :func:`make_case`."""
+    _choose("protocol", protocol, tuple(PROTOCOLS))
+    _choose("size", size, tuple(SIZES))
+    _choose("legs", legs, LEG_CHOICES)
+    _choose("health status", health, HEALTH_STATES)
+    if diagnosis is not None:
+        _choose("diagnosis", diagnosis, DIAGNOSES)
+        if health != "patient":
+            raise PhantomParameterError(f"diagnosis {diagnosis!r} needs health='patient', got health={health!r}")
+    if not contrasts:
+        raise PhantomParameterError("no contrast requested; choose from " + ", ".join(CONTRASTS))
+    for contrast in contrasts:
+        _choose("contrast", contrast, CONTRASTS)
+    if len(set(contrasts)) != len(contrasts):
+        raise PhantomParameterError(f"contrast listed twice in {list(contrasts)}")
+    if slices is not None and (isinstance(slices, bool) or not isinstance(slices, int) or
+                               not 1 <= slices <= MAX_SLICES):
+        raise PhantomParameterError(f"slices must be a whole number from 1 to {MAX_SLICES}, got {slices!r}")
