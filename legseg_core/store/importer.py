@@ -78,8 +78,9 @@ def header_key(header: str) -> str:
     return re.sub(r"[\s\-]+", "_", header.strip().lower())
 
 
-def read_table(path: Path) -> list[dict[str, str]]:
-    """Rows of a CSV (',', ';' or tab separated; BOM tolerated) with headers in matching form."""
+def read_table(path: Path) -> tuple[list[dict[str, str]], dict[str, str]]:
+    """Rows of a CSV (',', ';' or tab separated; BOM tolerated) keyed by headers in matching form,
+    and the original header of each key (extra metadata keeps its spelling, e.g. fat_fraction_SOL)."""
     if not path.is_file():
         raise InputPathError(f"{path}: no such metadata table")
     text = path.read_text(encoding="utf-8-sig")
@@ -87,10 +88,12 @@ def read_table(path: Path) -> list[dict[str, str]]:
         dialect: Any = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
     except csv.Error:
         dialect = csv.excel
-    rows = list(csv.DictReader(text.splitlines(), dialect=dialect))
+    reader = csv.DictReader(text.splitlines(), dialect=dialect)
+    rows = list(reader)
     if not rows:
         raise StoreError(f"{path}: the table has no rows")
-    return [{header_key(k): (v or "").strip() for k, v in row.items() if k is not None} for row in rows]
+    headers = {header_key(h): h.strip() for h in reader.fieldnames or []}
+    return [{header_key(k): (v or "").strip() for k, v in row.items() if k is not None} for row in rows], headers
 
 
 def _column(row: dict[str, str], key: str) -> str:
@@ -105,14 +108,15 @@ def _is_identifying(key: str) -> bool:
     return any(word in key for word in IDENTIFYING_WORDS) or any(t in IDENTIFYING_TOKENS for t in tokens)
 
 
-def _extra(row: dict[str, str]) -> dict[str, float]:
+def _extra(row: dict[str, str], headers: dict[str, str]) -> dict[str, float]:
     known = {alias for aliases in COLUMN_ALIASES.values() for alias in aliases}
     extra: dict[str, float] = {}
     for key, value in row.items():
         if key in known or key.startswith("image:") or not value or _is_identifying(key):
             continue
         try:
-            extra[re.sub(r"[^A-Za-z0-9_.-]+", "_", key).strip("_")[:60] or "column"] = float(value)
+            name = re.sub(r"[^A-Za-z0-9_.-]+", "_", headers.get(key, key)).strip("_")[:60] or "column"
+            extra[name] = float(value)
         except ValueError:
             log.debug("column %s: text value dropped", key)
     return extra
@@ -127,31 +131,31 @@ def _first_existing(directory: Path, candidates: list[str]) -> Path | None:
     return None
 
 
-def _resolve(directory: Path, value: str, number: int, what: str) -> Path:
+def _resolve(directory: Path, value: str, what: str) -> Path:
     path = Path(value).expanduser()
     path = path if path.is_absolute() else directory / path
     if not path.exists():
-        raise InputPathError(f"row {number}: the {what} {path} does not exist")
+        raise InputPathError(f"the {what} {path} does not exist")
     return path
 
 
-def row_files(directory: Path, row: dict[str, str], number: int) -> tuple[Path, Path | None, dict[str, Path]]:
+def row_files(directory: Path, row: dict[str, str]) -> tuple[Path, Path | None, dict[str, Path]]:
     """The segmentation image, the labels (or None) and the further images of one row."""
     case, contrast = _column(row, "case_id"), header_key(_column(row, "contrast"))
     if _column(row, "image"):
-        image = _resolve(directory, _column(row, "image"), number, "image")
+        image = _resolve(directory, _column(row, "image"), "image")
     else:
         names = [f"{case}/{contrast}", f"{case}_{contrast}"] if contrast else []
         image = _first_existing(directory, [*names, f"{case}/image", f"{case}_image", case]) if case else None
         if image is None:
-            raise InputPathError(f"row {number}: no image column and no image file found for case {case!r} "
+            raise InputPathError(f"no image column and no image file found for case {case!r} "
                                  f"in {directory} (see `legseg store import --help` for the file rule)")
     if _column(row, "labels"):
-        labels: Path | None = _resolve(directory, _column(row, "labels"), number, "labels")
+        labels: Path | None = _resolve(directory, _column(row, "labels"), "labels")
     else:
         candidates = [f"{case}/labels", f"{case}_labels", f"{case}_label", f"{case}_seg"]
         labels = _first_existing(directory, candidates) if case else None
-    extras = {key.split(":", 1)[1]: _resolve(directory, value, number, f"image {key}")
+    extras = {key.split(":", 1)[1]: _resolve(directory, value, f"image {key}")
               for key, value in row.items() if key.startswith("image:") and value}
     return image, labels, extras
 
@@ -163,13 +167,13 @@ def import_work(store: "Store", directory: Path, table: Path, *, provenance: str
     directory = Path(directory)
     if not directory.is_dir():
         raise InputPathError(f"{directory}: no such folder")
-    rows = read_table(Path(table))
+    rows, headers = read_table(Path(table))
     report = ImportReport()
     for number, row in enumerate(rows, start=2):  # row 1 holds the headers
         yield Progress(number - 2, len(rows), f"row {number}: {_column(row, 'case_id') or '(no case id)'}")
         try:
-            _import_row(store, directory, row, number, report, provenance=provenance, accept=accept, author=author,
-                        volume_options=volume_options)
+            _import_row(store, directory, row, headers, number, report, provenance=provenance, accept=accept,
+                        author=author, volume_options=volume_options)
         except LegsegError as error:
             if not keep_going:
                 raise StoreError(f"{table}, row {number}: {error} (the rows before it are imported; "
@@ -185,14 +189,15 @@ def import_table(store: "Store", directory: Path, table: Path, **options: Any) -
     return drive(import_work(store, directory, table, **options))
 
 
-def _import_row(store: "Store", directory: Path, row: dict[str, str], number: int, report: ImportReport, *,
+def _import_row(store: "Store", directory: Path, row: dict[str, str], headers: dict[str, str], number: int,
+                report: ImportReport, *,
                 provenance: str, accept: bool, author: str | None, volume_options: dict[str, Any] | None) -> None:
-    image, labels, extras = row_files(directory, row, number)
+    image, labels, extras = row_files(directory, row)
     metadata = {key: _column(row, key) for key in ("contrast", "protocol", "site", "scanner", "diagnosis", "notes")}
     metadata["health"] = _column(row, "health") or "unknown"
     try:
         case = store.add_case(image, extra_images=extras, source_name=_column(row, "case_id") or image.name,
-                              author=author, volume_options=volume_options, extra=_extra(row), **metadata)
+                              author=author, volume_options=volume_options, extra=_extra(row, headers), **metadata)
         report.added.append(case.id)
     except DuplicateCaseError as duplicate:
         case = store.case(duplicate.case_id)
