@@ -30,9 +30,8 @@ def probabilities_from_patches(probabilities: np.ndarray, plan: PatchPlan) -> np
     total, count, (rows, cols) = _accumulate(probabilities, plan)
     result = np.zeros((plan.num_classes, *plan.scan_shape), dtype=np.float32)
     result[0] = 1.0
-    covered = count > 0
-    total[:, covered] /= count[covered]
-    total[0][~covered] = 1.0
+    total /= np.maximum(count, 1.0)
+    total[0][count == 0] = 1.0
     result[:, :, rows[0]: rows[1], cols[0]: cols[1]] = total
     return result
 
