@@ -109,7 +109,10 @@ class SliceViewWidget(QWidget):
         return self._editor
 
     def set_volume(self, volume: Volume) -> None:
-        """Show a scan: the slider spans its slices, the window/level resets, the slice fits the view."""
+        """Show a scan: the slider spans its slices, the window/level resets, the slice fits the view.
+
+        An editor whose labels do not share the new scan's shape is let go (``editor`` becomes None).
+        """
         if self._editor is not None and self._editor.shape != volume.shape:
             self.set_editor(None)
         self._volume = volume
@@ -173,7 +176,7 @@ class SliceViewWidget(QWidget):
         overlay = self.view_state.overlay
         source = self._editor.labels if overlay == "labels" and self._editor is not None else (
             self._overlap if overlay == "overlap" else None)
-        if source is None:
+        if source is None or source.shape != self._volume.shape:  # type: ignore[union-attr]
             return QPixmap()
         table = MUSCLE_TABLE if overlay == "labels" else OVERLAP_TABLE
         return rgba_pixmap(overlay_rgba(source[self.view_state.z], table, outline=self.view_state.outline))

@@ -33,25 +33,12 @@ def quick_arguments() -> argparse.Namespace:
 
 
 def run(args: argparse.Namespace) -> BenchResult:
-    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
-        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from qtpy.QtWidgets import QApplication
-
-    from legseg_core.bench.overlap import synthetic_pair
     from legseg_core.editing import LabelEditor
-    from legseg_core.io import Volume
     from legseg_gui.rendering import MUSCLE_TABLE, overlay_rgba, window_to_gray
-    from legseg_gui.slice_view import SliceViewWidget
 
-    application = QApplication.instance() or QApplication([])
     shape = tuple(int(s) for s in args.shape)
-    labels = synthetic_pair(shape)[0].copy()  # type: ignore[arg-type]
-    image = np.random.default_rng(0).normal(100, 20, shape).astype(np.float32) + 50 * (labels > 0)
-    editor = LabelEditor(labels)
-    view = SliceViewWidget(Volume.from_array(image, (3.0, 1.0, 1.0)), editor)
-    view.resize(800, 800)
-    view.show()
-    application.processEvents()
+    view, image, labels = _shown_view(shape)  # type: ignore[arg-type]
+    editor: LabelEditor = view.editor
     z = view.view_state.z = shape[0] // 2
     counter = {"step": 0}
 
@@ -71,6 +58,27 @@ def run(args: argparse.Namespace) -> BenchResult:
                "numpy part ms": median_seconds(numpy_only, repeats=args.repeats)}
     view.close()
     return report(shape, figures)
+
+
+def _shown_view(shape: tuple[int, int, int]):
+    """A shown SliceViewWidget (800 x 800) of a synthetic scan and its labels, with an editor."""
+    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from qtpy.QtWidgets import QApplication
+
+    from legseg_core.bench.overlap import synthetic_pair
+    from legseg_core.editing import LabelEditor
+    from legseg_core.io import Volume
+    from legseg_gui.slice_view import SliceViewWidget
+
+    application = QApplication.instance() or QApplication([])
+    labels = synthetic_pair(shape)[0].copy()
+    image = np.random.default_rng(0).normal(100, 20, shape).astype(np.float32) + 50 * (labels > 0)
+    view = SliceViewWidget(Volume.from_array(image, (3.0, 1.0, 1.0)), LabelEditor(labels))
+    view.resize(800, 800)
+    view.show()
+    application.processEvents()
+    return view, image, labels
 
 
 def report(shape: tuple[int, ...], figures: dict[str, float]) -> BenchResult:

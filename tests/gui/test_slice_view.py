@@ -177,7 +177,13 @@ def test_keys_zoom_and_middle_drag_pans(qtbot, view) -> None:
     qtbot.mouseRelease(viewport, Qt.MouseButton.MiddleButton, pos=QPoint(130, 80))
     after = view.canvas.viewport_point(32, 32)
     assert (after.x() - before.x(), after.y() - before.y()) == (30, -20)
-    assert not np.any(view.editor.labels[5] == 2), "panning must not paint"
+    qtbot.keyPress(view.canvas, Qt.Key.Key_Space)
+    view.tool_state.active_label = 2
+    drag(qtbot, view, [(32, 32), (32, 42)])
+    qtbot.keyRelease(view.canvas, Qt.Key.Key_Space)
+    moved = view.canvas.viewport_point(32, 32)
+    assert moved.x() - after.x() == pytest.approx(10 * view.canvas.transform().m11(), abs=2)
+    assert not np.any(view.editor.labels == 2), "panning must not paint"
 
 
 def test_an_edit_message_appears_in_the_status_line(qtbot, view, tool_state) -> None:
