@@ -375,7 +375,8 @@ def _format_case(case: Any) -> str:
     meta = case.metadata
     facts = {"id": case.id, "contrast": meta.contrast, "protocol": meta.protocol, "health": meta.health,
              "diagnosis": meta.diagnosis, "site": meta.site, "scanner": meta.scanner, "notes": meta.notes,
-             "shape (z, y, x)": case.shape, "voxel size (mm)": case.spacing, "field of view (mm)": case.field_of_view_mm,
+             "shape (z, y, x)": case.shape, "voxel size (mm)": case.spacing,
+             "field of view (mm)": case.field_of_view_mm,
              "images": ", ".join(case.images), "split": case.split, "status": case.status,
              "accepted version": case.accepted_version or "-", "created": case.created,
              "technical": ", ".join(f"{k}={v}" for k, v in case.technical.items()),

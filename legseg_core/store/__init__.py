@@ -16,7 +16,8 @@ for the layout and the crash-safety rules). Typical use::
 from __future__ import annotations
 
 from legseg_core.store.catalog import SCHEMA_VERSION
-from legseg_core.store.errors import DuplicateCaseError, StoreIntegrityError, StoreMissingError, StoreVersionError, UnknownRecordError
+from legseg_core.store.errors import (DuplicateCaseError, StoreIntegrityError, StoreMissingError, StoreVersionError,
+                                     UnknownRecordError)
 from legseg_core.store.location import STORE_ENVIRONMENT_VARIABLE, default_store_path, resolve_store_path
 from legseg_core.store.naming import SEGMENTATION_IMAGE
 from legseg_core.store.records import (HEALTH_STATUSES, REVIEW_STATUSES, CaseMetadata, CaseRecord, EditStatistics,
@@ -27,6 +28,7 @@ from legseg_core.store.summary import StoreSummary
 from legseg_core.store.verify import VerifyReport
 
 __all__ = ["HEALTH_STATUSES", "REVIEW_STATUSES", "SCHEMA_VERSION", "SEGMENTATION_IMAGE", "SPLITS",
-           "STORE_ENVIRONMENT_VARIABLE", "CaseMetadata", "CaseRecord", "DuplicateCaseError", "EditStatistics", "LabelVersion", "Provenance",
-           "SplitConfig", "Store", "StoreIntegrityError", "StoreMissingError", "StoreSummary", "StoreVersionError",
-           "UnknownRecordError", "VerifyReport", "default_author", "default_store_path", "resolve_store_path"]
+           "STORE_ENVIRONMENT_VARIABLE", "CaseMetadata", "CaseRecord", "DuplicateCaseError", "EditStatistics",
+           "LabelVersion", "Provenance", "SplitConfig", "Store", "StoreIntegrityError", "StoreMissingError",
+           "StoreSummary", "StoreVersionError", "UnknownRecordError", "VerifyReport", "default_author",
+           "default_store_path", "resolve_store_path"]

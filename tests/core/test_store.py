@@ -101,6 +101,11 @@ def test_add_case_keeps_metadata_grid_and_image(store: Store) -> None:
     assert store.case(case.id) == case
 
 
+def test_metadata_object_and_keyword_fields_combine(store: Store) -> None:
+    case = store.add_case(tiny_volume(), metadata=CaseMetadata(contrast="PD", site="centre 3"), health="patient")
+    assert (case.metadata.contrast, case.metadata.site, case.metadata.health) == ("pd", "centre 3", "patient")
+
+
 @pytest.mark.parametrize("fields, message", [
     ({"health": "sick"}, "health status 'sick' is not one of healthy, patient, unknown"),
     ({"contrast": "t1w; DROP TABLE"}, "contrast 't1w; DROP TABLE' is not a short name"),

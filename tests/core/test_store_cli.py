@@ -168,7 +168,8 @@ def test_export_monai_datalist(store_path: Path, tmp_path: Path, capsys) -> None
     assert code == 0 and "datalist.json" in out
     datalist = json.loads((tmp_path / "monai" / "datalist.json").read_text())
     entries = datalist["training"] + datalist["validation"] + datalist["test"]
-    assert len(entries) == 4 and {e["health"] for e in entries} == {"patient"} and set(e["case_id"] for e in entries) <= set(ids)
+    assert len(entries) == 4 and {e["health"] for e in entries} == {"patient"}
+    assert {e["case_id"] for e in entries} <= set(ids)
     assert datalist["labels"]["3"] == "SOL"
     for entry in entries:
         assert (tmp_path / "monai" / entry["image"]).is_file() and (tmp_path / "monai" / entry["label"]).is_file()
@@ -189,7 +190,8 @@ def _cohort(folder: Path) -> Path:
         "phantom-000,T1w,A,3,5x1.2x1.2,healthy,,0.04,Doe^Jane,PID-12345,19700101,,,\n"
         "phantom-001,t1w,A,3,5x1.2x1.2,patient,Pompe,0.35,Doe^John,PID-67890,19800101,,,\n"
         "phantom-002,t1w,A,9,5x1.2x1.2,patient,IBM,0.5,,,,,,\n"
-        "other,dixon_water,B,3,5x1.2x1.2,control,,0.1,,,,explicit/scan.nii.gz,explicit/seg.nii.gz,explicit/fat.nii.gz\n",
+        "other,dixon_water,B,3,5x1.2x1.2,control,,0.1,,,,"
+        "explicit/scan.nii.gz,explicit/seg.nii.gz,explicit/fat.nii.gz\n",
         encoding="utf-8")
     return table
 
