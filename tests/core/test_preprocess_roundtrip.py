@@ -1,8 +1,9 @@
 """Round trips through the patches: labels -> patches -> one-hot probabilities -> labels on the scan grid.
 
 The pipeline must give back what it was given (mean Dice >= 0.97 over the seven muscles) on the
-real bilateral case and on synthetic scans of 25, 45 and 90 slices and a single leg; and it
-must find and split the legs of every real contrast.
+real bilateral case and on synthetic scans (the phantom cohort's calves, and simple elliptic
+ones) of 25, 45 and 90 slices and a single leg; and it must find and split the legs of every
+real contrast.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import numpy as np
 import pytest
 
 from legseg_core.io import Volume, load_volume
+from legseg_core.phantom import make_case
 from legseg_core.preprocess import from_patches, plan_patches, probabilities_from_patches, to_patches
 from tests.core.test_preprocess import mean_dice, one_hot, synthetic_legs
 
@@ -62,19 +64,39 @@ def test_both_legs_are_found_in_every_real_contrast(real_data: Path, name: str) 
     assert np.mean(middle > 0.2 * volume.data.max()) < 0.01  # the cut runs through air between the calves
 
 
-@pytest.mark.parametrize("slices", [25, 45, 90])
-def test_synthetic_scans_come_back(slices: int) -> None:
-    volume, labels = synthetic_legs(slices=slices, seed=slices)
-    patches = to_patches(volume, labels)
-    assert patches.images.shape[0] == 2 * len(patches.plan.parts)
-    assert len(patches.plan.parts) == {25: 1, 45: 3, 90: 5}[slices]
-    assert mean_dice(labels, from_patches(one_hot(patches.labels), patches.plan)) >= 0.97
+@pytest.mark.parametrize("protocol, slices, parts", [("B", 25, 1), ("B", 45, 3), ("A", 90, 5)])
+def test_synthetic_scans_come_back(protocol: str, slices: int, parts: int) -> None:
+    case = make_case(seed=slices, protocol=protocol, slices=slices, size="tiny")
+    for contrast, volume in case.images.items():
+        patches = to_patches(volume, case.labels)
+        assert patches.plan.legs == ("right", "left"), contrast
+        assert len(patches.plan.parts) == parts and patches.images.shape[0] == 2 * parts
+        assert patches.labels_outside == 0
+        back = from_patches(one_hot(patches.labels), patches.plan)
+        assert mean_dice(case.labels.data, back) >= 0.97, contrast
 
 
 @pytest.mark.parametrize("legs", ["right", "left"])
 def test_a_single_leg_scan_comes_back(legs: str) -> None:
-    volume, labels = synthetic_legs(slices=45, legs=legs, in_plane=(80, 64))
-    assert plan_patches(volume).legs == (legs,)
+    case = make_case(seed=7, slices=45, legs=legs, size="tiny")
+    volume = case.images["dixon_water"]
+    volume = volume.with_data(volume.data, leg_side=legs)  # a single leg's side comes from the scan's metadata
+    patches = to_patches(volume, case.labels)
+    assert patches.plan.legs == (legs,)
+    assert all(record.mirrored == (legs == "left") for record in patches.plan.records)
+    assert mean_dice(case.labels.data, from_patches(one_hot(patches.labels), patches.plan)) >= 0.97
+
+
+def test_a_realistic_grid_comes_back() -> None:
+    case = make_case(seed=11, protocol="B", slices=25, contrasts=("t1w",))
+    patches = to_patches(case.images["t1w"], case.labels)
+    assert patches.plan.legs == ("right", "left") and patches.labels_outside == 0
+    assert mean_dice(case.labels.data, from_patches(one_hot(patches.labels), patches.plan)) >= 0.97
+
+
+@pytest.mark.parametrize("slices", [25, 45, 90])
+def test_elliptic_legs_come_back(slices: int) -> None:
+    volume, labels = synthetic_legs(slices=slices, seed=slices)
     assert mean_dice(labels, round_trip(volume, labels)) >= 0.97
 
 
