@@ -25,6 +25,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "overlap",
     "measure",
     "store",
+    "phantom",
 )
 
 EXIT_USER_ERROR = 2

@@ -21,6 +21,7 @@ BENCHMARKS: tuple[str, ...] = (
     "preprocess",
     "editing",
     "slice_view",
+    "phantom",
 )
 
 

@@ -97,7 +97,7 @@ def make_case(seed: int = 0, protocol: str = "B", slices: int | None = None,
 
 def _textures(rng: np.random.Generator, grid: Grid, disease: DiseaseState) -> dict[str, np.ndarray]:
     """The random texture fields that the case's muscles use (marbled, patchy)."""
-    wanted = sorted(set(disease.texture.values()) & set(TEXTURE_CELLS_MM))
+    wanted = sorted((set(disease.texture.values()) | {"marbled"}) & set(TEXTURE_CELLS_MM))
     return {name: texture_field(rng, grid.shape, grid.spacing, TEXTURE_CELLS_MM[name]) for name in wanted}
 
 

@@ -125,16 +125,28 @@ def _texture(rng: np.random.Generator, texture: str, fat_fraction: float) -> str
 
 def texture_field(rng: np.random.Generator, shape: tuple[int, int, int], spacing: tuple[float, float, float],
                   cell_mm: tuple[float, float, float]) -> np.ndarray:
-    """A smooth zero-mean, unit-variance random field (float32 ``[z, y, x]``) with features of ``cell_mm``."""
-    from scipy.ndimage import zoom
+    """A smooth zero-mean, unit-variance random field (float32 ``[z, y, x]``) with features of ``cell_mm``.
 
-    coarse = tuple(max(2, int(np.ceil(n * s / c)) + 2) for n, s, c in zip(shape, spacing, cell_mm))
-    lattice = rng.standard_normal(coarse).astype(np.float32)
-    field = zoom(lattice, [n / c for n, c in zip(shape, coarse)], order=1, grid_mode=True, mode="nearest")
-    field = field[: shape[0], : shape[1], : shape[2]]
+    Gaussian noise on a lattice of ``cell_mm`` spacing, interpolated linearly onto the grid.
+    """
+    field = rng.standard_normal(tuple(max(2, int(np.ceil(n * s / c)) + 2)
+                                      for n, s, c in zip(shape, spacing, cell_mm))).astype(np.float32)
+    for axis, count in enumerate(shape):
+        field = _resample_axis(field, axis, count)
     field -= field.mean()
     field /= max(float(field.std()), 1e-6)
     return field
+
+
+def _resample_axis(values: np.ndarray, axis: int, count: int) -> np.ndarray:
+    """Linear interpolation of ``values`` along one axis onto ``count`` evenly spread positions."""
+    position = np.linspace(0, values.shape[axis] - 1.001, count)
+    low = np.floor(position).astype(np.intp)
+    weight = (position - low).astype(np.float32)
+    shape = [1] * values.ndim
+    shape[axis] = count
+    weight = weight.reshape(shape)
+    return np.take(values, low, axis=axis) * (1 - weight) + np.take(values, low + 1, axis=axis) * weight
 
 
 TEXTURE_CELLS_MM: dict[str, tuple[float, float, float]] = {
