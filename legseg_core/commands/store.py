@@ -12,7 +12,7 @@ from typing import Any
 from legseg_core.commands.common import add_volume_options, print_json, volume_options, with_progress_bar
 
 METADATA_OPTIONS = ("contrast", "protocol", "site", "scanner", "health", "diagnosis", "notes")
-LIST_COLUMNS = ("id", "contrast", "health", "diagnosis", "slices", "voxel_size", "split", "status", "versions",
+LIST_COLUMNS = ("id", "contrast", "health", "diagnosis", "slices", "voxel_mm_zyx", "split", "status", "versions",
                 "accepted_version")
 
 
@@ -262,7 +262,7 @@ def _run_list(args: argparse.Namespace) -> int:
         return 0
     rows = [{"id": c.id, "contrast": c.metadata.contrast, "health": c.metadata.health,
              "diagnosis": c.metadata.diagnosis, "slices": c.slices,
-             "voxel_size": "x".join(f"{s:g}" for s in c.spacing), "split": c.split, "status": c.status,
+             "voxel_mm_zyx": "x".join(f"{s:g}" for s in c.spacing), "split": c.split, "status": c.status,
              "versions": c.version_count, "accepted_version": c.accepted_version or ""} for c in cases]
     print(_table(rows, LIST_COLUMNS) if rows else "no cases")
     return 0

@@ -254,3 +254,19 @@ def _assert_nothing_identifying(root: Path, needles: tuple[bytes, ...]) -> None:
             payload = gzip.decompress(payload)
         for needle in needles:
             assert needle not in payload, f"{needle!r} found in {path}"
+
+
+def test_store_benchmark_reports_its_figures_and_targets(capsys) -> None:
+    import argparse
+
+    from legseg_core.bench import store as bench
+
+    result = bench.run(argparse.Namespace(shape=(4, 16, 16), cases=12, repeats=1))
+    assert [row["what"] for row in result.rows] == ["add a 16x16x4 case (int16)",
+                                                    "commit a label version (16x16x4, a correction)", "list 12 cases"]
+    assert all(row["median_s"] > 0 for row in result.rows)
+    assert [t["what"] for t in result.targets] == ["label version commit (16x16x4)", "list 12 cases"]
+    quick = bench.quick_arguments()
+    assert tuple(quick.shape) == (90, 320, 320) and quick.cases == 1000
+    scan, labels = bench.synthetic_case((5, 40, 40))
+    assert scan.dtype == np.int16 and set(np.unique(labels)) == set(range(8))
