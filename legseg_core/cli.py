@@ -26,6 +26,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "measure",
     "store",
     "phantom",
+    "train",
+    "finetune",
 )
 
 EXIT_USER_ERROR = 2

@@ -1,0 +1,191 @@
+"""One-button fine-tuning: the active model learns the store's newly accepted label versions.
+
+:func:`finetune_from_store` (used by ``legseg finetune`` and the GUI) is a progress generator:
+
+1. It starts from the active model (or a chosen one) and reads the label versions it has seen
+   from its registry entry (its data snapshot).
+2. It trains, with the ``finetune`` recipe (lower learning rate, few epochs), on the accepted
+   train-split cases whose accepted label version the model has not seen -- new cases and
+   corrected ones -- mixed with a replay sample of cases it has seen (``replay_fraction`` of
+   each epoch), so that it does not forget. Training progress is judged on the validation split.
+3. It registers the result as a candidate, child of the starting model, whose snapshot is the
+   starting model's plus the new versions.
+4. The gate (:mod:`legseg_core.training.gate`) scores the candidate and the active model on the
+   held-out cases (validation and test splits); the candidate is promoted if it is not worse,
+   rejected otherwise, and the report says why. With no held-out case the candidate stays a
+   candidate: nothing can be judged.
+
+A failed or cancelled fine-tuning never changes the active model: registration happens after
+training, and the status change is one transaction after the gate.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from legseg_core.errors import TrainingError
+from legseg_core.progress import Progress, ProgressWork
+from legseg_core.training import cards
+from legseg_core.training.data import CaseEntry, collect_patches, snapshot, store_cache
+from legseg_core.training.gate import GateRule, GateVerdict, judge, summarise_scores
+from legseg_core.training.loop import TrainingData, train_network
+from legseg_core.training.recipes import get_recipe
+from legseg_core.training.registry import ModelRegistry, ModelVersion
+from legseg_core.training.runtime import Runtime
+from legseg_core.training.scoring import score_cases
+from legseg_core.training.session import (DataSelection, TrainRequest, _is_main_process, fresh_run_dir,
+                                          mark_registered, register_outcome)
+
+log = logging.getLogger(__name__)
+
+#: At most this many seen cases per new case are loaded as the replay pool (sampled per epoch).
+REPLAY_POOL_PER_NEW_CASE = 2
+MIN_REPLAY_POOL = 4
+
+
+@dataclass(frozen=True)
+class FinetuneRequest:
+    """What ``legseg finetune`` asks for."""
+
+    model: str | None = None
+    epochs: int | None = None
+    seed: int = 0
+    device: str = "auto"
+    recipe_options: dict[str, Any] = field(default_factory=dict)
+    rule: GateRule = GateRule()
+    run_dir: Path | None = None
+
+
+@dataclass
+class FinetuneReport:
+    """The candidate, the gate's verdict (None when there were no held-out cases) and what happened."""
+
+    base: ModelVersion
+    candidate: ModelVersion | None
+    verdict: GateVerdict | None
+    new_cases: list[CaseEntry]
+    replay_cases: list[CaseEntry]
+    seconds: float
+    outcome: Any
+
+    @property
+    def decision(self) -> str:
+        if self.candidate is None:
+            return "not registered"
+        if self.verdict is None:
+            return "kept as candidate"
+        return "promoted" if self.verdict.passed else "rejected"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"base": self.base.id, "candidate": None if self.candidate is None else self.candidate.id,
+                "decision": self.decision, "verdict": None if self.verdict is None else self.verdict.to_dict(),
+                "reason": self.reason(), "new_cases": [e.to_list() for e in self.new_cases],
+                "replay_cases": len(self.replay_cases), "epochs": self.outcome.epochs, "steps": self.outcome.steps,
+                "seconds": round(self.seconds, 1), "validation_mean_dice": self.outcome.validation_mean_dice}
+
+    def reason(self) -> str:
+        if self.verdict is None:
+            return "the store has no accepted validation or test cases, so the gate cannot judge the candidate"
+        return self.verdict.text()
+
+
+@dataclass(frozen=True)
+class FinetuneData:
+    """New entries, the replay pool, validation entries and the held-out entries of the gate."""
+
+    new: list[CaseEntry]
+    replay: list[CaseEntry]
+    validation: list[CaseEntry]
+    held_out: list[CaseEntry]
+
+
+def select_finetune_data(store: Any, base: ModelVersion, seed: int) -> FinetuneData:
+    """Split the train split's accepted versions into unseen (new) and seen (replay pool)."""
+    seen = set(base.data)
+    accepted = snapshot(store.accepted_cases(split="train"))
+    new = [e for e in accepted if (e.case_id, e.version_id) not in seen]
+    if not new:
+        raise TrainingError(f"model {base.id} has seen every accepted label version of the train split of "
+                            f"{store.root}; accept new or corrected cases before fine-tuning")
+    replay = [e for e in accepted if (e.case_id, e.version_id) in seen]
+    pool = max(MIN_REPLAY_POOL, REPLAY_POOL_PER_NEW_CASE * len(new))
+    if len(replay) > pool:
+        chosen = np.random.default_rng(seed).choice(len(replay), pool, replace=False)
+        replay = [replay[i] for i in sorted(chosen)]
+    validation = snapshot(store.accepted_cases(split="validation"))
+    held_out = validation + snapshot(store.accepted_cases(split="test"))
+    return FinetuneData(new, replay, validation, held_out)
+
+
+def finetune_from_store(store: Any, request: FinetuneRequest) -> ProgressWork[FinetuneReport | None]:
+    """Fine-tune, register the candidate and apply the gate; yields progress, returns the report
+    (None on ranks other than 0 of a distributed run)."""
+    import time
+
+    started = time.perf_counter()
+    registry = ModelRegistry(store)
+    base = registry.get(request.model) if request.model else registry.require_active()
+    network, card = cards.load(registry.verified_path(base))
+    data = select_finetune_data(store, base, request.seed)
+    recipe = get_recipe("finetune", epochs=request.epochs, **request.recipe_options)
+    config = cards.card_preprocess(card)
+    yield Progress(0, 1, f"fine-tuning {base.id} on {len(data.new)} new case(s)",
+                   {"event": "start", "base": base.id, "new_cases": len(data.new), "replay_cases": len(data.replay),
+                    "validation_cases": len(data.validation), "held_out_cases": len(data.held_out)})
+    cache = store_cache(store)
+    new = yield from collect_patches(store, data.new, cache, config, "new cases")
+    replay = yield from collect_patches(store, data.replay, cache, config, "replay cases")
+    validation = yield from collect_patches(store, data.validation, cache, config, "validation patches")
+    settings = {"kind": "finetune", "base": base.id, "data": [e.to_list() for e in data.new],
+                "replay": [e.to_list() for e in data.replay], "preprocess": config.to_dict()}
+    run_dir = request.run_dir or fresh_run_dir(store, "finetune", settings, recipe, request.seed)
+    outcome = yield from train_network(network, TrainingData(new, validation, replay), recipe, run_dir=run_dir,
+                                       device=request.device, seed=request.seed, settings=settings)
+    if not _is_main_process():
+        return None
+    seen = [CaseEntry(c, v) for c, v in base.data]
+    train_request = TrainRequest(architecture=base.architecture, preset=base.preset, seed=request.seed)
+    candidate = register_outcome(store, outcome, recipe, DataSelection(data.new, data.validation), config,
+                                 train_request, parent=base, seen=seen, status="candidate")
+    mark_registered(run_dir, candidate.id)
+    verdict = yield from gate_candidate(store, registry, candidate, outcome.network, config, data.held_out,
+                                        request)
+    return FinetuneReport(base, registry.get(candidate.id), verdict, data.new, data.replay,
+                          time.perf_counter() - started, outcome)
+
+
+def gate_candidate(store: Any, registry: ModelRegistry, candidate: ModelVersion, network: Any, config: Any,
+                   held_out: list[CaseEntry], request: FinetuneRequest) -> ProgressWork[GateVerdict | None]:
+    """Score the candidate and the active model on the held-out cases; promote or reject the candidate."""
+    if not held_out:
+        return None
+    runtime = Runtime.create(request.device, "auto")
+    active = registry.active()
+    candidate_scores = yield from score_cases(network, store, held_out, config, runtime, what="candidate")
+    active_summary = None
+    if active is not None:
+        active_network, active_card = cards.load(registry.verified_path(active))
+        active_network.to(runtime.device)
+        active_scores = yield from score_cases(active_network, store, held_out, cards.card_preprocess(active_card),
+                                               runtime, what=f"active {active.id}")
+        active_summary = summarise_scores(active_scores)
+    verdict = judge(summarise_scores(candidate_scores), active_summary, request.rule)
+    registry.update_metrics(candidate.id, {"gate": verdict.to_dict()})
+    if verdict.passed:
+        registry.promote(candidate.id, reason=f"gate {verdict.text()}")
+    else:
+        registry.reject(candidate.id, reason=f"gate {verdict.text()}")
+    yield Progress(1, 1, f"gate {verdict.text()}", {"event": "verdict", "passed": verdict.passed,
+                                                      "reasons": list(verdict.reasons),
+                                                      "candidate_mean_dice": _finite(verdict.candidate.mean_dice)})
+    return verdict
+
+
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None

@@ -1,0 +1,183 @@
+"""``legseg train`` as a core function: accepted store cases -> a trained, registered model.
+
+:func:`train_from_store` is a progress generator. It collects the accepted cases of the train
+split (optionally filtered by store metadata), takes validation cases from the store's
+validation split -- or, for a recipe with ``validation_fraction > 0`` such as ``paper``, holds
+out that share of the training cases (80/20 in the paper) -- turns them into cached patches,
+trains, and registers the model.
+
+Registration rule: the new model becomes **active when the store has no active model**, and
+a **candidate** otherwise (promote it with ``legseg models promote`` or let ``legseg finetune``'s
+gate decide). A failed, diverged or cancelled run registers nothing.
+
+Run folders: ``<store>/runs/train-<key>`` where the key is a hash of the settings and the data
+snapshot, so running the same command again after an interruption resumes automatically; a
+finished, registered run is never resumed (the next run gets a new folder).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from legseg_core.errors import TrainingError
+from legseg_core.progress import ProgressWork
+from legseg_core.training import cards
+from legseg_core.training.data import CaseEntry, collect_patches, snapshot, store_cache
+from legseg_core.training.loop import TrainingData, TrainingOutcome, train_network
+from legseg_core.training.patches import split_cases
+from legseg_core.training.recipes import Recipe, get_recipe
+from legseg_core.training.registry import ModelRegistry, ModelVersion
+
+log = logging.getLogger(__name__)
+
+RUNS_FOLDER = "runs"
+REGISTERED_FILE = "registered.json"
+
+
+@dataclass(frozen=True)
+class TrainRequest:
+    """What ``legseg train`` asks for. ``model_options`` override the preset's network arguments,
+    ``recipe_options`` the recipe's settings and ``preprocess`` the paper's preprocessing settings
+    (e.g. a smaller ``patch_shape``); ``filters`` select store cases by metadata (contrast, protocol,
+    health, ...)."""
+
+    architecture: str = "unet"
+    preset: str = "lite"
+    recipe: str = "default"
+    epochs: int | None = None
+    seed: int = 0
+    device: str = "auto"
+    model_options: dict[str, Any] = field(default_factory=dict)
+    recipe_options: dict[str, Any] = field(default_factory=dict)
+    filters: dict[str, Any] = field(default_factory=dict)
+    preprocess: dict[str, Any] = field(default_factory=dict)
+    run_dir: Path | None = None
+    register: bool = True
+
+    def recipe_value(self) -> Recipe:
+        return get_recipe(self.recipe, epochs=self.epochs, **self.recipe_options)
+
+
+@dataclass
+class TrainReport:
+    """What a training run produced (``model`` is None when nothing was registered, e.g. on ranks > 0)."""
+
+    model: ModelVersion | None
+    outcome: TrainingOutcome
+    train_cases: list[CaseEntry]
+    validation_cases: list[CaseEntry]
+    run_dir: Path
+    rule: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"model": None if self.model is None else self.model.to_dict(), "rule": self.rule,
+                "run_dir": str(self.run_dir), "train_cases": len(self.train_cases),
+                "validation_cases": len(self.validation_cases), "epochs": self.outcome.epochs,
+                "steps": self.outcome.steps, "seconds": self.outcome.seconds,
+                "resumed_from_epoch": self.outcome.resumed_from_epoch, "best_epoch": self.outcome.best_epoch,
+                "validation_dice": self.outcome.validation_dice,
+                "validation_mean_dice": self.outcome.validation_mean_dice}
+
+
+@dataclass(frozen=True)
+class DataSelection:
+    """The snapshot entries a run trains and validates on."""
+
+    train: list[CaseEntry]
+    validation: list[CaseEntry]
+
+
+def select_training_data(store: Any, recipe: Recipe, seed: int, filters: dict[str, Any]) -> DataSelection:
+    """Train-split accepted cases, and validation cases by the recipe's rule (see the module docstring)."""
+    entries = snapshot(store.accepted_cases(split="train", **filters))
+    if not entries:
+        where = f" matching {filters}" if filters else ""
+        raise TrainingError(f"the store {store.root} has no accepted cases in its train split{where}; add and "
+                            "accept labelled cases with `legseg store add` / `legseg store accept`")
+    if recipe.validation_fraction > 0:
+        kept, held = split_cases([e.case_id for e in entries], recipe.validation_fraction, seed)
+        by_case = {e.case_id: e for e in entries}
+        return DataSelection([by_case[c] for c in kept], [by_case[c] for c in held])
+    return DataSelection(entries, snapshot(store.accepted_cases(split="validation", **filters)))
+
+
+def train_from_store(store: Any, request: TrainRequest) -> ProgressWork[TrainReport]:
+    """Train a network on the store's accepted cases and register it; yields progress, returns the report."""
+    import torch
+
+    recipe = request.recipe_value()
+    selection = select_training_data(store, recipe, request.seed, request.filters)
+    config = cards.preprocess_config(request.preprocess)
+    torch.manual_seed(request.seed)
+    network = cards.build_network(request.architecture, request.preset, request.model_options)
+    cache = store_cache(store)
+    train = yield from collect_patches(store, selection.train, cache, config, "training patches")
+    validation = yield from collect_patches(store, selection.validation, cache, config, "validation patches")
+    settings = {"kind": "train", "architecture": request.architecture, "preset": request.preset,
+                "model_options": request.model_options, "data": [e.to_list() for e in selection.train],
+                "validation": [e.to_list() for e in selection.validation], "preprocess": config.to_dict()}
+    run_dir = request.run_dir or fresh_run_dir(store, "train", settings, recipe, request.seed)
+    outcome = yield from train_network(network, TrainingData(train, validation), recipe, run_dir=run_dir,
+                                       device=request.device, seed=request.seed, settings=settings)
+    rule = "active if the store has no active model, otherwise candidate"
+    model = None
+    if request.register and _is_main_process():
+        model = register_outcome(store, outcome, recipe, selection, config, request, parent=None)
+        mark_registered(run_dir, model.id)
+    return TrainReport(model, outcome, selection.train, selection.validation, Path(run_dir), rule)
+
+
+def register_outcome(store: Any, outcome: TrainingOutcome, recipe: Recipe, selection: DataSelection, config: Any,
+                     request: TrainRequest, parent: ModelVersion | None, seen: list[CaseEntry] = (),
+                     status: str | None = None, reason: str = "") -> ModelVersion:
+    """Register a trained network: its card, file and registry row."""
+    registry = ModelRegistry(store)
+    data = list(dict.fromkeys([*seen, *selection.train]))
+    metrics = {"validation": {"source": "validation patches", "mean_dice": outcome.validation_mean_dice,
+                              "dice": outcome.validation_dice, "cases": [e.case_id for e in selection.validation]}}
+    training = {"kind": "finetune" if parent else "train", "preset": request.preset, "recipe": recipe.to_dict(),
+                "data": [e.to_list() for e in data], "validation": [e.to_list() for e in selection.validation],
+                "seed": request.seed, "epochs": outcome.epochs, "steps": outcome.steps,
+                "best_epoch": outcome.best_epoch, "seconds": round(outcome.seconds, 1),
+                "run_dir": str(outcome.run_dir) if outcome.run_dir else "", "history": outcome.history}
+    card = cards.make_card(outcome.network, config, data, metrics, recipe, parent.id if parent else None)
+    if status is None:
+        status = "active" if registry.active() is None else "candidate"
+    return registry.register(lambda path: cards.save(outcome.network, card, path),
+                             architecture=cards.architecture_of(outcome.network), training=training,
+                             metrics=metrics, parent_id=parent.id if parent else None, status=status,
+                             reason=reason or ("first model of the store" if status == "active" else ""))
+
+
+def fresh_run_dir(store: Any, kind: str, settings: dict[str, Any], recipe: Recipe, seed: int) -> Path:
+    """``<store>/runs/<kind>-<key>``: the same settings resume the same folder until it is registered."""
+    text = json.dumps({"settings": settings, "recipe": recipe.to_dict(), "seed": seed}, sort_keys=True, default=str)
+    key = hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+    base = Path(store.root) / RUNS_FOLDER / f"{kind}-{key}"
+    candidate, number = base, 1
+    while (candidate / REGISTERED_FILE).is_file():
+        number += 1
+        candidate = base.with_name(f"{base.name}-{number}")
+    return candidate
+
+
+def mark_registered(run_dir: Path, model_id: str) -> None:
+    """Note in the run folder that its result is registered, so it is never resumed again."""
+    path = Path(run_dir) / REGISTERED_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"model": model_id}) + "\n", encoding="utf-8")
+
+
+def _is_main_process() -> bool:
+    import torch.distributed as dist
+
+    return not (dist.is_available() and dist.is_initialized()) or dist.get_rank() == 0
+
+
+__all__ = ["DataSelection", "TrainReport", "TrainRequest", "fresh_run_dir", "register_outcome",
+           "select_training_data", "train_from_store"]
