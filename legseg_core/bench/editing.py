@@ -1,9 +1,9 @@
 """``legseg bench editing``: the label editor on a 320 x 320 x 90 label map.
 
 Times (medians) of a brush dab inside a stroke, a whole 40-dab stroke with its undo record,
-undoing it, a flood fill of a slice, relabelling a muscle in 3D and interpolating a muscle
-over the nine slices between slices 1 and 11 (which the strokes leave alone), and the memory the undo history holds after a hundred strokes (each record
-keeps only its changed box). Target: a brush dab well within one screen frame (under 5 ms).
+undoing it, a flood fill of a slice, relabelling a muscle in 3D, interpolating a muscle over
+the nine slices between slices 1 and 11 (which the strokes leave alone), and the memory the
+undo history holds after a hundred strokes (each record keeps only its changed box). Target: a brush dab well within one screen frame (under 5 ms).
 """
 
 from __future__ import annotations
