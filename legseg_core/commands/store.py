@@ -130,11 +130,13 @@ def _run_add(args: argparse.Namespace) -> int:
 
 def _register_import(commands, common) -> None:
     sub = _sub(commands, common, "import", "add many cases from a folder and a CSV table", _run_import)
-    sub.epilog = ("CSV columns: case_id; image (else <case_id>/<contrast>.nii.gz, <case_id>_<contrast>.nii.gz, "
-                  "<case_id>/image.nii.gz, <case_id>_image.nii.gz or <case_id>.nii.gz); labels (else "
-                  "<case_id>/labels.nii.gz, <case_id>_labels.nii.gz, ...); image:NAME for further images; contrast, "
-                  "protocol, site, scanner, health, diagnosis, notes, provenance; other numeric columns are kept "
-                  "as extra metadata unless their name suggests an identity.")
+    sub.epilog = ("CSV columns: case_id; folder (default: the case id); contrast, several joined by '+' (the first "
+                  "is the segmentation image, the others further images); image (else <folder>/<contrast>.nii.gz, "
+                  "<case_id>_<contrast>.nii.gz, <folder>/image.nii.gz, <case_id>_image.nii.gz or <case_id>.nii.gz); "
+                  "labels (else <folder>/labels.nii.gz, <case_id>_labels.nii.gz, ...); image:NAME for further "
+                  "images; protocol, site, scanner, health, diagnosis, notes, provenance; other numeric columns are "
+                  "kept as extra metadata unless their name suggests an identity. A `legseg phantom cohort` "
+                  "folder imports as it is.")
     sub.add_argument("directory", help="the folder the table's paths are relative to")
     sub.add_argument("--metadata", required=True, help="the CSV table, one row per case")
     sub.add_argument("--provenance", default="manual", help="of the labels when the table has no provenance column")

@@ -4,23 +4,28 @@ Headers are matched case-insensitively, with spaces and '-' read as '_'. The col
 
 * ``case_id`` (or ``case``, ``subject``, ``id``): the row's name, used to find its files. It is
   kept only as a salted hash, like a source file name, since it may be a patient code.
+* ``folder`` (or ``case_folder``, ``directory``): the row's subfolder; default: the case id.
+* ``contrast``: one name, or several joined by ``+`` (e.g. ``dixon_water+dixon_fat``, as the
+  phantom cohort writes): the first is the case's contrast and the segmentation image, the
+  others are further images found as ``<folder>/<name>.nii.gz`` or ``<case_id>_<name>.nii.gz``.
 * ``image`` (or ``image_path``, ``scan``, ``scan_path``, ``path``, ``file``): the segmentation
   image, relative to the folder (or absolute). **Without an image column**, the first file that
-  exists of ``<case_id>/<contrast>.nii.gz``, ``<case_id>_<contrast>.nii.gz``,
-  ``<case_id>/image.nii.gz``, ``<case_id>_image.nii.gz``, ``<case_id>.nii.gz`` (also ``.nii``).
+  exists of ``<folder>/<contrast>.nii.gz``, ``<case_id>_<contrast>.nii.gz``,
+  ``<folder>/image.nii.gz``, ``<case_id>_image.nii.gz``, ``<case_id>.nii.gz`` (also ``.nii``).
 * ``labels`` (or ``label``, ``labels_path``, ``segmentation``, ``seg``, ``mask``): the label
-  image. Without a labels column: ``<case_id>/labels.nii.gz``, ``<case_id>_labels.nii.gz``,
+  image. Without a labels column: ``<folder>/labels.nii.gz``, ``<case_id>_labels.nii.gz``,
   ``<case_id>_label.nii.gz`` or ``<case_id>_seg.nii.gz``; with none of them the case is added
   unlabelled.
 * ``image:NAME`` (e.g. ``image:dixon_fat``): further images on the same grid.
-* ``contrast``, ``protocol``, ``site``, ``scanner``, ``health`` (or ``health_status``,
+* ``protocol``, ``site``, ``scanner``, ``health`` (or ``health_status``,
   ``group``), ``diagnosis``, ``notes`` (or ``note``, ``comment``), ``provenance`` (of the
   labels; default: the ``provenance`` argument).
 * ``slices`` and ``voxel_size`` (or ``spacing``): not stored (the image says them); a
   ``slices`` value that disagrees with the image is logged.
 * Any other column with a number is kept as extra metadata (e.g. fat fraction per muscle),
   unless its name suggests an identity (patient, name, birth, dob, id, mrn, accession, address,
-  phone); other texts are dropped.
+  phone); other texts are dropped, except the short technical texts of ``legs``, ``side``,
+  ``severity``, ``size``, ``field_strength`` and ``sequence``.
 
 An image already in the store is not added twice: its case is reused, and given the row's
 labels if it has none yet, so an interrupted import can simply be run again.
@@ -47,6 +52,7 @@ log = logging.getLogger(__name__)
 
 COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "case_id": ("case_id", "case", "subject", "id"),
+    "folder": ("folder", "case_folder", "directory"),
     "image": ("image", "image_path", "scan", "scan_path", "path", "file"),
     "labels": ("labels", "label", "labels_path", "segmentation", "seg", "mask"),
     "contrast": ("contrast",), "protocol": ("protocol",), "site": ("site",), "scanner": ("scanner",),
@@ -54,6 +60,8 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "notes": ("notes", "note", "comment"), "provenance": ("provenance",),
     "slices": ("slices", "n_slices"), "voxel_size": ("voxel_size", "voxel_size_mm", "spacing"),
 }
+#: Unknown columns keep only numbers, except these short technical texts.
+EXTRA_TEXT_COLUMNS = ("legs", "side", "severity", "size", "field_strength", "sequence")
 IDENTIFYING_WORDS = ("patient", "name", "birth", "accession", "address", "phone")
 IDENTIFYING_TOKENS = ("id", "uid", "dob", "mrn", "ssn")
 NIFTI_ENDINGS = (".nii.gz", ".nii")
@@ -108,17 +116,20 @@ def _is_identifying(key: str) -> bool:
     return any(word in key for word in IDENTIFYING_WORDS) or any(t in IDENTIFYING_TOKENS for t in tokens)
 
 
-def _extra(row: dict[str, str], headers: dict[str, str]) -> dict[str, float]:
+def _extra(row: dict[str, str], headers: dict[str, str]) -> dict[str, float | str]:
     known = {alias for aliases in COLUMN_ALIASES.values() for alias in aliases}
-    extra: dict[str, float] = {}
+    extra: dict[str, float | str] = {}
     for key, value in row.items():
         if key in known or key.startswith("image:") or not value or _is_identifying(key):
             continue
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", headers.get(key, key)).strip("_")[:60] or "column"
         try:
-            name = re.sub(r"[^A-Za-z0-9_.-]+", "_", headers.get(key, key)).strip("_")[:60] or "column"
             extra[name] = float(value)
         except ValueError:
-            log.debug("column %s: text value dropped", key)
+            if key in EXTRA_TEXT_COLUMNS:
+                extra[name] = value[:100]
+            else:
+                log.debug("column %s: text value dropped", key)
     return extra
 
 
@@ -139,25 +150,47 @@ def _resolve(directory: Path, value: str, what: str) -> Path:
     return path
 
 
-def row_files(directory: Path, row: dict[str, str]) -> tuple[Path, Path | None, dict[str, Path]]:
-    """The segmentation image, the labels (or None) and the further images of one row."""
-    case, contrast = _column(row, "case_id"), header_key(_column(row, "contrast"))
+@dataclass(frozen=True)
+class RowFiles:
+    """The files of one row: segmentation image, labels (or None), further images; the image's contrast."""
+
+    image: Path
+    labels: Path | None
+    extras: dict[str, Path]
+    contrast: str
+
+
+def row_files(directory: Path, row: dict[str, str]) -> RowFiles:
+    """Find the files of one row by its columns or, failing those, by the naming rule."""
+    case = _column(row, "case_id")
+    folder = _column(row, "folder") or case
+    contrasts = [header_key(c) for c in re.split(r"[+|]", _column(row, "contrast")) if c.strip()]
+    contrast = contrasts[0] if contrasts else ""
     if _column(row, "image"):
         image = _resolve(directory, _column(row, "image"), "image")
     else:
-        names = [f"{case}/{contrast}", f"{case}_{contrast}"] if contrast else []
-        image = _first_existing(directory, [*names, f"{case}/image", f"{case}_image", case]) if case else None
+        names = [f"{folder}/{contrast}", f"{case}_{contrast}"] if contrast else []
+        image = _first_existing(directory, [*names, f"{folder}/image", f"{case}_image", case]) if case else None
         if image is None:
             raise InputPathError(f"no image column and no image file found for case {case!r} "
                                  f"in {directory} (see `legseg store import --help` for the file rule)")
     if _column(row, "labels"):
         labels: Path | None = _resolve(directory, _column(row, "labels"), "labels")
     else:
-        candidates = [f"{case}/labels", f"{case}_labels", f"{case}_label", f"{case}_seg"]
+        candidates = [f"{folder}/labels", f"{case}_labels", f"{case}_label", f"{case}_seg"]
         labels = _first_existing(directory, candidates) if case else None
-    extras = {key.split(":", 1)[1]: _resolve(directory, value, f"image {key}")
-              for key, value in row.items() if key.startswith("image:") and value}
-    return image, labels, extras
+    extras = {name: _contrast_file(directory, case, folder, name) for name in contrasts[1:]}
+    extras.update({key.split(":", 1)[1]: _resolve(directory, value, f"image {key}")
+                   for key, value in row.items() if key.startswith("image:") and value})
+    return RowFiles(image, labels, extras, contrast)
+
+
+def _contrast_file(directory: Path, case: str, folder: str, name: str) -> Path:
+    found = _first_existing(directory, [f"{folder}/{name}", f"{case}_{name}"]) if case else None
+    if found is None:
+        raise InputPathError(f"contrast {name!r} is listed for case {case!r}, but neither {folder}/{name}.nii.gz "
+                             f"nor {case}_{name}.nii.gz exists in {directory}")
+    return found
 
 
 def import_work(store: "Store", directory: Path, table: Path, *, provenance: str = "manual", accept: bool = False,
@@ -192,20 +225,20 @@ def import_table(store: "Store", directory: Path, table: Path, **options: Any) -
 def _import_row(store: "Store", directory: Path, row: dict[str, str], headers: dict[str, str], number: int,
                 report: ImportReport, *,
                 provenance: str, accept: bool, author: str | None, volume_options: dict[str, Any] | None) -> None:
-    image, labels, extras = row_files(directory, row)
-    metadata = {key: _column(row, key) for key in ("contrast", "protocol", "site", "scanner", "diagnosis", "notes")}
-    metadata["health"] = _column(row, "health") or "unknown"
+    files = row_files(directory, row)
+    metadata = {key: _column(row, key) for key in ("protocol", "site", "scanner", "diagnosis", "notes")}
+    metadata.update(contrast=files.contrast, health=_column(row, "health") or "unknown")
     try:
-        case = store.add_case(image, extra_images=extras, source_name=_column(row, "case_id") or image.name,
-                              author=author, volume_options=volume_options, extra=_extra(row, headers), **metadata)
+        case = store.add_case(files.image, extra_images=files.extras,
+                              source_name=_column(row, "case_id") or files.image.name, author=author, volume_options=volume_options, extra=_extra(row, headers), **metadata)
         report.added.append(case.id)
     except DuplicateCaseError as duplicate:
         case = store.case(duplicate.case_id)
         report.existing.append(case.id)
     _check_slices(row, case.slices, number)
-    if labels is None or case.version_count:
+    if files.labels is None or case.version_count:
         return
-    version = store.add_label_version(case.id, labels, provenance=_column(row, "provenance") or provenance,
+    version = store.add_label_version(case.id, files.labels, provenance=_column(row, "provenance") or provenance,
                                       author=author)
     report.labelled.append(version.id)
     if accept:

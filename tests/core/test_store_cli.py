@@ -270,3 +270,26 @@ def test_store_benchmark_reports_its_figures_and_targets(capsys) -> None:
     assert tuple(quick.shape) == (90, 320, 320) and quick.cases == 1000
     scan, labels = bench.synthetic_case((5, 40, 40))
     assert scan.dtype == np.int16 and set(np.unique(labels)) == set(range(8))
+
+
+def test_a_phantom_cohort_imports_as_it_is(store_path: Path, tmp_path: Path, capsys) -> None:
+    code, _, err = _run(capsys, "phantom", "cohort", "--n", "2", "--out", str(tmp_path / "cohort"), "--seed", "3",
+                        "--size", "tiny", "--no-progress")
+    assert code == 0, err
+    _run(capsys, "store", "init")
+    report = _json(capsys, "store", "import", str(tmp_path / "cohort"), "--metadata",
+                   str(tmp_path / "cohort" / "metadata.csv"), "--provenance", "synthetic:phantom", "--accept")
+    assert len(report["added"]) == 2 and len(report["labelled"]) == 2 and report["failed"] == []
+    table = (tmp_path / "cohort" / "metadata.csv").read_text().splitlines()
+    header = table[0].split(",")
+    with Store.open(store_path) as store:
+        for line, case in zip(table[1:], store.cases()):
+            row = dict(zip(header, line.split(",")))
+            contrasts = row["contrast"].split("+")
+            assert case.metadata.contrast == contrasts[0] and case.images == ("image", *contrasts[1:])
+            assert case.metadata.health == row["health"] and case.metadata.protocol == row["protocol"]
+            assert case.slices == int(row["slices"]) and case.status == "accepted"
+            assert case.metadata.extra["fat_fraction_SOL"] == pytest.approx(float(row["fat_fraction_SOL"]))
+            assert case.metadata.extra["legs"] == row["legs"]
+            labels = store.load_labels(case.accepted_version)
+            assert labels.shape == case.shape and labels.max() == 7
