@@ -20,9 +20,14 @@ BENCHMARKS: tuple[str, ...] = (
     "store",
     "preprocess",
     "editing",
-    "slice_view",
     "phantom",
 )
+
+#: Benchmarks of the Qt widgets: name -> module. They are imported only when run, so that the
+#: core (and `legseg --help`) never imports Qt; they take the same interface as core benchmarks.
+GUI_BENCHMARKS: dict[str, str] = {
+    "slice_view": "legseg_gui.benchmarks.slice_view",
+}
 
 
 @dataclass

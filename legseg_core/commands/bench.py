@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 
-from legseg_core.bench import BENCHMARKS, BenchResult, format_table
+from legseg_core.bench import BENCHMARKS, GUI_BENCHMARKS, BenchResult, format_table
 from legseg_core.commands.common import print_json
 
 
@@ -19,6 +19,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         module.add_arguments(sub)
         sub.add_argument("--json", action="store_true", help="print the figures as JSON")
         sub.set_defaults(handler=_runner(module))
+    for name, module_path in GUI_BENCHMARKS.items():
+        sub = benches.add_parser(name, add_help=False, help=f"Qt widget benchmark ({module_path}); --help for its options")
+        sub.set_defaults(handler=_gui_runner(name, module_path), passthrough=True)
     every = benches.add_parser("all", help="run every benchmark with quick settings and print a summary")
     every.add_argument("--json", action="store_true", help="print the figures as JSON")
     every.set_defaults(handler=run_all)
@@ -30,6 +33,23 @@ def _runner(module):
         report(module.run(args), as_json=args.json)
         return 0
     return run
+
+
+def _gui_runner(name: str, module_path: str):
+    def run(args: argparse.Namespace) -> int:
+        module = importlib.import_module(module_path)
+        parser = argparse.ArgumentParser(prog=f"legseg bench {name}", description=module.DESCRIPTION)
+        module.add_arguments(parser)
+        parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+        options = parser.parse_args(args.options)
+        report(module.run(options), as_json=options.json)
+        return 0
+    return run
+
+
+def _all_modules() -> list:
+    modules = [importlib.import_module(f"legseg_core.bench.{name}") for name in BENCHMARKS]
+    return modules + [importlib.import_module(path) for path in GUI_BENCHMARKS.values()]
 
 
 def report(result: BenchResult, *, as_json: bool) -> None:
@@ -47,8 +67,8 @@ def report(result: BenchResult, *, as_json: bool) -> None:
 
 def run_all(args: argparse.Namespace) -> int:
     summary = []
-    for name in BENCHMARKS:
-        module = importlib.import_module(f"legseg_core.bench.{name}")
+    for module in _all_modules():
+        name = module.__name__.rsplit(".", 1)[-1]
         quick = module.quick_arguments() if hasattr(module, "quick_arguments") else argparse.Namespace()
         result = module.run(quick)
         report(result, as_json=False)

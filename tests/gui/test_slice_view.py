@@ -208,7 +208,7 @@ def test_hover_off_the_image_reports_no_muscle(qtbot, view) -> None:
 def test_the_slice_view_benchmark_times_a_re_render(qtbot) -> None:
     import argparse
 
-    from legseg_core.bench import slice_view
+    from legseg_gui.benchmarks import slice_view
 
     result = slice_view.run(argparse.Namespace(shape=(4, 64, 48), repeats=2))
     assert result.rows[0]["slice (y, x)"] == "64 x 48" and result.rows[0]["full re-render ms"] > 0
