@@ -230,7 +230,7 @@ def _gastrocnemius(marks: Landmarks, u, v, outer, superficial, cls):
     raphe = _cross(u, v, np.float32(ru), np.float32(rv))
     medial = raphe > 0
     gm = _col(sup["gm"]) * _window(outer["cos"], outer["sin"], 68, 55)
-    gl = _col(sup["gl"]) * _window(outer["cos"], outer["sin"], 122, 42)
+    gl = _col(sup["gl"]) * _window(outer["cos"], outer["sin"], 124, 50)
     thickness = np.where(medial, gm, gl)
     under = outer["depth"] - (outer["fascia_depth"] + thickness)
     gastro = superficial & (under < 0)

@@ -43,12 +43,14 @@ class PhantomCase:
 
     ``images`` maps a contrast name to a float32 ``[z, y, x]`` :class:`Volume`; ``labels`` is a
     uint8 Volume with ids 0..7; ``fat_fraction`` holds the fat fraction of the muscle tissue per
-    voxel (0 outside muscle); ``metadata`` describes the case (see :func:`make_case`).
+    voxel (0 outside muscle); ``tissue`` the most frequent tissue class of each voxel (see
+    :mod:`legseg_core.phantom.tissue`); ``metadata`` describes the case (see :func:`make_case`).
     """
 
     images: dict[str, Volume]
     labels: Volume
     fat_fraction: Volume
+    tissue: Volume
     metadata: dict[str, Any]
 
     def save(self, folder: str | Path) -> dict[str, Path]:
@@ -90,9 +92,10 @@ def make_case(seed: int = 0, protocol: str = "B", slices: int | None = None,
     volumes = {c: Volume.from_array(data, grid.spacing, grid.origin, name=c) for c, data in images.items()}
     metadata = _metadata(case_id or f"phantom-{seed}", seed, protocol, contrasts, grid, disease, legs, size,
                          randomize_intensity, result)
+    metadata["coverage"] = _coverage(leg_set[0], grid)
     like = Volume.from_array(result.labels, grid.spacing, grid.origin, name="labels")
     fat = like.with_data(result.fat_fraction, name="fat_fraction")
-    return PhantomCase(volumes, like, fat, metadata)
+    return PhantomCase(volumes, like, fat, like.with_data(result.tissue, name="tissue"), metadata)
 
 
 def _textures(rng: np.random.Generator, grid: Grid, disease: DiseaseState) -> dict[str, np.ndarray]:
@@ -140,6 +143,17 @@ def _randomized_mixture(rng: np.random.Generator, result: Simulation, water: np.
     mixed = water / np.float32(muscle_scale) * np.float32(random_water[MUSCLE_FIRST])
     mixed += fat / np.float32(fat_scale) * np.float32(random_water[FAT])
     return mixed.astype(np.float32)
+
+
+def _coverage(leg, grid: Grid) -> dict[str, float]:
+    """Where the slab lies on the (first) leg: heights as fractions of its length, mm below the plateau."""
+    half = grid.spacing[0] / 2
+    bottom, top = float(grid.z_mm[0] - half), float(grid.z_mm[-1] + half)
+    return {"leg_length_mm": round(leg.length_mm, 2),
+            "first_slice_height": round(float(leg.heights(grid.z_mm[0])), 4),
+            "last_slice_height": round(float(leg.heights(grid.z_mm[-1])), 4),
+            "top_below_plateau_mm": round(leg.plateau_z() - top, 2),
+            "bottom_below_plateau_mm": round(leg.plateau_z() - bottom, 2)}
 
 
 def _metadata(case_id: str, seed: int, protocol: str, contrasts: tuple[str, ...], grid: Grid,

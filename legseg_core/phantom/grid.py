@@ -36,7 +36,7 @@ class Protocol:
 PROTOCOLS: dict[str, Protocol] = {
     "A": Protocol("A", "whole lower leg, 90 slices, T1-weighted", 90, ("t1w",), (1.0, 1.25), (0.6, 0.8)),
     "B": Protocol("B", f"25 or 45 slices from {SLAB_OFFSET_MM:g} mm below the tibial plateau, Dixon", 45,
-                  ("dixon_water", "dixon_fat"), (1.3, 1.6), (0.9, 1.2)),
+                  ("dixon_water", "dixon_fat"), (1.2, 1.5), (0.9, 1.2)),
 }
 
 

@@ -117,7 +117,7 @@ def _deep(leg: LegParameters, t: np.ndarray, tibia: dict, fibula: dict) -> dict[
     centre_v = (tibia["medial_v"] + fibula["v"]) / 2 + 0.3 * depth * normal_v
     return {"centre_u": centre_u, "centre_v": centre_v, "axis_u": eu, "axis_v": ev,
             "normal_u": normal_u, "normal_v": normal_v, "length": length,
-            "half_axis": 0.5 * length + 0.6 * fibula["radius"], "depth": depth,
+            "half_axis": 0.42 * length + 0.6 * fibula["radius"], "depth": depth,
             "fdl_split": profile("fdl_tp_split", t), "fhl_split": profile("tp_fhl_split", t)}
 
 

@@ -41,22 +41,22 @@ PROFILES: dict[str, Table] = {
     "fibula_radius": ((0, 8), (.1, 7.5), (.2, 7), (.8, 7), (.88, 8), (.93, 11), (1, 12)),
     "fibula_cortex": ((0, 1.5), (.15, 2.2), (.3, 2.6), (.8, 2.6), (.92, 1.8), (1, 1.4)),
     # compartment septa leaving the fibula (degrees; 180 = lateral, 270 = anterior, 90 = posterior)
-    "anterior_septum_angle": ((0, 230), (.5, 225), (1, 220)),
-    "posterior_septum_angle": ((0, 135), (.5, 140), (1, 145)),
+    "anterior_septum_angle": ((0, 245), (.5, 243), (1, 238)),
+    "posterior_septum_angle": ((0, 130), (.5, 134), (1, 140)),
     # deep posterior compartment (transverse septum): depth behind the tibia-fibula line (mm)
-    "deep_depth": ((0, 7), (.1, 9.5), (.25, 12), (.45, 12), (.65, 11), (.8, 9.5), (.9, 9), (1, 8.5)),
+    "deep_depth": ((0, 8), (.1, 10), (.25, 12), (.45, 12), (.65, 11), (.8, 10), (.9, 9.5), (1, 9)),
     # deep compartment partitions along tibia -> fibula: FDL | TP | FHL
-    "fdl_tp_split": ((0, .5), (.15, .42), (.3, .35), (.5, .3), (.7, .24), (.85, .2), (.9, .4),
+    "fdl_tp_split": ((0, .5), (.15, .46), (.3, .44), (.5, .42), (.7, .36), (.85, .3), (.9, .4),
                      (.95, .8), (1, 1.1)),
     "tp_fhl_split": ((0, .5), (.15, .52), (.3, .58), (.45, .65), (.55, .72), (.65, .85), (.72, 1.2),
                      (1, 1.3)),
     # anterior compartment: where the TA / EDL boundary leaves the interosseous membrane
-    "ta_edl_split": ((0, .45), (.2, .55), (.35, .64), (.5, .7), (1, .72)),
-    "ta_edl_angle": ((0, 255), (.5, 245), (1, 240)),
+    "ta_edl_split": ((0, .55), (.2, .65), (.35, .74), (.5, .8), (1, .82)),
+    "ta_edl_angle": ((0, 250), (.5, 240), (1, 235)),
     # gastrocnemius heads: thickness (mm) under the posterior fascia
-    "gm_thickness": ((0, 0), (.38, 0), (.42, 2), (.5, 11), (.6, 19), (.7, 24), (.8, 27), (.9, 26),
-                     (1, 22)),
-    "gl_thickness": ((0, 0), (.48, 0), (.52, 2), (.6, 9), (.7, 14), (.8, 18), (.9, 18), (1, 15)),
+    "gm_thickness": ((0, 0), (.38, 0), (.42, 3), (.5, 14), (.6, 23), (.7, 29), (.8, 32), (.9, 31),
+                     (1, 26)),
+    "gl_thickness": ((0, 0), (.48, 0), (.52, 3), (.6, 13), (.7, 20), (.8, 24), (.9, 24), (1, 20)),
     # Achilles tendon / gastrocnemius aponeurosis: thickness and half-width (mm)
     "achilles_thickness": ((0, 6.5), (.1, 6), (.2, 5), (.3, 3.5), (.4, 1.5), (.45, 0)),
     "achilles_half_width": ((0, 10), (.1, 10), (.2, 12), (.3, 17), (.4, 24), (.45, 26)),
@@ -67,8 +67,7 @@ PROFILES: dict[str, Table] = {
     "presence_EDL": ((0, 0), (.06, 0), (.12, .35), (.2, .7), (.3, .95), (.4, 1), (.92, 1), (1, .6)),
     "presence_PER": ((0, 0), (.06, .1), (.12, .5), (.2, .85), (.3, 1), (.92, 1), (1, .7)),
     "presence_TP": ((0, 0), (.1, 0), (.18, .4), (.3, .85), (.4, 1), (.88, 1), (.95, .6), (1, .2)),
-    "presence_FDL": ((0, 0), (.08, .2), (.15, .6), (.25, .95), (.6, 1), (.75, .7), (.82, .6),
-                     (.88, .8), (.93, 1), (1, 1)),
+    "presence_FDL": ((0, 0), (.08, .2), (.15, .6), (.25, .95), (.35, 1), (1, 1)),
     "presence_FHL": ((0, .4), (.08, .75), (.15, 1), (.45, 1), (.55, .7), (.65, .3), (.72, 0), (1, 0)),
     # tendons that appear where their muscle has ended (radius, mm)
     "tendon_TA": ((0, 3), (.15, 3), (.3, 2), (.38, 0), (1, 0)),

@@ -21,7 +21,7 @@ from legseg_core.phantom.disease import INFILTRATED_MUSCLES, MAX_FAT_FRACTION, D
 from legseg_core.phantom.grid import Grid, leg_half_extent, sub_positions
 from legseg_core.phantom.landmarks import MUSCLE_CLASS_BY_ABBR, leg_landmarks
 from legseg_core.phantom.subject import LegParameters
-from legseg_core.phantom.tissue import FAT, LABEL_OF_CLASS, MUSCLE_FIRST, NUM_TISSUE_CLASSES
+from legseg_core.phantom.tissue import AIR, FAT, LABEL_OF_CLASS, MUSCLE_FIRST, NUM_TISSUE_CLASSES
 
 CHUNK_SUBSAMPLES = 400_000  # supersampled points per chunk of slices
 MUSCLE_GRAIN = 0.05  # relative standard deviation of the muscle signal's fine grain
@@ -32,6 +32,7 @@ class Simulation:
     """Noise-free result on the acquisition grid (all arrays ``[z, y, x]``)."""
 
     labels: np.ndarray  # uint8 label ids 0..7
+    tissue: np.ndarray  # uint8 most frequent tissue class of each voxel (legseg_core.phantom.tissue)
     fat_fraction: np.ndarray  # float32 fat fraction of the muscle tissue in each voxel (0 outside muscle)
     signals: dict[str, tuple[np.ndarray, np.ndarray]]  # sequence name -> (water, fat) float32
     muscle_fat_fraction: dict[str, float]  # mean fat fraction over each labelled muscle
@@ -52,6 +53,7 @@ def simulate(legs: tuple[LegParameters, ...], grid: Grid, disease: DiseaseState,
     """Rasterise the legs, reduce to the grid and compute each sequence's water and fat signals."""
     shape = grid.shape
     labels = np.zeros(shape, dtype=np.uint8)
+    tissue = np.zeros(shape, dtype=np.uint8)
     fat_fraction = np.zeros(shape, dtype=np.float32)
     signals = {s.name: (np.zeros(shape, dtype=np.float32), np.zeros(shape, dtype=np.float32)) for s in sequences}
     tables = {s.name: class_signals(s) for s in sequences}
@@ -59,7 +61,9 @@ def simulate(legs: tuple[LegParameters, ...], grid: Grid, disease: DiseaseState,
         for part, fractions, box in _leg_fractions(leg, grid):
             region = (part, box.ys, box.xs)
             block = fractions.shape[:3]
-            labels[region] = np.maximum(labels[region], LABEL_OF_CLASS[fractions.argmax(axis=-1)])
+            dominant = fractions.argmax(axis=-1).astype(np.uint8)
+            labels[region] = np.maximum(labels[region], LABEL_OF_CLASS[dominant])
+            tissue[region] = np.where(dominant != AIR, dominant, tissue[region])
             flat = fractions.reshape(-1, NUM_TISSUE_CLASSES)
             muscle, fat_in_muscle = _muscle_fat(leg, grid, disease, textures, region, flat)
             fat_fraction[region] += (fat_in_muscle / np.maximum(muscle, 1e-6)).reshape(block)
@@ -67,7 +71,7 @@ def simulate(legs: tuple[LegParameters, ...], grid: Grid, disease: DiseaseState,
             for name, (water, fat) in signals.items():
                 for target, table in zip((water, fat), tables[name]):
                     target[region] += _signal(flat, spared, fat_in_muscle, table).reshape(block)
-    return Simulation(labels, np.clip(fat_fraction, 0, 1), signals, _mean_per_muscle(labels, fat_fraction))
+    return Simulation(labels, tissue, np.clip(fat_fraction, 0, 1), signals, _mean_per_muscle(labels, fat_fraction))
 
 
 def _leg_fractions(leg: LegParameters, grid: Grid) -> Iterator[tuple[slice, np.ndarray, _Box]]:

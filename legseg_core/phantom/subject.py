@@ -62,7 +62,7 @@ def sample_leg(rng: np.random.Generator, side: str, *, girth_factor: float = 1.0
         tilt_x=float(rng.normal(0, 8)), tilt_y=float(rng.normal(0, 8)),
         rotation_deg=float(rng.normal(0, 6)), girth=float(rng.uniform(0.86, 1.14) * girth_factor),
         depth_scale=float(rng.uniform(0.94, 1.06)), bone_scale=float(rng.uniform(0.9, 1.1)),
-        skin_mm=float(rng.uniform(1.3, 2.2)), fat_mm=float(rng.uniform(3.0, 14.0)),
+        skin_mm=float(rng.uniform(1.3, 2.2)), fat_mm=float(rng.uniform(3.0, 12.0)),
         gastrocnemius_scale=float(rng.uniform(0.8, 1.2)), soleus_scale=float(rng.uniform(0.85, 1.15)),
         deep_scale=float(rng.uniform(0.85, 1.15)), anterior_split=float(rng.normal(0, 0.04)),
         outline_harmonics=tuple(float(h) for h in rng.normal(0, 0.018, 4)), warp=tuple(float(w) for w in warp))
