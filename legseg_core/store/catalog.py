@@ -178,7 +178,8 @@ class Catalog:
         try:
             return function(connection)
         finally:
-            connection.execute("ROLLBACK")
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
 
     def write(self, function: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``function(connection)`` in one write transaction; retry it while the store is busy."""

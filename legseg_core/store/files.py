@@ -13,6 +13,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
+import stat
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,7 +58,8 @@ def _source_view(data: np.ndarray, geometry: SourceGeometry) -> np.ndarray:
 
 
 def write_atomically(path: Path, payload: bytes) -> None:
-    """Write ``payload`` to ``path`` through a flushed temporary file and a rename; never overwrite."""
+    """Write ``payload`` to ``path`` through a flushed temporary file and a rename; never overwrite.
+    The file is made read-only: stored files are immutable."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.parent / f"{TEMPORARY_PREFIX}{uuid.uuid4().hex}-{path.name}"
     try:
@@ -65,13 +67,21 @@ def write_atomically(path: Path, payload: bytes) -> None:
             handle.write(payload)
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(temporary, stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
         if path.exists():
             raise FileExistsError(f"{path} exists already")
         os.replace(temporary, path)
     except BaseException:
-        temporary.unlink(missing_ok=True)
+        remove_file(temporary)
         raise
     _sync_folder(path.parent)
+
+
+def remove_file(path: Path) -> None:
+    """Delete a file even if it is read-only (Windows refuses to delete read-only files)."""
+    if path.exists():
+        os.chmod(path, stat.S_IRUSR | stat.S_IWUSR)
+        path.unlink()
 
 
 def _sync_folder(folder: Path) -> None:

@@ -35,7 +35,8 @@ from legseg_core.io.volume import SourceGeometry, Volume
 from legseg_core.store import queries, writes
 from legseg_core.store.catalog import CATALOG_NAME, Catalog, now_iso
 from legseg_core.store.errors import DuplicateCaseError, StoreMissingError
-from legseg_core.store.files import EncodedFile, decode_volume, encode_nifti, read_verified, write_atomically
+from legseg_core.store.files import (EncodedFile, decode_volume, encode_nifti, read_verified, remove_file,
+                                     write_atomically)
 from legseg_core.store.labelstats import checked_labels, edit_statistics, voxels_per_muscle
 from legseg_core.store.location import resolve_store_path
 from legseg_core.store.naming import (SEGMENTATION_IMAGE, check_image_name, hash_source_name, image_file, inside,
@@ -331,7 +332,7 @@ class Store:
         except BaseException:
             if not _maybe_committed(committed):
                 for stored in files:
-                    stored.path.unlink(missing_ok=True)
+                    remove_file(stored.path)
                     _remove_empty_folders(stored.path.parent, self.root / "cases")
             raise
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from legseg_core.store.files import file_sha256
+from legseg_core.store.files import file_sha256, remove_file
 from legseg_core.store.naming import inside
 
 if TYPE_CHECKING:
@@ -123,7 +123,7 @@ def _remove_leftovers(connection: sqlite3.Connection, root: Path, grace_seconds:
     removed: list[Path] = []
     for path in _leftovers(root, set(_catalogued_files(connection))):
         if path.is_file() and now - path.stat().st_mtime >= grace_seconds:
-            path.unlink()
+            remove_file(path)
             removed.append(path)
     emptied = {p.parent for p in removed}
     for folder in _empty_folders(root / "cases"):

@@ -402,3 +402,12 @@ def test_a_flipped_oblique_four_dimensional_scan_round_trips(store: Store, real_
     np.testing.assert_allclose(loaded.affine, original.affine, atol=1e-4)
     assert case.technical["frame"] == "0 of 18 (default: first)" and case.technical["source_orientation"] == "LAS"
     assert "description" not in case.technical  # free header text is never kept
+
+
+def test_stored_files_are_read_only(store: Store) -> None:
+    import stat
+
+    case = store.add_case(tiny_volume())
+    version = store.add_label_version(case.id, tiny_labels())
+    for path in (store.image_path(case.id), store.label_path(version.id)):
+        assert not path.stat().st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)

@@ -120,6 +120,7 @@ def test_verify_exits_non_zero_on_a_damaged_store(store_path: Path, tmp_path: Pa
     _run(capsys, "store", "init")
     scan, _ = _scan(tmp_path / "in", "scan.nii.gz", 1)
     case_id = _json(capsys, "store", "add", str(scan))["case"]["id"]
+    (store_path / "cases" / case_id / "image.nii.gz").chmod(0o644)
     (store_path / "cases" / case_id / "image.nii.gz").write_bytes(b"overwritten")
     code, out, _ = _run(capsys, "store", "verify")
     assert code == 1 and "1 problems" in out and "image.nii.gz" in out

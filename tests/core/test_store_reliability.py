@@ -175,6 +175,7 @@ def test_verify_reports_missing_and_changed_files(tmp_path: Path) -> None:
     store = Store.init(tmp_path / "store")
     case = store.add_case(_volume(1))
     version = store.add_label_version(case.id, _labels(2))
+    store.label_path(version.id).chmod(0o644)
     store.label_path(version.id).write_bytes(b"not the labels")
     store.image_path(case.id).unlink()
     report = store.verify()
