@@ -75,6 +75,22 @@ def test_a_catalog_from_a_newer_legseg_is_refused(store: Store) -> None:
         Store.open(store.root)
 
 
+def test_opening_an_older_catalog_applies_the_missing_migrations(store: Store,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from legseg_core.store import catalog
+
+    case = store.add_case(tiny_volume())
+    store.close()
+    step = (2, "cases get a laterality column", "ALTER TABLE cases ADD COLUMN laterality TEXT NOT NULL DEFAULT ''")
+    monkeypatch.setattr(catalog, "MIGRATIONS", (*catalog.MIGRATIONS, step))
+    monkeypatch.setattr(catalog, "SCHEMA_VERSION", 2)
+    reopened = Store.open(store.root)
+    assert reopened.catalog.schema_version() == 2 and reopened.case(case.id).id == case.id
+    applied = reopened.catalog.read(lambda c: c.execute("SELECT version, description FROM schema_migrations").fetchall())
+    assert [tuple(row) for row in applied] == [(1, catalog.MIGRATIONS[0][1]), (2, "cases get a laterality column")]
+    reopened.close()
+
+
 def test_a_file_that_is_not_a_catalog_is_refused(tmp_path: Path) -> None:
     (tmp_path / "bad").mkdir()
     (tmp_path / "bad" / "catalog.sqlite").write_bytes(b"this is not sqlite" * 100)
