@@ -1,0 +1,121 @@
+"""Realism of the synthetic calf: proportions, orientation, contrast and fat, against anatomy and the real case."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import ndimage
+
+from legseg_core.labels import MUSCLE_ABBRS, MUSCLE_BY_ABBR
+from legseg_core.phantom import make_case
+from legseg_core.phantom.tissue import FAT
+
+
+def _shares(labels: np.ndarray) -> np.ndarray:
+    counts = np.bincount(labels.ravel(), minlength=8)[1:].astype(float)
+    return counts / counts.sum()
+
+
+def _split_legs(case) -> tuple[slice, slice]:
+    """Column ranges of the right leg (smaller x) and of the left leg."""
+    body = (case.tissue.data > 0).sum(axis=(0, 1))
+    middle = body.size // 2
+    quarter = body.size // 4
+    gap = quarter + int(np.argmin(body[quarter:middle + quarter]))
+    return slice(0, gap), slice(gap, body.size)
+
+
+@pytest.fixture(scope="module")
+def b25_cases():
+    return [make_case(seed=seed, protocol="B", slices=25, contrasts=("dixon_water",), size="tiny")
+            for seed in range(3)]
+
+
+def test_muscle_volumes_rank_as_in_the_real_case(b25_cases, real_case):
+    _, real_labels, _ = real_case
+    real = _shares(real_labels.data)
+    phantom = np.mean([_shares(case.labels.data) for case in b25_cases], axis=0)
+    for shares in (real, phantom):
+        order = [MUSCLE_ABBRS[i] for i in np.argsort(shares)]
+        assert order[-1] == "SOL", order
+        assert {"EDL", "TP"} <= set(order[:3]), order
+    rank_real, rank_phantom = np.argsort(np.argsort(real)), np.argsort(np.argsort(phantom))
+    spearman = 1 - 6 * np.sum((rank_real - rank_phantom) ** 2) / (7 * (49 - 1))
+    assert spearman >= 0.75, (real.round(3), phantom.round(3))
+
+
+def test_all_seven_muscles_in_both_legs_wherever_the_slab_covers_them(b25_cases):
+    for case in b25_cases:
+        coverage = case.metadata["coverage"]
+        heights = np.linspace(coverage["first_slice_height"], coverage["last_slice_height"], case.labels.shape[0])
+        for columns in _split_legs(case):
+            for k in np.flatnonzero((heights > 0.6) & (heights < 0.85)):
+                present = set(np.unique(case.labels.data[k][:, columns])) - {0}
+                assert present == set(range(1, 8)), (case.metadata["seed"], k, present)
+
+
+def test_protocol_a_covers_every_muscle_and_the_gastrocnemius_ends_mid_calf():
+    case = make_case(seed=7, protocol="A", size="tiny")
+    labels = case.labels.data
+    assert set(np.unique(labels)) == set(range(8))
+    coverage = case.metadata["coverage"]
+    heights = np.linspace(coverage["first_slice_height"], coverage["last_slice_height"], labels.shape[0])
+    gm = MUSCLE_BY_ABBR["GM"].id
+    per_slice = (labels == gm).sum(axis=(1, 2))
+    assert per_slice[heights < 0.3].sum() == 0, "the gastrocnemius ends towards mid-calf"
+    assert per_slice[heights > 0.7].min() > 0
+    sol = (labels == MUSCLE_BY_ABBR["SOL"].id).sum(axis=(1, 2))
+    assert sol[(heights > 0.3) & (heights < 0.6)].mean() > sol[heights > 0.85].mean()
+
+
+def test_right_leg_lies_at_smaller_x_with_compartments_in_place(b25_cases):
+    for case in b25_cases:
+        labels = case.labels.data
+        right, left = _split_legs(case)
+        for columns, medial_sign in ((right, 1), (left, -1)):
+            part = labels[:, :, columns]
+
+            def centre(abbr: str) -> np.ndarray:
+                return np.argwhere(part == MUSCLE_BY_ABBR[abbr].id).mean(axis=0)
+
+            # GM medial to GL, TA medial to PER (medial = toward the other leg)
+            assert medial_sign * (centre("GM")[2] - centre("GL")[2]) > 0
+            assert medial_sign * (centre("TA")[2] - centre("PER")[2]) > 0
+            # anterior (smaller y) to posterior: TA, TP, SOL, GM
+            assert centre("TA")[1] < centre("TP")[1] < centre("SOL")[1] < centre("GM")[1]
+
+
+def test_fat_is_brighter_than_muscle_on_t1w_and_darker_on_dixon_water():
+    case = make_case(seed=3, protocol="B", contrasts=("t1w", "dixon_water"), size="tiny")
+    fat = case.tissue.data == FAT
+    muscle = case.labels.data > 0
+    t1w, water = case.images["t1w"].data, case.images["dixon_water"].data
+    assert t1w[fat].mean() > 2.0 * t1w[muscle].mean()
+    assert water[fat].mean() < 0.5 * water[muscle].mean()
+
+
+def test_infiltrated_muscles_are_brighter_on_dixon_fat_in_proportion_to_fat_fraction():
+    case = make_case(seed=11, protocol="B", slices=8, contrasts=("dixon_fat",), health="patient",
+                     diagnosis="lgmd")
+    fat_image = case.images["dixon_fat"].data
+    fractions, brightness = [], []
+    for abbr in MUSCLE_ABBRS:
+        mask = case.labels.data == MUSCLE_BY_ABBR[abbr].id
+        inner = ndimage.binary_erosion(mask, structure=np.ones((1, 3, 3), bool))
+        if inner.sum() < 30:
+            continue
+        fractions.append(float(case.fat_fraction.data[inner].mean()))
+        brightness.append(float(fat_image[inner].mean()))
+    fractions, brightness = np.array(fractions), np.array(brightness)
+    assert fractions.max() - fractions.min() > 0.3, fractions
+    slope, intercept = np.polyfit(fractions, brightness, 1)
+    assert np.corrcoef(fractions, brightness)[0, 1] > 0.95
+    assert slope > 0 and abs(intercept) < 0.15 * slope, (slope, intercept)
+    mean_ff = case.metadata["fat_fraction"]
+    assert mean_ff["SOL"] > mean_ff["TA"] + 0.2, "LGMD spares the anterior compartment"
+
+
+def test_healthy_muscle_has_a_few_percent_fat():
+    case = make_case(seed=8, protocol="A", size="tiny")
+    fat = np.array(list(case.metadata["fat_fraction"].values()))
+    assert np.all((fat > 0.01) & (fat < 0.08)), fat
