@@ -1,7 +1,8 @@
 """The body mask: which voxels are leg and which are air, and whether the scan shows legs at all.
 
 The mask is found on a coarse copy of the scan (in-plane blocks averaged to about
-``smoothing_mm``), smoothed, and thresholded with Otsu's method on the logarithm of the
+``smoothing_mm``), smoothed, flipped if its contrast is inverted (the edge of the field of
+view, which is air, brighter than Otsu's cut), and thresholded with Otsu's method on the logarithm of the
 intensities (which separates air from every tissue, dark muscle included, where a linear Otsu
 cut would split bright fat from the rest); specks smaller than a quarter
 of ``min_leg_area_mm2`` are dropped. Holes (bone, or the muscle inside the bright fat ring of a
@@ -50,11 +51,26 @@ def body_mask(data: np.ndarray, spacing: tuple[float, float, float], config: Pre
         raise PreprocessingError(f"{name}: no leg-like foreground: the scan holds one value only ({low:g})")
     coarse_spacing = (spacing[0], spacing[1] * block[0], spacing[2] * block[1])
     smooth = ndimage.gaussian_filter(coarse, _sigma(config.smoothing_mm, coarse_spacing), truncate=2.0)
+    if _air_is_bright(smooth):
+        coarse, smooth = high - coarse, high - smooth
     pixel_area = coarse_spacing[1] * coarse_spacing[2]
-    logarithm = np.log(np.maximum(smooth, 0.0) + 1e-3 * max(float(np.percentile(_sample(smooth.ravel()), 99.5)), 1e-12))
-    mask = _drop_specks(logarithm > otsu_threshold(logarithm), config.min_leg_area_mm2 / 4 / pixel_area)
+    mask = _drop_specks(_log_otsu(smooth), config.min_leg_area_mm2 / 4 / pixel_area)
     _check_leg_like(coarse, mask, config, name)
     return BodyMask(mask, block, coarse_spacing)
+
+
+def _air_is_bright(smooth: np.ndarray) -> bool:
+    """True for an inverted contrast: the edge of the field of view (air) lies above Otsu's cut."""
+    edges = np.concatenate([smooth[:, 0, :].ravel(), smooth[:, -1, :].ravel(), smooth[:, :, 0].ravel(),
+                            smooth[:, :, -1].ravel()])
+    return float(np.median(edges)) > otsu_threshold(smooth)
+
+
+def _log_otsu(smooth: np.ndarray) -> np.ndarray:
+    """Voxels above Otsu's cut of the log intensities (air dark, every tissue above it)."""
+    floor = 1e-3 * max(float(np.percentile(_sample(smooth.ravel()), 99.5)), 1e-12)
+    logarithm = np.log(np.maximum(smooth, 0.0) + floor)
+    return logarithm > otsu_threshold(logarithm)
 
 
 def otsu_threshold(values: np.ndarray, bins: int = 256) -> float:

@@ -171,6 +171,16 @@ def test_touching_legs_are_split_between_them(gap_mm: float) -> None:
     assert patches.labels_outside == 0
 
 
+def test_an_inverted_contrast_finds_the_same_legs() -> None:
+    volume, labels = synthetic_legs()
+    inverted = volume.with_data(volume.data.max() - volume.data)  # air bright, the legs dark
+    plan, again = plan_patches(volume), plan_patches(inverted)
+    assert again.legs == ("right", "left")
+    for record, other in zip(plan.records, again.records):
+        assert abs(record.x[0] - other.x[0]) <= 2 and abs(record.y[0] - other.y[0]) <= 2
+    assert to_patches(inverted, labels).labels_outside == 0
+
+
 @pytest.mark.parametrize("legs, side", [("right", "right"), ("left", "left")])
 def test_a_single_leg_takes_its_side_from_where_it_lies(legs: str, side: str) -> None:
     volume, _ = synthetic_legs(legs=legs, in_plane=(80, 64))

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from legseg_core.io import Volume, load_volume
-from legseg_core.phantom import make_case
+from legseg_core.phantom import CONTRASTS, make_case
 from legseg_core.preprocess import from_patches, plan_patches, probabilities_from_patches, to_patches
 from tests.core.test_preprocess import mean_dice, one_hot, synthetic_legs
 
@@ -74,6 +74,16 @@ def test_synthetic_scans_come_back(protocol: str, slices: int, parts: int) -> No
         assert patches.labels_outside == 0
         back = from_patches(one_hot(patches.labels), patches.plan)
         assert mean_dice(case.labels.data, back) >= 0.97, contrast
+
+
+@pytest.mark.parametrize("randomize", [False, True])
+def test_every_phantom_contrast_finds_both_legs(randomize: bool) -> None:
+    case = make_case(seed=8, slices=25, contrasts=CONTRASTS, health="patient", size="tiny",
+                     randomize_intensity=randomize)
+    for contrast, volume in case.images.items():
+        patches = to_patches(volume, case.labels)
+        assert patches.plan.legs == ("right", "left"), contrast
+        assert patches.labels_outside == 0, contrast
 
 
 @pytest.mark.parametrize("legs", ["right", "left"])
