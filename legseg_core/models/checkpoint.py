@@ -1,0 +1,146 @@
+"""Model files: one file holding the weights and the model card; loading one executes no code.
+
+A model file is a ``torch.save`` archive of plain data only: a dict with the format name and
+version, the card as a JSON string, the weights as a name -> tensor dict, and the stored
+weight precision. It is read with ``torch.load(..., weights_only=True)``, whose unpickler
+accepts tensors, dicts, lists, strings and numbers and refuses everything else, so a file
+carrying a pickled callable (or any other object) is refused before anything of it runs.
+Weights may be stored in half precision (``half=True``) to ship small files; they are loaded
+back as float32.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import pickle
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from legseg_core.errors import CheckpointError, InputPathError, LegsegError
+from legseg_core.models.blocks import SegmentationNet
+from legseg_core.models.card import ModelCard, check_label_map
+from legseg_core.models.registry import ARCHITECTURES, rebuild_model
+
+log = logging.getLogger(__name__)
+
+#: The format name stored in every LegSeg model file.
+FILE_FORMAT = "legseg-model"
+#: Version of the file layout; readers refuse newer ones.
+FILE_FORMAT_VERSION = 1
+
+
+def save_checkpoint(network: SegmentationNet, card: ModelCard, path: str | Path, *, half: bool = False) -> Path:
+    """Write ``network``'s weights and ``card`` to ``path`` (atomically: a crash leaves no partial file).
+
+    The card must describe the network (same architecture and constructor arguments); build it
+    with :meth:`ModelCard.for_network`. ``half=True`` stores floating-point weights as float16.
+    """
+    path = Path(path)
+    _check_card_matches(network, card, path)
+    check_label_map(card, source=str(path))
+    weights = {name: _stored(tensor, half) for name, tensor in network.state_dict().items()}
+    payload = {"format": FILE_FORMAT, "format_version": FILE_FORMAT_VERSION,
+               "card": json.dumps(card.to_dict(), sort_keys=True), "weights": weights,
+               "weights_dtype": "float16" if half else "float32"}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        torch.save(payload, partial)
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+    log.info("wrote model %s (%s) to %s", card.model_id, card.architecture, path)
+    return path
+
+
+def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> tuple[SegmentationNet, ModelCard]:
+    """Read a model file: the rebuilt network (in eval mode, on ``device``) and its card.
+
+    Raises :class:`CheckpointError` naming the file when it is not a LegSeg model file, is
+    corrupt, carries anything but plain data, names an unknown architecture, or does not
+    segment LegSeg's seven muscles (label map, output channels or weight shapes).
+    """
+    path = Path(path)
+    payload = read_payload(path)
+    card = card_from_payload(payload, path)
+    network = _network_for(card, path)
+    weights = {name: tensor.float() if tensor.is_floating_point() else tensor
+               for name, tensor in payload["weights"].items()}
+    try:
+        network.load_state_dict(weights, strict=True)
+    except RuntimeError as error:
+        raise CheckpointError(f"{path}: its weights do not fit the {card.architecture} network its card "
+                              f"describes: {str(error).splitlines()[0]}") from None
+    return network.to(device).eval(), card
+
+
+def read_card(path: str | Path) -> ModelCard:
+    """The card of a model file, without building the network."""
+    path = Path(path)
+    return card_from_payload(read_payload(path), path)
+
+
+def read_payload(path: Path) -> dict[str, Any]:
+    """The plain-data contents of a model file; refuses code, corrupt files and other formats."""
+    if not path.is_file():
+        raise InputPathError(f"{path}: no such model file")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as error:
+        if "weights only" in str(error).lower() or "weights_only" in str(error).lower():
+            raise CheckpointError(f"{path}: refused: the file holds Python objects beyond plain tensors and "
+                                  "data (loading it could run code); it is not a LegSeg model file") from None
+        raise CheckpointError(f"{path}: not a readable model file (corrupt or truncated): {error}") from None
+    except (RuntimeError, EOFError, ValueError, OSError, zipfile.BadZipFile) as error:
+        raise CheckpointError(f"{path}: not a readable model file (corrupt or truncated): "
+                              f"{str(error).splitlines()[0] if str(error) else type(error).__name__}") from None
+    if not isinstance(payload, dict) or payload.get("format") != FILE_FORMAT:
+        raise CheckpointError(f"{path}: not a LegSeg model file (no '{FILE_FORMAT}' format marker)")
+    version = payload.get("format_version")
+    if not isinstance(version, int) or version > FILE_FORMAT_VERSION:
+        raise CheckpointError(f"{path}: model file format version {version!r} is not one this LegSeg reads "
+                              f"(<= {FILE_FORMAT_VERSION}); update LegSeg")
+    if not isinstance(payload.get("weights"), dict) or not isinstance(payload.get("card"), str):
+        raise CheckpointError(f"{path}: the model file lacks its weights or its card")
+    return payload
+
+
+def card_from_payload(payload: dict[str, Any], path: Path) -> ModelCard:
+    """Parse and check the card of a read model file."""
+    try:
+        data = json.loads(payload["card"])
+    except json.JSONDecodeError as error:
+        raise CheckpointError(f"{path}: the model card is not valid JSON: {error}") from None
+    card = ModelCard.from_dict(data, source=str(path))
+    if card.architecture not in ARCHITECTURES:
+        raise CheckpointError(f"{path}: unknown architecture {card.architecture!r}; this LegSeg knows "
+                              f"{', '.join(ARCHITECTURES)}")
+    check_label_map(card, source=str(path))
+    return card
+
+
+def _network_for(card: ModelCard, path: Path) -> SegmentationNet:
+    try:
+        return rebuild_model(card.architecture, card.arguments, preset=card.preset)
+    except LegsegError as error:
+        raise CheckpointError(f"{path}: its card's network arguments are invalid: {error}") from None
+
+
+def _check_card_matches(network: SegmentationNet, card: ModelCard, path: Path) -> None:
+    architecture = getattr(network, "architecture", None)
+    if architecture != card.architecture or dict(getattr(network, "arguments", {})) != dict(card.arguments):
+        raise CheckpointError(f"{path}: the card describes {card.architecture} {dict(card.arguments)}, but the "
+                              f"network is {architecture} {getattr(network, 'arguments', None)}; build the card "
+                              "with ModelCard.for_network(network)")
+
+
+def _stored(tensor: torch.Tensor, half: bool) -> torch.Tensor:
+    tensor = tensor.detach().to("cpu")
+    if half and tensor.is_floating_point():
+        return tensor.to(torch.float16).clone()
+    return tensor.clone()
