@@ -98,7 +98,10 @@ class PreprocessConfig:
         unknown = sorted(set(data) - known)
         if unknown:
             raise PreprocessingError(f"unknown preprocessing settings {unknown}; known: {sorted(known)}")
-        return cls(**data)
+        try:
+            return cls(**data)
+        except (TypeError, ValueError) as error:
+            raise PreprocessingError(f"preprocessing settings {data} are malformed: {error}") from error
 
 
 def _bad(name: str, value: object, expected: str) -> None:

@@ -100,6 +100,8 @@ def test_settings_round_trip_through_json_and_refuse_unknown_keys() -> None:
     assert PreprocessConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
     with pytest.raises(PreprocessingError, match=r"unknown preprocessing settings \['zoom'\]"):
         PreprocessConfig.from_dict({"zoom": 2})
+    with pytest.raises(PreprocessingError, match="malformed"):
+        PreprocessConfig.from_dict({"patch_shape": "abc"})
 
 
 @pytest.mark.parametrize("slices", [8, 13, 20, 25])
