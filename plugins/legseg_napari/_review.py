@@ -1,0 +1,107 @@
+"""The review model: a reference and a prediction labels layer, their Figure 4 overlap map as a
+layer, and per-muscle scores kept current while either layer is painted.
+
+:class:`ReviewSession` holds an :class:`~legseg_core.evaluation.OverlapTracker` over the two
+layers' own ``[z, y, x]`` arrays (no copies: napari's brush writes into them). Each edit that an
+:class:`~legseg_napari._regions.EditWatcher` reports updates the map and the joint counts inside
+the edited box only; Dice and the volume difference (ml) follow from the counts at once. Average
+Hausdorff distances need distance transforms, so they come from :meth:`distances_work`, long
+work that the widget runs off the UI thread when the user asks or painting pauses.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from legseg_core.errors import GridMismatchError, LegsegError
+from legseg_core.evaluation import CaseScores, OverlapTracker
+from legseg_core.labels import MUSCLE_IDS
+from legseg_core.progress import ProgressWork
+from legseg_napari._layers import OVERLAP, VOLUME, overlap_labels_kwargs, unique_name, volume_of
+from legseg_napari._regions import EditWatcher, Region, call_now
+
+log = logging.getLogger(__name__)
+
+
+class ReviewSession:
+    """Overlap map and live scores of ``reference`` against ``prediction`` (two labels layers).
+
+    ``on_change()`` is called after every edit that was taken in; ``on_error(message)`` when an
+    edit cannot be (a label value outside 0..7); ``defer`` runs the edit handling (see
+    :class:`~legseg_napari._regions.EditWatcher`). :meth:`close` stops listening and removes the
+    overlap layer.
+    """
+
+    def __init__(self, viewer: Any, reference: Any, prediction: Any, *, on_change: Callable[[], None] = lambda: None,
+                 on_error: Callable[[str], None] = lambda message: None,
+                 defer: Callable[[Callable[[], None]], None] = call_now) -> None:
+        if reference is prediction:
+            raise GridMismatchError(f"reference and prediction are the same layer {reference.name!r}; "
+                                    "choose two labels layers")
+        for layer in (reference, prediction):
+            if not isinstance(layer.data, np.ndarray):
+                raise GridMismatchError(f"layer {layer.name!r} is not held in memory ({type(layer.data).__name__})")
+        self.viewer, self.reference, self.prediction = viewer, reference, prediction
+        self.spacing = tuple(float(s) for s in volume_of(reference).spacing)
+        self.tracker = OverlapTracker(reference.data, prediction.data, self.spacing)
+        self.on_change, self.on_error = on_change, on_error
+        self.edits = 0
+        self.overlap_layer = viewer.add_labels(self.tracker.map, **overlap_labels_kwargs(
+            unique_name(viewer, f"overlap: {reference.name} vs {prediction.name}"),
+            {OVERLAP: True, VOLUME: volume_of(reference)}, reference.scale))
+        self._watchers = [EditWatcher(layer, self._on_edit, defer=defer) for layer in (reference, prediction)]
+
+    @property
+    def voxel_ml(self) -> float:
+        """Volume of one voxel in ml (spacing in mm)."""
+        return float(np.prod(self.spacing)) / 1000.0
+
+    def live_scores(self) -> dict[int, dict[str, float]]:
+        """Muscle id -> Dice and volume difference (prediction minus reference, ml), from the live counts."""
+        dice = self.tracker.dice()
+        scores = {}
+        for label in MUSCLE_IDS:
+            reference_voxels, prediction_voxels, _ = self.tracker.counts(label)
+            scores[label] = {"dice": dice[label],
+                             "volume_difference_ml": (prediction_voxels - reference_voxels) * self.voxel_ml}
+        return scores
+
+    def class_counts(self) -> dict[int, int]:
+        """Voxels per overlap class 0..4."""
+        return self.tracker.class_counts()
+
+    def distances_work(self) -> ProgressWork[CaseScores]:
+        """Full scores (with AHD in voxels and mm) of a snapshot of the current labels, as long work."""
+        return self.tracker.scores_work(case_id=self.prediction.name)
+
+    def flush(self) -> None:
+        """Take in the edits whose handling is still deferred."""
+        for watcher in self._watchers:
+            watcher.flush()
+
+    def close(self) -> None:
+        """Stop following the layers and remove the overlap layer."""
+        for watcher in self._watchers:
+            watcher.disconnect()
+        self._watchers = []
+        if self.overlap_layer in self.viewer.layers:
+            self.viewer.layers.remove(self.overlap_layer)
+
+    def _on_edit(self, layer: Any, region: Region | None) -> None:
+        try:
+            if region is None:
+                self.tracker.reset(self.reference.data, self.prediction.data)
+                self.overlap_layer.data = self.tracker.map
+            else:
+                self.tracker.apply_edit(region)
+                self.overlap_layer.refresh()
+        except LegsegError as error:
+            log.warning("edit of %s not taken into the overlap map: %s", layer.name, error)
+            self.on_error(f"{layer.name}: {error}")
+            return
+        self.edits += 1
+        self.on_change()

@@ -1,0 +1,133 @@
+"""Review dock: overlap map layer, live Dice and volume table while painting, undo, distances, 3D view."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from legseg_core.evaluation import evaluate_labels, overlap_map
+from legseg_core.io import Volume
+from legseg_core.labels import OVERLAP_AGREE, OVERLAP_MANUAL_ONLY, OVERLAP_PREDICTED_ONLY
+
+SHAPE = (6, 32, 40)
+SPACING = (4.0, 1.0, 1.0)
+
+
+def pair() -> tuple[np.ndarray, np.ndarray]:
+    reference = np.zeros(SHAPE, np.uint8)
+    reference[1:5, 4:14, 4:14] = 1
+    reference[1:5, 16:28, 20:34] = 4
+    prediction = reference.copy()
+    prediction[1:5, 4:14, 12:16] = 3
+    return reference, prediction
+
+
+def settle() -> None:
+    """Let the Qt event loop run the edits' deferred handling."""
+    from qtpy.QtWidgets import QApplication
+
+    QApplication.processEvents()
+
+
+@pytest.fixture
+def review(make_napari_viewer, qtbot):
+    from legseg_napari._layers import MODEL, VOLUME, muscle_labels_kwargs
+    from legseg_napari._qt.review_widget import ReviewWidget
+
+    viewer = make_napari_viewer()
+    reference, prediction = pair()
+    like = Volume.from_array(reference, SPACING)
+    ref_layer = viewer.add_labels(reference, **muscle_labels_kwargs("manual", {VOLUME: like}, SPACING))
+    pred_layer = viewer.add_labels(prediction, **muscle_labels_kwargs("predicted", {VOLUME: like, MODEL: "m"}, SPACING))
+    widget = ReviewWidget(viewer)
+    viewer.window.add_dock_widget(widget)
+    qtbot.addWidget(widget)
+    yield viewer, widget, ref_layer, pred_layer
+    widget.close()
+
+
+def test_default_pair_and_overlap_layer(review, qtbot) -> None:
+    viewer, widget, ref_layer, pred_layer = review
+    assert widget.reference_combo.layer() is ref_layer and widget.prediction_combo.layer() is pred_layer
+    session = widget.compare()
+    overlap_layer = session.overlap_layer
+    assert overlap_layer in viewer.layers and overlap_layer.metadata["legseg_overlap"]
+    np.testing.assert_array_equal(overlap_layer.data, overlap_map(ref_layer.data, pred_layer.data))
+    assert widget.legend.count_text(OVERLAP_PREDICTED_ONLY) == f"{4 * 10 * 2:,}"
+    expected = evaluate_labels(ref_layer.data, pred_layer.data, SPACING, with_distances=False)
+    assert widget.table.text(4, "dice") == "1.000"
+    assert widget.table.text(1, "dice") == f"{expected.muscle(1).dice:.3f}"
+    assert widget.table.text(3, "volume_difference_ml") == f"{4 * 10 * 4 * 4 / 1000:+.1f}"
+    qtbot.waitUntil(lambda: widget.table.text(4, "ahd_mm") == "0.00", timeout=20000)
+
+
+def test_a_brush_stroke_updates_map_and_dice_in_its_box_and_undo_restores(review, qtbot) -> None:
+    viewer, widget, ref_layer, pred_layer = review
+    session = widget.compare()
+    before_dice = widget.table.text(4, "dice")
+    calls = []
+    original = session.tracker.apply_edit
+    session.tracker.apply_edit = lambda region: (calls.append(region), original(region))[1]
+    pred_layer.selected_label = 0
+    pred_layer.brush_size = 5
+    viewer.dims.set_current_step(0, 2)
+    pred_layer.paint((2, 22, 27), 0)  # erase a disc of TA on slice 2
+    settle()
+    assert calls and calls[0][0] == slice(2, 3)  # one axial slice, not the whole grid
+    assert widget.table.text(4, "dice") != before_dice
+    assert session.overlap_layer.data[2, 22, 27] == OVERLAP_MANUAL_ONLY
+    np.testing.assert_array_equal(session.overlap_layer.data, overlap_map(ref_layer.data, pred_layer.data))
+    pred_layer.undo()
+    settle()
+    assert session.overlap_layer.data[2, 22, 27] == OVERLAP_AGREE
+    assert widget.table.text(4, "dice") == before_dice
+    pred_layer.redo()
+    settle()
+    assert widget.table.text(4, "dice") != before_dice
+    viewer.dims.set_current_step(0, 3)  # scrolling changes nothing
+    settle()
+    assert session.edits == 3
+
+
+def test_painting_the_reference_and_replacing_data_are_taken_in(review) -> None:
+    _, widget, ref_layer, pred_layer = review
+    session = widget.compare()
+    ref_layer.selected_label = 3
+    ref_layer.fill((2, 6, 13), 3)  # the GL square becomes SOL on slice 2 in the reference
+    settle()
+    np.testing.assert_array_equal(session.tracker.map, overlap_map(ref_layer.data, pred_layer.data))
+    ref_layer.data = np.zeros(SHAPE, np.uint8)
+    settle()
+    np.testing.assert_array_equal(session.overlap_layer.data, overlap_map(ref_layer.data, pred_layer.data))
+    assert widget.table.text(1, "dice") == "0.000"
+
+
+def test_a_label_out_of_range_is_reported_not_raised(review) -> None:
+    _, widget, _, pred_layer = review
+    widget.compare()
+    pred_layer.selected_label = 9
+    pred_layer.paint((2, 5, 5), 9)
+    settle()
+    assert "0..7" in widget.status.text()
+
+
+def test_choosing_one_layer_twice_is_refused(review) -> None:
+    _, widget, ref_layer, _ = review
+    assert widget.compare(ref_layer, ref_layer) is None
+    assert "same layer 'manual'" in widget.status.text()
+
+
+def test_the_3d_button_switches_the_view(review) -> None:
+    viewer, widget, _, _ = review
+    widget.view_3d_button.click()
+    assert viewer.dims.ndisplay == 3
+    viewer.dims.ndisplay = 2
+    assert not widget.view_3d_button.isChecked()
+
+
+def test_stop_removes_the_overlap_layer(review) -> None:
+    viewer, widget, _, _ = review
+    session = widget.compare()
+    widget.stop()
+    assert session.overlap_layer not in viewer.layers
+    assert widget.table.text(1, "dice") == "–"
