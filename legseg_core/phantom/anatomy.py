@@ -63,15 +63,29 @@ def leg_tissue(leg: LegParameters, marks: Landmarks, x_mm: np.ndarray, y_mm: np.
 
 
 def _leg_tissue_chunk(leg: LegParameters, marks: Landmarks, x_mm: np.ndarray, y_mm: np.ndarray) -> np.ndarray:
+    """Tissue classes of a chunk of sub-slices; only the rectangle that holds the leg is worked out."""
     u, v = _local_frame(leg, marks, x_mm, y_mm)
     outer = _outer(leg, marks, u, v)
+    cls = np.zeros(u.shape, dtype=np.uint8)
+    body = outer["depth"] > 0
+    rows, cols = np.flatnonzero(body.any(axis=(0, 2))), np.flatnonzero(body.any(axis=(0, 1)))
+    if rows.size == 0:
+        return cls
+    ys, xs = slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)
+    outer = {name: values[:, ys, xs] for name, values in outer.items()}
+    cls[:, ys, xs] = _inside_leg(leg, marks, u[:, ys, xs], v[:, ys, xs], outer, (x_mm[xs], y_mm[ys]))
+    return cls
+
+
+def _inside_leg(leg: LegParameters, marks: Landmarks, u, v, outer, grid_xy) -> np.ndarray:
+    """Tissue classes of points near the leg (``u``, ``v`` local mm; ``outer`` from :func:`_outer`)."""
     bones = _bones(marks, u, v)
     parts = _compartments(marks, u, v, bones)
     cls = np.full(u.shape, SOL, dtype=np.uint8)
     boundary = np.minimum(outer["inner_depth"], bones["nearest"])
     boundary = _assign_muscles(marks, u, v, outer, parts, cls, boundary)
     _erode(marks, cls, boundary)
-    _draw_small_structures(leg, marks, u, v, outer, cls)
+    _draw_small_structures(leg, marks, u, v, outer, cls, grid_xy)
     np.putmask(cls, outer["depth"] < outer["fascia_depth"], FASCIA)
     np.putmask(cls, outer["depth"] < outer["fat_depth"], FAT)
     np.putmask(cls, bones["tibia"] < 0, MARROW)
@@ -117,10 +131,10 @@ def _outer(leg: LegParameters, marks: Landmarks, u, v) -> dict[str, np.ndarray]:
              + h[3] * cos_phi * (4 * cos_phi * cos_phi - 3) + _col(marks.bulge) * _window(cos_phi, sin_phi, 60, 75))
     main = rho - ellipse * shape
     tib = marks.tibia
-    nu, nv = (float(c) for c in direction(-40.0))
-    inset = tib["radius"] * (1 - tib["triangle"]) + leg.skin_mm + 0.22 * leg.fat_mm + 1.5
+    nu, nv = (float(c) for c in direction(-45.0))
+    inset = tib["radius"] * (1 - tib["triangle"]) + leg.skin_mm + 0.22 * leg.fat_mm + 4.0
     plane = (u - _col(tib["u"])) * nu + (v - _col(tib["v"])) * nv - _col(inset)
-    k = np.float32(12.0)
+    k = np.float32(16.0)
     gap = np.maximum(k - np.abs(main - plane), 0) / k
     outside = np.maximum(main, plane) + gap * gap * k / 4
     thin = np.maximum(np.clip((plane - main) / 8 + 0.5, 0, 1), _window(cos_phi, sin_phi, -85, 35))
@@ -250,32 +264,58 @@ def _erode(marks: Landmarks, cls, boundary) -> None:
     np.putmask(cls, IS_MUSCLE[cls] & (boundary < depth), FAT)
 
 
-def _draw_small_structures(leg: LegParameters, marks: Landmarks, u, v, outer, cls) -> None:
+def _draw_small_structures(leg: LegParameters, marks: Landmarks, u, v, outer, cls, grid_xy) -> None:
     """Tendons, the Achilles tendon and the neurovascular bundles."""
+    window = _WindowFinder(leg, marks, *grid_xy)
     ten = marks.tendons
     for name in ("TA", "TP", "PER"):
-        _disc(cls, u, v, ten[f"{name}_u"], ten[f"{name}_v"], ten[f"{name}_radius"], TENDON)
+        _disc(cls, u, v, ten[f"{name}_u"], ten[f"{name}_v"], ten[f"{name}_radius"], TENDON, window)
     sup = marks.superficial
-    au, av = direction(95.0)
-    across = np.abs(_cross(u, v, np.float32(au), np.float32(av)))
-    achilles = ((across < _col(sup["achilles_half_width"])) & (v > 0)
-                & (outer["depth"] < outer["fascia_depth"] + _col(sup["achilles"])))
-    np.putmask(cls, achilles & (_col(sup["achilles"]) > 0), TENDON)
+    present = np.flatnonzero(sup["achilles"] > 0)
+    if present.size:
+        part = slice(present[0], present[-1] + 1)
+        au, av = direction(95.0)
+        across = np.abs(_cross(u[part], v[part], au, av))
+        achilles = ((across < _col(sup["achilles_half_width"][part])) & (v[part] > 0)
+                    & (outer["depth"][part] < outer["fascia_depth"][part] + _col(sup["achilles"][part])))
+        np.putmask(cls[part], achilles, TENDON)
     for centre_u, centre_v, radius in _vessels(leg, marks):
-        _disc(cls, u, v, centre_u, centre_v, radius, VESSEL)
+        _disc(cls, u, v, centre_u, centre_v, radius, VESSEL, window)
 
 
-def _disc(cls, u, v, centre_u, centre_v, radius, value) -> None:
+class _WindowFinder:
+    """Index windows of the grid that hold a small local-frame shape (inverse of _local_frame, padded)."""
+
+    def __init__(self, leg: LegParameters, marks: Landmarks, x_mm: np.ndarray, y_mm: np.ndarray):
+        self.leg, self.marks, self.x_mm, self.y_mm = leg, marks, x_mm, y_mm
+        angle = np.radians(leg.rotation_deg)
+        self.cos, self.sin = float(np.cos(angle)), float(np.sin(angle))
+        self.pad_across = abs(leg.warp[0]) + abs(leg.warp[1]) + 1.0
+        self.pad_y = abs(leg.warp[2]) + abs(leg.warp[3]) + 1.0
+
+    def __call__(self, part: slice, centre_u, centre_v, reach: float) -> tuple[slice, slice]:
+        across = self.cos * centre_u[part] + self.sin * centre_v[part]
+        dy = -self.sin * centre_u[part] + self.cos * centre_v[part]
+        x = self.marks.centre_x[part] + self.leg.sign * across
+        y = self.marks.centre_y[part] + dy
+        x_pad, y_pad = reach + self.pad_across, reach + self.pad_y
+        xs = slice(*np.searchsorted(self.x_mm, [x.min() - x_pad, x.max() + x_pad]))
+        ys = slice(*np.searchsorted(self.y_mm, [y.min() - y_pad, y.max() + y_pad]))
+        return ys, xs
+
+
+def _disc(cls, u, v, centre_u, centre_v, radius, value, window: _WindowFinder) -> None:
     """Paint a disc (per-sub-slice centre and radius, mm) into the sub-slices where radius > 0."""
-    radius = np.asarray(radius, dtype=float) * np.ones_like(np.asarray(centre_u, dtype=float))
+    centre_u, centre_v = np.asarray(centre_u, dtype=float), np.asarray(centre_v, dtype=float)
+    radius = np.asarray(radius, dtype=float) * np.ones_like(centre_u)
     present = np.flatnonzero(radius > 0)
     if present.size == 0:
         return
-    first, last = present[0], present[-1] + 1
-    part = slice(first, last)
-    inside = ((u[part] - _col(centre_u[part])) ** 2 + (v[part] - _col(centre_v[part])) ** 2
+    part = slice(present[0], present[-1] + 1)
+    ys, xs = window(part, centre_u, centre_v, float(radius[part].max()))
+    inside = ((u[part, ys, xs] - _col(centre_u[part])) ** 2 + (v[part, ys, xs] - _col(centre_v[part])) ** 2
               < _col(radius[part]) ** 2)
-    np.putmask(cls[part], inside, value)
+    np.putmask(cls[part, ys, xs], inside, value)
 
 
 def _vessels(leg: LegParameters, marks: Landmarks):

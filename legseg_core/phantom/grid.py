@@ -100,7 +100,7 @@ def plan_grid(rng: np.random.Generator, protocol: str, slices: int | None, legs:
     pixel = float(rng.uniform(low, high)) * preset.pixel_scale
     x_range, y_range = _extent(legs, z_mm)
     x_fov = (x_range[1] - x_range[0]) * float(rng.uniform(1.08, 1.3))
-    y_fov = max(y_range[1] - y_range[0], 0.62 * x_fov if bilateral else 0.0) * float(rng.uniform(1.1, 1.35))
+    y_fov = max((y_range[1] - y_range[0]) * float(rng.uniform(1.1, 1.35)), 0.5 * x_fov if bilateral else 0.0)
     fixed = preset.matrix_both if bilateral else preset.matrix_single
     if fixed is not None:
         ny, nx = fixed
@@ -143,8 +143,9 @@ def _extent(legs: tuple[LegParameters, ...], z_mm: np.ndarray) -> tuple[tuple[fl
 
 def leg_half_extent(leg: LegParameters, t: np.ndarray) -> tuple[float, float]:
     """Half-sizes (mm, x and y) of a box that holds the leg's cross-section at heights ``t``."""
-    half_width = float(np.max(profile("half_width", t))) * leg.girth * 1.12 + sum(leg.warp[0:2]) + 2.0
-    half_depth = half_width * 0.9 * leg.depth_scale + sum(leg.warp[2:4])
+    widest = float(np.max(profile("half_width", t))) * leg.girth * 1.1
+    half_width = widest + sum(leg.warp[0:2]) + 2.0
+    half_depth = widest * 0.9 * leg.depth_scale + sum(leg.warp[2:4]) + 2.0
     angle = math.radians(abs(leg.rotation_deg))
     return (half_width * math.cos(angle) + half_depth * math.sin(angle),
             half_width * math.sin(angle) + half_depth * math.cos(angle))

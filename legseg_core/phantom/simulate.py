@@ -118,9 +118,9 @@ def _index_range(centres: np.ndarray, low: float, high: float) -> slice:
 
 def _count(classes: np.ndarray, nz: int, ny: int, nx: int, slice_factor: int, factor: int) -> np.ndarray:
     """Per-voxel class counts ``[z, y, x, class]`` of a supersampled class array."""
-    kz = (np.arange(nz * slice_factor, dtype=np.int64) // slice_factor)[:, None, None] * (ny * nx)
-    ky = (np.arange(ny * factor, dtype=np.int64) // factor)[None, :, None] * nx
-    kx = (np.arange(nx * factor, dtype=np.int64) // factor)[None, None, :]
+    kz = (np.arange(nz * slice_factor, dtype=np.int32) // slice_factor)[:, None, None] * (ny * nx)
+    ky = (np.arange(ny * factor, dtype=np.int32) // factor)[None, :, None] * nx
+    kx = (np.arange(nx * factor, dtype=np.int32) // factor)[None, None, :]
     key = (kz + ky + kx) * NUM_TISSUE_CLASSES + classes
     counts = np.bincount(key.ravel(), minlength=nz * ny * nx * NUM_TISSUE_CLASSES)
     return counts.reshape(nz, ny, nx, NUM_TISSUE_CLASSES).astype(np.float32)
@@ -163,7 +163,9 @@ def _signal(flat: np.ndarray, spared: np.ndarray, fat_in_muscle: np.ndarray, tab
 
 def _mean_per_muscle(labels: np.ndarray, fat_fraction: np.ndarray) -> dict[str, float]:
     """Mean fat fraction over the voxels of each labelled muscle (NaN for a muscle not in view)."""
-    sums = np.bincount(labels.ravel(), weights=fat_fraction.ravel(), minlength=len(MUSCLE_ABBRS) + 1)
-    counts = np.bincount(labels.ravel(), minlength=len(MUSCLE_ABBRS) + 1)
+    inside = labels > 0
+    ids = labels[inside]
+    sums = np.bincount(ids, weights=fat_fraction[inside], minlength=len(MUSCLE_ABBRS) + 1)
+    counts = np.bincount(ids, minlength=len(MUSCLE_ABBRS) + 1)
     return {abbr: float(sums[i + 1] / counts[i + 1]) if counts[i + 1] else float("nan")
             for i, abbr in enumerate(MUSCLE_ABBRS)}

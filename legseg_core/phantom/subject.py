@@ -56,7 +56,7 @@ class LegParameters:
 
 def sample_leg(rng: np.random.Generator, side: str, *, girth_factor: float = 1.0) -> LegParameters:
     """Draw a right or left leg at the origin; :func:`sample_legs` places it and pairs it."""
-    warp = (*rng.uniform(1.0, 3.0, 4), *rng.uniform(1 / 60, 1 / 25, 4), *rng.uniform(0, 2 * np.pi, 4))
+    warp = (*rng.uniform(1.5, 4.0, 4), *rng.uniform(1 / 60, 1 / 25, 4), *rng.uniform(0, 2 * np.pi, 4))
     return LegParameters(
         side=side, length_mm=float(rng.uniform(340, 420)), ankle_z=0.0, centre_x=0.0, centre_y=0.0,
         tilt_x=float(rng.normal(0, 8)), tilt_y=float(rng.normal(0, 8)),
@@ -73,7 +73,7 @@ def mirror_with_asymmetry(rng: np.random.Generator, leg: LegParameters) -> LegPa
     def jitter(value: float, spread: float) -> float:
         return float(value * (1 + rng.normal(0, spread)))
 
-    warp = (*rng.uniform(1.0, 3.0, 4), *rng.uniform(1 / 60, 1 / 25, 4), *rng.uniform(0, 2 * np.pi, 4))
+    warp = (*rng.uniform(1.5, 4.0, 4), *rng.uniform(1 / 60, 1 / 25, 4), *rng.uniform(0, 2 * np.pi, 4))
     return replace(
         leg, side="left" if leg.side == "right" else "right", length_mm=jitter(leg.length_mm, 0.008),
         ankle_z=float(rng.normal(0, 6)), girth=jitter(leg.girth, 0.03), fat_mm=jitter(leg.fat_mm, 0.08),

@@ -72,7 +72,7 @@ TISSUES: dict[int, TissueProperties] = {
     CORTEX: TissueProperties(0.03, 0.0, 500.0, 1.0, 0.0),
     MARROW: TissueProperties(0.10, 0.85, 900.0, 40.0, 0.6),
     TENDON: TissueProperties(0.15, 0.0, 800.0, 2.5, 0.6),
-    VESSEL: TissueProperties(0.90, 0.0, 1900.0, 150.0, 2.4),
+    VESSEL: TissueProperties(0.90, 0.0, 700.0, 150.0, 2.4),  # short apparent T1: inflow of fresh blood
     **{cls: _MUSCLE for cls in range(MUSCLE_FIRST, NUM_TISSUE_CLASSES)},
 }
 
