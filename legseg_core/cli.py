@@ -28,6 +28,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "phantom",
     "train",
     "finetune",
+    "app",
 )
 
 EXIT_USER_ERROR = 2

@@ -180,6 +180,19 @@ class LabelEditor:
             self.end_stroke()
         return changed_region
 
+    def replace_all(self, labels: np.ndarray, kind: str = "replace") -> Region | None:
+        """Replace the whole label map by ``labels`` (same shape, values 0..7) as one undoable step.
+
+        For labels that come from outside the history (a file, a recovered autosave): they count
+        as unsaved edits. Returns the changed region, or None if nothing changed.
+        """
+        values = np.asarray(labels)
+        if values.shape != self.shape:
+            raise ImageShapeError(f"replacement labels of shape {values.shape} do not fit the label map {self.shape}")
+        if values.size and (values.min() < 0 or values.max() > MAX_LABEL):
+            raise ImageValueError(f"label values must lie in 0..{MAX_LABEL}, found {values.min()}..{values.max()}")
+        return self._write_values(full_region(self.shape), values.astype(np.uint8, copy=False), kind)
+
     # ---- interpolation ---------------------------------------------------------------------
 
     def interpolate(self, label: int, z_from: int, z_to: int) -> Region | None:

@@ -1,0 +1,318 @@
+"""The LegSeg application's main window: worklist, image view, and panels to segment, edit, review, fine-tune.
+
+Layout: the worklist of the store on the left (sortable by status, contrast, health and
+uncertainty), the axial image view in the middle, and tabs on the right for segmentation, the
+editing tools, the review (overlap map, reference and prediction, live Dice) and fine-tuning.
+The window keeps no label state of its own: the open case is a
+:class:`~legseg_gui.app.session.CaseSession`, whose editor the view paints through.
+
+Questions to the user (unsaved edits, recovery) go through :meth:`MainWindowWidget.ask`, one
+method that tests and the headless mode replace.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from qtpy.QtCore import Qt, Signal
+from qtpy.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QTabWidget, QWidget
+
+from legseg_core.editing import EditingState
+from legseg_core.errors import LegsegError
+from legseg_gui.app.autosave import AutosaveController
+from legseg_gui.app.panels import EditPanelWidget, SegmentPanelWidget
+from legseg_gui.app.review import ReviewPanelWidget
+from legseg_gui.app.session import CaseSession
+from legseg_gui.app.worklist import CaseListWidget
+from legseg_gui.finetune_widget import FinetuneWidget
+from legseg_gui.slice_view import SliceViewWidget
+from legseg_gui.worker import ProgressWorker
+
+log = logging.getLogger(__name__)
+
+SAVE, DISCARD, CANCEL, RESTORE, LATER = "Save", "Discard", "Cancel", "Restore", "Later"
+WINDOW_TITLE = "LegSeg"
+
+
+class MainWindowWidget(QMainWindow):
+    """The review station for one store (a :class:`~legseg_core.store.Store`).
+
+    ``case_opened(case_id)`` follows opening a case; ``segmentation_ended(outcome)`` the end of a
+    segmentation ('finished', 'errored' or 'cancelled').
+    """
+
+    case_opened = Signal(str)
+    segmentation_ended = Signal(str)
+
+    def __init__(self, store: Any, *, finetune_arguments: tuple[str, ...] = (),
+                 autosave_seconds: float | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.store = store
+        self.session: CaseSession | None = None
+        self.segmentation: ProgressWorker | None = None
+        self.author: str | None = None
+        self.headless = False  # no dialogs: questions take their default, errors go to the log
+        self.tool_state = EditingState()
+        self.setWindowTitle(f"{WINDOW_TITLE} — {store.root}")
+        self._build(finetune_arguments)
+        options = {} if autosave_seconds is None else {"interval_seconds": autosave_seconds}
+        self.autosave = AutosaveController(store.root, parent=self, **options)
+        from legseg_gui.app.menus import build_menus
+
+        self.actions = build_menus(self)
+        self.refresh_worklist()
+        self._update_actions()
+
+    def _build(self, finetune_arguments: tuple[str, ...]) -> None:
+        self.view = SliceViewWidget(tool_state=self.tool_state)
+        self.setCentralWidget(self.view)
+        self.worklist = CaseListWidget()
+        self.worklist.case_activated.connect(self.open_case)
+        self.segment_panel = SegmentPanelWidget(self.store)
+        self.segment_panel.segment_requested.connect(self.segment)
+        self.edit_panel = EditPanelWidget(self.tool_state)
+        self.review_panel = ReviewPanelWidget(self.view)
+        self.finetune_panel = FinetuneWidget(self.store, extra_arguments=finetune_arguments)
+        self.finetune_panel.models_changed.connect(self.segment_panel.picker.refresh)
+        self.tabs = QTabWidget()
+        for widget, title in ((self.segment_panel, "Segment"), (self.review_panel, "Review"),
+                              (self.finetune_panel, "Fine-tune")):
+            self.tabs.addTab(widget, title)
+        self._dock(self.worklist, "Worklist", Qt.DockWidgetArea.LeftDockWidgetArea)
+        self._dock(self.edit_panel, "Edit", Qt.DockWidgetArea.RightDockWidgetArea)
+        self._dock(self.tabs, "Panels", Qt.DockWidgetArea.RightDockWidgetArea)
+        self.view.status_changed.connect(lambda text: self.statusBar().showMessage(text))
+        self.edit_panel.tools.message.connect(self.say)
+        self.review_panel.message.connect(self.say)
+
+    def _dock(self, widget: QWidget, title: str, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(title)
+        dock.setWidget(widget)
+        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+        self.addDockWidget(area, dock)
+        return dock
+
+    # ---- questions and messages ---------------------------------------------------------------------
+
+    def ask(self, title: str, text: str, choices: tuple[str, ...], default: str) -> str:
+        """Ask the user to pick one of ``choices`` (button texts); returns the text of the choice.
+
+        Headless, the default is taken without asking."""
+        if self.headless:
+            return default
+        box = QMessageBox(QMessageBox.Icon.Question, title, text, parent=self)
+        buttons = {box.addButton(choice, _role(choice)): choice for choice in choices}
+        box.setDefaultButton(next(b for b, c in buttons.items() if c == default))
+        box.exec()
+        return buttons.get(box.clickedButton(), CANCEL if CANCEL in choices else default)
+
+    def say(self, text: str) -> None:
+        """Show a message in the status bar."""
+        self.statusBar().showMessage(text, 10_000)
+
+    def report_error(self, text: str) -> None:
+        """Show an error message (status bar and a message box when interactive)."""
+        self.say(text)
+        log.warning("%s", text)
+        if not self.headless:
+            QMessageBox.warning(self, WINDOW_TITLE, text)
+
+    # ---- the worklist and cases ----------------------------------------------------------------------
+
+    def refresh_worklist(self) -> None:
+        """Read the store's cases again."""
+        self.worklist.set_cases(self.store.cases(), current=self.session.case_id if self.session else None)
+
+    def open_case(self, case_id: str, *, recovery: str | None = None) -> bool:
+        """Open a store case (asking first about unsaved edits of the open one); True when it is open.
+
+        An autosave of the case is offered back (``recovery`` answers that question beforehand:
+        Restore, Discard or Later)."""
+        if self.session is not None and self.session.case_id == case_id:
+            return True
+        if not self.confirm_unsaved("open another case"):
+            return False
+        try:
+            session = CaseSession.open(self.store, case_id)
+        except LegsegError as error:
+            self.report_error(str(error))
+            return False
+        self._show_session(session)
+        self._offer_recovery(session, recovery)
+        self.case_opened.emit(case_id)
+        return True
+
+    def _show_session(self, session: CaseSession | None) -> None:
+        self.session = session
+        if session is not None:
+            self.view.set_volume(session.image)
+            self.view.set_editor(session.editor)
+            self.view.view_state.z = session.image.shape[0] // 2
+            session.editor.events.history_changed.connect(self._update_actions)
+            self.setWindowTitle(f"{WINDOW_TITLE} — {session.case_id} ({session.case.metadata.contrast})")
+        else:
+            self.view.set_editor(None)
+        self.edit_panel.set_editor(session.editor if session else None)
+        self.review_panel.set_session(session)
+        self.autosave.follow(session)
+        if session is not None:
+            self.worklist.select_case(session.case_id)
+        self._update_actions()
+
+    def offer_recovery_at_start(self) -> None:
+        """After a crash: offer to open the newest autosaved case of this store and restore its edits."""
+        pending = self.autosave.pending({case.id for case in self.store.cases()})
+        if not pending:
+            return
+        others = f" ({len(pending) - 1} more autosave(s) are offered when their cases open)" if len(pending) > 1 else ""
+        choice = self.ask("Unsaved edits found", f"Unsaved edits of {pending[0].description} were autosaved, "
+                          f"perhaps before a crash.{others}\nOpen the case and restore them?", (RESTORE, LATER), RESTORE)
+        if choice == RESTORE:
+            self.open_case(str(pending[0].case_id), recovery=RESTORE)
+
+    def _offer_recovery(self, session: CaseSession, choice: str | None = None) -> None:
+        entry = self.autosave.entry_for(session.case_id)
+        if entry is None:
+            return
+        if choice is None:
+            choice = self.ask("Unsaved edits found", f"Unsaved edits of {entry.description} were autosaved.\n"
+                              "Restore them?", (RESTORE, DISCARD, LATER), RESTORE)
+        if choice == RESTORE:
+            try:
+                self.autosave.restore_into(session, entry)
+                self.say(f"restored the unsaved edits of {session.case_id}")
+            except LegsegError as error:
+                self.report_error(str(error))
+        elif choice == DISCARD:
+            self.autosave.discard(session.case_id)
+
+    def confirm_unsaved(self, doing: str) -> bool:
+        """With unsaved edits, ask to save them (as a draft version), discard them, or cancel ``doing``."""
+        if self.session is None or not self.session.dirty:
+            return True
+        choice = self.ask("Unsaved edits", f"{self.session.case_id} has unsaved edits. Save them before you "
+                          f"{doing}?", (SAVE, DISCARD, CANCEL), SAVE)
+        if choice == CANCEL:
+            return False
+        if choice == SAVE:
+            return self.save_draft() is not None
+        self.autosave.discard(self.session.case_id)
+        self.session.editor.mark_saved()
+        return True
+
+    # ---- saving ----------------------------------------------------------------------------------------
+
+    def save_draft(self) -> Any | None:
+        """Store the edits as a new (not accepted) label version; returns it (None on failure or no edits)."""
+        if self.session is None:
+            return None
+        try:
+            version = self.session.save_draft(author=self.author)
+        except LegsegError as error:
+            self.report_error(str(error))
+            return None
+        if version is not None:
+            self._after_save(f"saved {version.id} ({version.provenance})")
+        return version
+
+    def accept_case(self) -> Any | None:
+        """Accept the current labels: store them as a version if they changed, and mark the case accepted."""
+        if self.session is None:
+            return None
+        try:
+            version = self.session.accept(author=self.author)
+        except LegsegError as error:
+            self.report_error(str(error))
+            return None
+        self._after_save(f"accepted {version.id} ({version.provenance}) for {self.session.case_id}")
+        self.finetune_panel.refresh()
+        return version
+
+    def _after_save(self, message: str) -> None:
+        self.autosave.discard(self.session.case_id)  # type: ignore[union-attr]
+        self.review_panel.refresh_sources()
+        self.refresh_worklist()
+        self._update_actions()
+        self.say(message)
+
+    # ---- segmentation ------------------------------------------------------------------------------------
+
+    def segment(self) -> ProgressWorker | None:
+        """Segment the open scan with the chosen model, off the UI thread; the result is saved as predicted."""
+        choice = self.segment_panel.picker.current_choice()
+        if self.session is None or choice is None or (self.segmentation and self.segmentation.running):
+            if choice is None:
+                self.report_error("no model to segment with: add a model file or register one with `legseg train`")
+            return None
+        if not self.confirm_unsaved("replace the labels with a new segmentation"):
+            return None
+        from legseg_gui.app.segmentation import segmentation_work
+
+        session = self.session
+        work = segmentation_work(session.image, choice, self.segment_panel.picker.device, self.store)
+        worker = ProgressWorker(work, what=f"segmentation with {choice.name}")
+        worker.finished.connect(lambda result: self._on_segmented(session, choice, result))
+        worker.ended.connect(lambda: self._on_segmentation_ended(worker))
+        self.segment_panel.progress.attach(worker)
+        self.segmentation = worker
+        self._update_actions()
+        return worker.start()
+
+    def _on_segmented(self, session: CaseSession, choice: Any, result: Any) -> None:
+        if session is not self.session:
+            return
+        score = getattr(result, "uncertainty_score", None)
+        try:
+            version = session.save_prediction(result.labels, choice.name, uncertainty=getattr(result, "uncertainty", None),
+                                              uncertainty_score=score, author=self.author)
+        except LegsegError as error:
+            self.report_error(str(error))
+            return
+        self.review_panel.refresh_sources(*session.default_review_pair())
+        self.refresh_worklist()
+        score_text = f", uncertainty {score:.3f}" if score is not None else ""
+        self.segment_panel.result_label.setText(f"saved {version.id} (predicted:{choice.name}{score_text})")
+
+    def _on_segmentation_ended(self, worker: ProgressWorker) -> None:
+        self.segment_panel.picker.refresh_devices()
+        self._update_actions()
+        if worker.outcome == "errored":
+            self.report_error(str(worker.error))
+        self.segmentation_ended.emit(str(worker.outcome))
+
+    # ---- state of the actions ----------------------------------------------------------------------------
+
+    def _update_actions(self) -> None:
+        has_case = self.session is not None
+        busy = self.segmentation is not None and self.segmentation.running
+        dirty = has_case and self.session.dirty  # type: ignore[union-attr]
+        self.segment_panel.set_ready(has_case and not busy)
+        for name, enabled in (("accept", has_case and not busy), ("save", dirty and not busy)):
+            action = getattr(self, "actions", {}).get(name)
+            if action is not None:
+                action.setEnabled(bool(enabled))
+
+    # ---- closing -----------------------------------------------------------------------------------------
+
+    def closeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        if not self.confirm_unsaved("close LegSeg"):
+            event.ignore()
+            return
+        if self.finetune_panel.running and self.ask(
+                "Fine-tuning runs", "Fine-tuning is still running. Stop it and close?", (DISCARD, CANCEL),
+                CANCEL) == CANCEL:
+            event.ignore()
+            return
+        self.finetune_panel.shutdown()
+        if self.segmentation is not None and self.segmentation.running:
+            self.segmentation.cancel_and_wait(10.0)
+        self.autosave.follow(None)
+        event.accept()
+
+
+def _role(choice: str) -> QMessageBox.ButtonRole:
+    return {SAVE: QMessageBox.ButtonRole.AcceptRole, RESTORE: QMessageBox.ButtonRole.AcceptRole,
+            DISCARD: QMessageBox.ButtonRole.DestructiveRole, CANCEL: QMessageBox.ButtonRole.RejectRole,
+            LATER: QMessageBox.ButtonRole.RejectRole}.get(choice, QMessageBox.ButtonRole.ActionRole)

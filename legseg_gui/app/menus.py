@@ -1,0 +1,88 @@
+"""The application's menus and shortcuts: File (open, save, accept, quit), View, Cases, Help."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from qtpy.QtGui import QAction, QKeySequence
+from qtpy.QtWidgets import QFileDialog, QMessageBox
+
+from legseg_core import __version__
+from legseg_gui.app.opening import SCAN_FILTER, add_reference_file, import_labels, open_scan
+
+
+def build_menus(window: Any) -> dict[str, QAction]:
+    """Create the menus of a :class:`~legseg_gui.app.main_window.MainWindowWidget`; returns its actions by name."""
+    actions: dict[str, QAction] = {}
+
+    def add(menu: Any, name: str, text: str, slot: Any, shortcut: str | QKeySequence | None = None,
+            tip: str = "") -> QAction:
+        action = QAction(text, window)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.setStatusTip(tip)
+        action.triggered.connect(lambda *_: slot())
+        menu.addAction(action)
+        actions[name] = action
+        return action
+
+    bar = window.menuBar()
+    files = bar.addMenu("&File")
+    add(files, "open", "&Open NIfTI scan…", lambda: _choose_scan(window), QKeySequence.StandardKey.Open,
+        "add a NIfTI scan to the store and open it")
+    add(files, "open_dicom", "Open &DICOM folder…", lambda: _choose_dicom(window), "Ctrl+Shift+O",
+        "add a DICOM series to the store and open it")
+    add(files, "import_labels", "Load &labels into the editor…", lambda: _choose_labels(window), None,
+        "load a label file on the open scan's grid as unsaved edits")
+    add(files, "reference", "Add a &reference label file…", lambda: _choose_reference(window), None,
+        "compare against a label file in the review panel")
+    files.addSeparator()
+    add(files, "save", "&Save draft version", window.save_draft, QKeySequence.StandardKey.Save,
+        "store the edits as a new label version without accepting it")
+    add(files, "accept", "&Accept", window.accept_case, "Ctrl+Return",
+        "store the labels as a version (if changed) and mark the case accepted")
+    files.addSeparator()
+    add(files, "quit", "&Quit", window.close, QKeySequence.StandardKey.Quit)
+    view = bar.addMenu("&View")
+    for overlay, text, key in (("labels", "&Labels overlay", "L"), ("overlap", "&Overlap map", "M"),
+                               ("none", "&No overlay", "N")):
+        add(view, f"overlay_{overlay}", text, lambda overlay=overlay: setattr(window.view.view_state, "overlay", overlay),
+            f"Ctrl+{key}")
+    add(view, "outline", "Toggle &outline", lambda: setattr(window.view.view_state, "outline",
+                                                            not window.view.view_state.outline), "Ctrl+U")
+    cases = bar.addMenu("&Cases")
+    add(cases, "refresh", "&Refresh worklist", window.refresh_worklist, QKeySequence.StandardKey.Refresh)
+    add(cases, "most_uncertain", "Sort by &uncertainty (highest first)",
+        lambda: window.worklist.sort_by("uncertainty", descending=True))
+    help_menu = bar.addMenu("&Help")
+    add(help_menu, "about", "&About LegSeg", lambda: QMessageBox.about(
+        window, "About LegSeg", f"LegSeg {__version__}\nSegmentation of the seven lower-leg muscles in 3D MRI.\n"
+                                f"Store: {window.store.root}"))
+    return actions
+
+
+def _choose_scan(window: Any) -> None:
+    path, _ = QFileDialog.getOpenFileName(window, "Open a scan", "", SCAN_FILTER)
+    if path and window.confirm_unsaved("open another scan"):
+        open_scan(window, path)
+
+
+def _choose_dicom(window: Any) -> None:
+    path = QFileDialog.getExistingDirectory(window, "Open a DICOM folder")
+    if path and window.confirm_unsaved("open another scan"):
+        open_scan(window, path)
+
+
+def _choose_labels(window: Any) -> None:
+    path, _ = QFileDialog.getOpenFileName(window, "Load labels", "", SCAN_FILTER)
+    if path:
+        import_labels(window, Path(path))
+
+
+def _choose_reference(window: Any) -> None:
+    path, _ = QFileDialog.getOpenFileName(window, "Reference labels", "", SCAN_FILTER)
+    if path:
+        key = add_reference_file(window, Path(path))
+        if key is not None:
+            window.review_panel.refresh_sources(key, None)

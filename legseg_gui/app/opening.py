@@ -1,0 +1,104 @@
+"""Opening scans from files: read a NIfTI file or DICOM folder, ask what it is, add it to the store.
+
+Reading runs off the UI thread (a DICOM folder may take a while); the metadata dialog and the
+store write follow on the UI thread. A scan that is in the store already is not added twice:
+its case is opened. Label files given with a scan open as unsaved edits of that case.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from legseg_core.errors import LegsegError
+from legseg_core.io import Volume, load_labels, load_volume
+from legseg_core.store import CaseMetadata, DuplicateCaseError
+from legseg_gui.app.metadata import metadata_defaults
+from legseg_gui.worker import ProgressWorker
+
+log = logging.getLogger(__name__)
+
+SCAN_FILTER = "NIfTI images (*.nii *.nii.gz);;All files (*)"
+
+
+def ask_metadata(window: Any, volume: Volume, path: Path) -> CaseMetadata | None:
+    """The metadata dialog, started from the file's defaults; None when cancelled."""
+    from legseg_gui.app.metadata_dialog import CaseMetadataDialog
+
+    dialog = CaseMetadataDialog(metadata_defaults(volume, path), source=path.name, parent=window)
+    return dialog.metadata() if dialog.exec() else None
+
+
+def add_scan(window: Any, path: Path, volume: Volume, *, metadata: CaseMetadata | None = None) -> str | None:
+    """Add a read scan to the window's store (asking for its metadata unless given); its case id, or None."""
+    if metadata is None:
+        metadata = metadata_defaults(volume, path) if window.headless else ask_metadata(window, volume, path)
+        if metadata is None:
+            window.say(f"{path.name} was not added")
+            return None
+    try:
+        case = window.store.add_case(volume, metadata=metadata, source_name=path.name, author=window.author)
+    except DuplicateCaseError as error:
+        window.say(f"{path.name} is in the store already as {error.case_id}")
+        return error.case_id
+    window.refresh_worklist()
+    window.say(f"added {path.name} as {case.id} ({case.metadata.contrast}, {case.metadata.health})")
+    return case.id
+
+
+def open_scan(window: Any, path: str | Path, *, labels: str | Path | None = None,
+              metadata: CaseMetadata | None = None, background: bool = True) -> ProgressWorker | None:
+    """Open a scan file or DICOM folder: read it, add it to the store, open its case (with labels as edits).
+
+    ``background`` reads on a worker thread (the interactive menus); otherwise reading happens
+    now (start-up options). Errors are reported by the window.
+    """
+    path = Path(path).expanduser()
+
+    def finish(volume: Volume) -> None:
+        case_id = add_scan(window, path, volume, metadata=metadata)
+        if case_id is not None and window.open_case(case_id) and labels is not None:
+            import_labels(window, Path(labels))
+
+    if not background:
+        try:
+            finish(load_volume(path))
+        except LegsegError as error:
+            window.report_error(str(error))
+        return None
+    worker = ProgressWorker.call(load_volume, path, what=f"reading {path.name}")
+    worker.finished.connect(finish)
+    worker.errored.connect(window.report_error)
+    window.say(f"reading {path}…")
+    return worker.start()
+
+
+def import_labels(window: Any, path: Path) -> bool:
+    """Put a label file (on the open scan's grid) into the editor as unsaved edits."""
+    session = window.session
+    if session is None:
+        window.report_error(f"open a scan before its labels {path}")
+        return False
+    try:
+        labels = load_labels(path, like=session.image).data
+        session.editor.replace_all(labels, "import")
+    except LegsegError as error:
+        window.report_error(str(error))
+        return False
+    window.say(f"labels from {path.name} loaded as unsaved edits")
+    return True
+
+
+def add_reference_file(window: Any, path: Path) -> str | None:
+    """Offer a label file as a reference in the review panel (not stored); returns its key."""
+    session = window.session
+    if session is None:
+        window.report_error(f"open a scan before the reference labels {path}")
+        return None
+    try:
+        labels = load_labels(path, like=session.image).data
+    except LegsegError as error:
+        window.report_error(str(error))
+        return None
+    return session.add_label_file(path.name, labels)

@@ -1,0 +1,62 @@
+"""Side panels of the application: segmentation (model, device, run, progress) and editing tools."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from qtpy.QtCore import Signal
+from qtpy.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
+
+from legseg_core.editing import EditingState, LabelEditor
+from legseg_gui.edit_tools import EditToolsWidget
+from legseg_gui.model_picker import ModelPickerWidget
+from legseg_gui.muscle_palette import MusclePaletteWidget
+from legseg_gui.progress_widget import ProgressWidget
+
+
+class SegmentPanelWidget(QWidget):
+    """The model picker, a Segment button and the progress of the running segmentation.
+
+    ``segment_requested()`` is emitted by the button; the window runs the work and attaches
+    its worker to :attr:`progress`.
+    """
+
+    segment_requested = Signal()
+
+    def __init__(self, store: Any = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.picker = ModelPickerWidget(store)
+        self.segment_button = QPushButton("Segment")
+        self.segment_button.setToolTip("segment the open scan with the chosen model (saved as a predicted version)")
+        self.progress = ProgressWidget()
+        self.result_label = QLabel()
+        self.result_label.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.picker)
+        layout.addWidget(self.segment_button)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.result_label)
+        layout.addStretch(1)
+        self.segment_button.clicked.connect(self.segment_requested)
+        self.set_ready(False)
+
+    def set_ready(self, ready: bool) -> None:
+        """Enable the Segment button (a case is open and no segmentation runs)."""
+        self.segment_button.setEnabled(ready)
+
+
+class EditPanelWidget(QWidget):
+    """The muscle palette (keys 1..7, 0 for the eraser) and the editing tools (undo, redo, interpolate)."""
+
+    def __init__(self, state: EditingState, editor: LabelEditor | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.palette = MusclePaletteWidget(state)
+        self.tools = EditToolsWidget(state, editor)
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel("Muscle (keys 1–7, 0 erases)"))
+        layout.addWidget(self.palette)
+        layout.addWidget(self.tools)
+        layout.addStretch(1)
+
+    def set_editor(self, editor: LabelEditor | None) -> None:
+        self.tools.set_editor(editor)

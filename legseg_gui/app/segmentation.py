@@ -1,0 +1,35 @@
+"""Segmenting the open scan: the long work that runs in the application's worker thread.
+
+Pure Python (no Qt): :func:`segmentation_work` is a progress generator (see
+:mod:`legseg_core.progress`) that resolves the chosen model to a file, loads it with
+:class:`legseg_core.inference.Segmenter` on the chosen device and segments the scan, yielding
+progress per batch of patches. Torch is imported here, on the worker thread, never at start-up.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from legseg_core.errors import ModelError
+from legseg_core.io import Volume
+from legseg_core.progress import Progress, ProgressWork
+
+
+def load_segmenter(path: Any, device: str) -> Any:
+    """A :class:`legseg_core.inference.Segmenter` for a model file on a device ('auto' picks one)."""
+    try:
+        from legseg_core.inference import Segmenter
+    except ImportError as error:
+        raise ModelError(f"segmentation is not available in this installation: {error}") from None
+    return Segmenter(path, device=None if device in ("", "auto") else device)
+
+
+def segmentation_work(image: Volume, choice: Any, device: str, store: Any = None) -> ProgressWork[Any]:
+    """Segment ``image`` (``[z, y, x]``) with the chosen model (a ModelChoice); returns the Segmentation
+    (labels uint8 ``[z, y, x]``, uncertainty map, uncertainty score)."""
+    yield Progress(0, 0, f"loading {choice.name}")
+    path = choice.resolve(store)
+    segmenter = load_segmenter(path, device)
+    yield Progress(0, 0, f"segmenting with {choice.name} on {getattr(segmenter, 'device', device)}")
+    segmentation = yield from segmenter.segment_steps(image)
+    return segmentation

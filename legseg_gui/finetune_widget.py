@@ -1,0 +1,265 @@
+"""One-button fine-tuning from the GUI: ``legseg finetune`` in its own process, followed live.
+
+:class:`FinetuneWidget` shows how many accepted training cases the active model has not seen,
+starts ``legseg finetune --json-progress --store S`` as a separate process (``QProcess``), so
+the window stays responsive and a crash of the training cannot take the session with it, and
+reads its JSON lines: a progress bar, a live plot of the training loss (per step) and the
+validation Dice (per epoch), cancel (terminates the process; the store's registry is crash
+safe, so the active model never changes on a cancelled run), and at the end the gate's
+verdict (promoted or not, and why) with one-click rollback.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from qtpy.QtCore import QProcess, QTimer, Signal
+from qtpy.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from legseg_core.errors import LegsegError
+from legseg_core.progress import Progress
+from legseg_gui.line_plot import LinePlotWidget
+from legseg_gui.progress_widget import ProgressWidget
+from legseg_gui.worker import ProgressWorker
+
+log = logging.getLogger(__name__)
+
+#: Milliseconds a terminated process gets before it is killed.
+TERMINATE_GRACE_MS = 3000
+LOSS_COLOR, DICE_COLOR = (200, 60, 60), (40, 160, 70)
+
+
+def unseen_accepted_cases(store: Any) -> dict[str, Any]:
+    """How many accepted train-split cases the active model has not seen (their accepted version)."""
+    from legseg_core.training.registry import ModelRegistry
+
+    active = ModelRegistry(store).active()
+    accepted = store.accepted_cases(split="train")
+    seen = set(active.data) if active is not None else set()
+    unseen = [case.id for case in accepted if (case.id, case.accepted_version) not in seen]
+    return {"active": None if active is None else active.id, "accepted": len(accepted), "unseen": len(unseen)}
+
+
+def finetune_command(store_root: str, extra_arguments: Sequence[str] = ()) -> tuple[str, list[str]]:
+    """The program and arguments of the fine-tuning process."""
+    return sys.executable, ["-m", "legseg_core.cli", "finetune", "--json-progress", "--store", str(store_root),
+                            *extra_arguments]
+
+
+def verdict_text(result: dict[str, Any]) -> str:
+    """The gate's verdict of a ``result`` line, in words."""
+    decision = result.get("decision", "?")
+    candidate = result.get("candidate") or "no candidate"
+    headline = {"promoted": f"Promoted: {candidate} is now the active model.",
+                "rejected": f"Not promoted: {candidate} was rejected; {result.get('base')} stays active.",
+                "kept as candidate": f"Not promoted: {candidate} is kept as a candidate."}.get(decision, decision)
+    reasons = (result.get("verdict") or {}).get("reasons") or []
+    return "\n".join([headline, str(result.get("reason", "")), *(f"• {r}" for r in reasons)]).strip()
+
+
+class FinetuneWidget(QWidget):
+    """Fine-tunes the active model of a store in a separate process and shows the outcome.
+
+    ``extra_arguments`` are passed on to ``legseg finetune`` (e.g. ``--epochs 1 --device cpu``).
+    ``ended(result)`` carries the result line (``{}`` when the process ended without one);
+    ``models_changed()`` follows a promotion or a rollback, so model pickers can refresh.
+    """
+
+    ended = Signal(dict)
+    models_changed = Signal()
+
+    def __init__(self, store: Any = None, *, extra_arguments: Sequence[str] = (), parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.store = store
+        self.extra_arguments = list(extra_arguments)
+        self.process: QProcess | None = None
+        self.result: dict[str, Any] | None = None
+        self.errors: list[str] = []
+        self._buffer = b""
+        self._error_message = ""
+        self._counter: ProgressWorker | None = None
+        self.counts: dict[str, Any] | None = None
+        self._build()
+        self.refresh()
+
+    def _build(self) -> None:
+        self.unseen_label = QLabel()
+        self.unseen_label.setWordWrap(True)
+        self.start_button = QPushButton("Fine-tune")
+        self.refresh_button = QPushButton("Refresh")
+        self.progress = ProgressWidget(title="fine-tuning")
+        self.loss_plot = LinePlotWidget("training loss")
+        self.loss_plot.add_series("loss", LOSS_COLOR)
+        self.dice_plot = LinePlotWidget("validation Dice", y_range=(0.0, 1.0))
+        self.dice_plot.add_series("dice", DICE_COLOR)
+        self.verdict_label = QLabel()
+        self.verdict_label.setWordWrap(True)
+        self.rollback_button = QPushButton("Roll back")
+        self.rollback_button.setToolTip("re-activate the model that was active before the current one")
+        buttons = QHBoxLayout()
+        for button in (self.start_button, self.refresh_button, self.rollback_button):
+            buttons.addWidget(button)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.unseen_label)
+        layout.addLayout(buttons)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.loss_plot, 1)
+        layout.addWidget(self.dice_plot, 1)
+        layout.addWidget(self.verdict_label)
+        self.start_button.clicked.connect(self.start)
+        self.refresh_button.clicked.connect(self.refresh)
+        self.rollback_button.clicked.connect(self._on_rollback_clicked)
+        self.progress.cancel_requested.connect(self.cancel)
+        self.progress.cancel_button.setEnabled(False)
+
+    # ---- the store -------------------------------------------------------------------------------------
+
+    def set_store(self, store: Any) -> None:
+        self.store = store
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Count the unseen accepted cases again (in the background: it reads the catalog)."""
+        if self.store is None:
+            self._show_counts(None)
+            return
+        self._counter = ProgressWorker.call(unseen_accepted_cases, self.store, what="counting new cases")
+        self._counter.finished.connect(self._show_counts)
+        self._counter.errored.connect(self.unseen_label.setText)
+        self._counter.start()
+
+    def _show_counts(self, counts: dict[str, Any] | None) -> None:
+        self.counts = counts
+        running = self.running
+        if counts is None:
+            text = "No store is open."
+        elif counts["active"] is None:
+            text = "The store has no active model yet: train one with `legseg train`."
+        else:
+            text = (f"{counts['unseen']} accepted training case(s) that the active model {counts['active']} has "
+                    f"not seen (of {counts['accepted']} accepted).")
+        self.unseen_label.setText(text)
+        ready = bool(counts and counts["active"] and counts["unseen"])
+        self.start_button.setEnabled(ready and not running)
+        self.rollback_button.setEnabled(bool(counts and counts["active"]) and not running)
+
+    # ---- the process -----------------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.state() != QProcess.ProcessState.NotRunning
+
+    def start(self) -> None:
+        """Start ``legseg finetune --json-progress`` for the open store."""
+        if self.store is None or self.running:
+            return
+        self.result, self.errors, self._buffer, self._error_message = None, [], b"", ""
+        self.loss_plot.clear()
+        self.dice_plot.clear()
+        self.verdict_label.setText("")
+        program, arguments = finetune_command(str(self.store.root), self.extra_arguments)
+        self.process = QProcess(self)
+        self.process.setProgram(program)
+        self.process.setArguments(arguments)
+        self.process.readyReadStandardOutput.connect(self._on_output)
+        self.process.readyReadStandardError.connect(self._on_error_output)
+        self.process.finished.connect(self._on_process_finished)
+        self.start_button.setEnabled(False)
+        self.rollback_button.setEnabled(False)
+        self.progress.begin("starting the fine-tuning process")
+        self.process.start()
+
+    def cancel(self) -> None:
+        """Stop the process (terminate, then kill after a grace period)."""
+        if not self.running:
+            return
+        self.progress.show_progress(Progress(0, 0, "cancelling"))
+        self._error_message = "fine-tuning was cancelled; the active model is unchanged"
+        process = self.process
+        process.terminate()  # type: ignore[union-attr]
+        QTimer.singleShot(TERMINATE_GRACE_MS, lambda: self._kill_if_running(process))
+
+    def _kill_if_running(self, process: QProcess | None) -> None:
+        if process is not None and process is self.process and self.running:
+            process.kill()
+
+    def _on_output(self) -> None:
+        self._buffer += bytes(self.process.readAllStandardOutput())  # type: ignore[union-attr]
+        *lines, self._buffer = self._buffer.split(b"\n")
+        for line in lines:
+            if line.strip():
+                self.handle_line(line.decode("utf-8", "replace"))
+
+    def _on_error_output(self) -> None:
+        text = bytes(self.process.readAllStandardError()).decode("utf-8", "replace")  # type: ignore[union-attr]
+        self.errors = (self.errors + text.splitlines())[-40:]
+
+    def handle_line(self, line: str) -> None:
+        """Take in one JSON line of the process: progress, plot points, the result or an error."""
+        try:
+            record = json.loads(line)
+        except ValueError:
+            log.debug("fine-tuning printed a line that is not JSON: %s", line)
+            return
+        event = record.get("event")
+        if event == "result":
+            self.result = record
+        elif event == "error":
+            self._error_message = str(record.get("message", "fine-tuning failed"))
+            self.progress.show_error(self._error_message)
+        else:
+            self.progress.show_progress(Progress(float(record.get("done", 0)), float(record.get("total", 0)),
+                                                 str(record.get("message", ""))))
+            self._plot(record)
+
+    def _plot(self, record: dict[str, Any]) -> None:
+        step = record.get("step")
+        if step is None:
+            return
+        if record.get("event") == "step" and record.get("loss") is not None:
+            self.loss_plot.append("loss", step, record["loss"])
+        elif record.get("event") == "epoch" and record.get("validation_mean_dice") is not None:
+            self.dice_plot.append("dice", step, record["validation_mean_dice"])
+
+    def _on_process_finished(self, exit_code: int, _status: Any) -> None:
+        self._on_output()
+        if self._buffer.strip():
+            self.handle_line(self._buffer.decode("utf-8", "replace"))
+            self._buffer = b""
+        if self.result is not None:
+            self.progress.end("fine-tuning: done")
+            self.verdict_label.setText(verdict_text(self.result))
+            if self.result.get("decision") == "promoted":
+                self.models_changed.emit()
+        elif exit_code == 0:
+            self.progress.end("fine-tuning ended without a result", success=False)
+        else:
+            last = next((line for line in reversed(self.errors) if line.strip()), "")
+            self.progress.end(success=False)
+            self.progress.show_error(self._error_message or f"fine-tuning stopped (exit status {exit_code}) {last}")
+        self.refresh()
+        self.ended.emit(dict(self.result or {}))
+
+    # ---- rollback --------------------------------------------------------------------------------------
+
+    def _on_rollback_clicked(self) -> None:
+        if self.store is None:
+            return
+        from legseg_core.training.registry import ModelRegistry
+
+        try:
+            model = ModelRegistry(self.store).rollback(reason="rolled back from the LegSeg app")
+        except LegsegError as error:
+            self.verdict_label.setText(str(error))
+            return
+        self.verdict_label.setText(f"Rolled back: {model.id} is the active model again.")
+        self.models_changed.emit()
+        self.refresh()
+
+    def shutdown(self) -> None:
+        """Stop a running process (the window is closing)."""
+        self.cancel()

@@ -1,0 +1,251 @@
+"""Choosing the network that segments, and the device it runs on.
+
+:class:`ModelPickerWidget` lists the models registered in the store (newest first, the active
+one first and marked ★, each with its architecture/preset and validation Dice), the model
+files shipped with LegSeg, and model files the user adds; and a device: ``auto`` (CUDA, then
+Apple MPS, then CPU), ``cpu``, and ``cuda`` or ``mps`` where the machine has them. Building
+the widget imports no torch: the registry is read from the store's catalog, devices are
+detected from the system (and confirmed by torch once something else has imported it).
+"""
+
+from __future__ import annotations
+
+import logging
+import platform
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from qtpy.QtCore import Signal
+from qtpy.QtWidgets import QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QPushButton, QWidget
+
+from legseg_core.errors import LegsegError
+
+log = logging.getLogger(__name__)
+
+MODEL_FILE_PATTERNS = ("*.pt", "*.pth")
+ACTIVE_MARK = "★"
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    """A model that can segment: a registered model (``model_id``) or a model file (``path``).
+
+    ``name`` is what the prediction's provenance records (``predicted:<name>``).
+    """
+
+    key: str
+    title: str
+    name: str
+    source: str  # "registry", "shipped" or "file"
+    architecture: str = ""
+    preset: str = ""
+    status: str = ""
+    model_id: str | None = None
+    path: Path | None = None
+
+    def resolve(self, store: Any = None) -> Path:
+        """The model file to load (a registered model's checksum is verified first)."""
+        if self.path is not None:
+            if not self.path.is_file():
+                raise LegsegError(f"model file {self.path} does not exist")
+            return self.path
+        if store is None:
+            raise LegsegError(f"model {self.model_id} is registered in a store, but no store is open")
+        from legseg_core.training.registry import ModelRegistry
+
+        return ModelRegistry(store).verified_path(str(self.model_id))
+
+
+def registered_choices(store: Any) -> list[ModelChoice]:
+    """The store's registered models, the active one first (rejected ones last)."""
+    from legseg_core.training.registry import ModelRegistry
+
+    order = {"active": 0, "candidate": 1, "retired": 2, "rejected": 3}
+    models = sorted(ModelRegistry(store).models(), key=lambda m: order.get(m.status, 4))
+    return [ModelChoice(f"registry:{m.id}", _registry_title(m), m.id, "registry", m.architecture, m.preset,
+                        m.status, model_id=m.id) for m in models]
+
+
+def _registry_title(model: Any) -> str:
+    mark = f"{ACTIVE_MARK} " if model.status == "active" else ""
+    dice = model.mean_dice
+    dice_text = f", Dice {dice:.3f}" if dice is not None and dice == dice else ""
+    return f"{mark}{model.architecture}/{model.preset or '-'} · {model.id} ({model.status}{dice_text})"
+
+
+def shipped_folders() -> list[Path]:
+    """Where shipped model files live: ``assets/models`` of the source tree or of the package.
+
+    The same folders as ``legseg_core.models.resolve.shipped_model_folders``, which cannot be
+    imported here without torch (the models package imports it).
+    """
+    import legseg_core
+
+    package = Path(legseg_core.__file__).resolve().parent
+    return [package.parent / "assets" / "models", package / "assets" / "models"]
+
+
+def file_choice(path: str | Path, source: str = "file") -> ModelChoice:
+    """A model file as a choice (named after its file)."""
+    path = Path(path).expanduser().resolve()
+    name = path.name.split(".")[0]
+    return ModelChoice(f"{source}:{path}", f"{name} ({'shipped' if source == 'shipped' else path.parent})", name,
+                       source, status=source, path=path)
+
+
+def shipped_choices(folders: list[Path] | None = None) -> list[ModelChoice]:
+    """The model files shipped with LegSeg."""
+    files = {p.resolve() for folder in (folders or shipped_folders()) if folder.is_dir()
+             for pattern in MODEL_FILE_PATTERNS for p in folder.glob(pattern)}
+    return [file_choice(path, "shipped") for path in sorted(files)]
+
+
+def available_devices() -> list[str]:
+    """``auto`` and ``cpu``, then ``cuda`` and ``mps`` where this machine seems to have them.
+
+    Without torch loaded, CUDA is assumed where an NVIDIA driver is installed and MPS on Apple
+    silicon; once torch is loaded (e.g. by a segmentation) its answer is used.
+    """
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        cuda = bool(torch.cuda.is_available())
+        mps = bool(getattr(torch.backends, "mps", None) and torch.backends.mps.is_available())
+    else:
+        cuda = Path("/proc/driver/nvidia/version").exists() or shutil.which("nvidia-smi") is not None
+        mps = sys.platform == "darwin" and platform.machine() == "arm64"
+    return ["auto", "cpu"] + (["cuda"] if cuda else []) + (["mps"] if mps else [])
+
+
+class ModelPickerWidget(QWidget):
+    """A model combo (registered, shipped, added files), an "Add file…" button, and a device combo.
+
+    ``choice_changed(choice)`` carries the chosen :class:`ModelChoice` (or None).
+    """
+
+    choice_changed = Signal(object)
+
+    def __init__(self, store: Any = None, *, shipped: list[Path] | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.store = store
+        self._shipped_folders = shipped
+        self._added: list[ModelChoice] = []
+        self._choices: list[ModelChoice] = []
+        self.model_combo = QComboBox()
+        self.model_combo.setMinimumContentsLength(24)
+        self.add_button = QPushButton("Add file…")
+        self.add_button.setToolTip("segment with a LegSeg model file (.pt)")
+        self.device_combo = QComboBox()
+        self.info_label = QLabel()
+        self.info_label.setWordWrap(True)
+        row = QHBoxLayout()
+        row.addWidget(self.model_combo, 1)
+        row.addWidget(self.add_button)
+        layout = QFormLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addRow("Model", row)
+        layout.addRow("Device", self.device_combo)
+        layout.addRow(self.info_label)
+        self.model_combo.currentIndexChanged.connect(self._on_model_chosen)
+        self.add_button.clicked.connect(self._on_add_clicked)
+        self.refresh_devices()
+        self.refresh()
+
+    # ---- contents -----------------------------------------------------------------------------------
+
+    def set_store(self, store: Any) -> None:
+        """List another store's registered models."""
+        self.store = store
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Read the registered and shipped models again, keeping the chosen one when it is still there."""
+        previous = self.current_choice()
+        choices: list[ModelChoice] = []
+        if self.store is not None:
+            try:
+                choices += registered_choices(self.store)
+            except LegsegError as error:
+                log.warning("cannot list the registered models: %s", error)
+        choices += shipped_choices(self._shipped_folders) + self._added
+        self._set_choices(choices, previous.key if previous else None)
+
+    def refresh_devices(self) -> None:
+        """List the devices again (after torch was loaded, its answer replaces the guess)."""
+        current = self.device_combo.currentText() or "auto"
+        self.device_combo.blockSignals(True)
+        self.device_combo.clear()
+        self.device_combo.addItems(available_devices())
+        self.device_combo.setCurrentText(current)
+        self.device_combo.blockSignals(False)
+
+    def add_model_file(self, path: str | Path) -> ModelChoice:
+        """Offer a model file and choose it."""
+        choice = file_choice(path)
+        if not choice.path.is_file():  # type: ignore[union-attr]
+            raise LegsegError(f"model file {choice.path} does not exist")
+        self._added = [c for c in self._added if c.key != choice.key] + [choice]
+        self._set_choices([c for c in self._choices if c.key != choice.key] + [choice], choice.key)
+        return choice
+
+    # ---- what is chosen -------------------------------------------------------------------------------
+
+    def choices(self) -> list[ModelChoice]:
+        """Every model offered, in the order shown."""
+        return list(self._choices)
+
+    def current_choice(self) -> ModelChoice | None:
+        index = self.model_combo.currentIndex()
+        return self._choices[index] if 0 <= index < len(self._choices) else None
+
+    def choose(self, key_or_name: str) -> ModelChoice:
+        """Choose a model by its key, registry id or file name."""
+        for index, choice in enumerate(self._choices):
+            if key_or_name in (choice.key, choice.name, choice.model_id):
+                self.model_combo.setCurrentIndex(index)
+                return choice
+        raise LegsegError(f"no model {key_or_name!r} is offered; offered: "
+                          f"{', '.join(c.name for c in self._choices) or 'none'}")
+
+    @property
+    def device(self) -> str:
+        return self.device_combo.currentText() or "auto"
+
+    def set_device(self, device: str) -> None:
+        if self.device_combo.findText(device) < 0:
+            raise LegsegError(f"device {device!r} is not available here; available: "
+                              f"{', '.join(self.device_combo.itemText(i) for i in range(self.device_combo.count()))}")
+        self.device_combo.setCurrentText(device)
+
+    # ---- slots ------------------------------------------------------------------------------------------
+
+    def _set_choices(self, choices: list[ModelChoice], keep: str | None) -> None:
+        self._choices = choices
+        self.model_combo.blockSignals(True)
+        self.model_combo.clear()
+        for choice in choices:
+            self.model_combo.addItem(choice.title, choice.key)
+        keys = [c.key for c in choices]
+        self.model_combo.setCurrentIndex(keys.index(keep) if keep in keys else (0 if choices else -1))
+        self.model_combo.blockSignals(False)
+        if not choices:
+            self.info_label.setText("No model yet: register one with `legseg train`, or add a model file.")
+        self._on_model_chosen(self.model_combo.currentIndex())
+
+    def _on_model_chosen(self, _index: int) -> None:
+        choice = self.current_choice()
+        if choice is not None:
+            kind = f"{choice.architecture}/{choice.preset}" if choice.architecture else "model file"
+            self.info_label.setText(f"{kind}: {choice.status}" + (f" · {choice.path}" if choice.path else ""))
+        self.choice_changed.emit(choice)
+
+    def _on_add_clicked(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Choose a LegSeg model file", "",
+                                              "LegSeg models (*.pt *.pth);;All files (*)")
+        if path:
+            try:
+                self.add_model_file(path)
+            except LegsegError as error:
+                self.info_label.setText(str(error))
