@@ -19,7 +19,7 @@ from legseg_core.errors import InputPathError
 from legseg_core.io import Volume, save_image, save_labels
 from legseg_core.labels import MUSCLES
 from legseg_core.phantom.acquisition import add_rician_noise, bias_field, blur_in_plane
-from legseg_core.phantom.contrast import CONTRASTS, combine, reference_signal, sequence_of
+from legseg_core.phantom.contrast import CONTRASTS, class_signals, combine, reference_signal, sequence_of
 from legseg_core.phantom.disease import TEXTURE_CELLS_MM, DiseaseState, sample_disease, texture_field
 from legseg_core.phantom.grid import PROTOCOLS, Grid, plan_grid
 from legseg_core.phantom.randomize import DEFAULT_RANDOMIZATION, random_class_table, randomize_image
@@ -76,8 +76,9 @@ def make_case(seed: int = 0, protocol: str = "B", slices: int | None = None,
     ``contrasts=None`` takes the protocol's default (A: T1w; B: Dixon water and fat);
     ``slices=None`` the protocol's count (A 90, B 45; 20 at ``size="tiny"``).
     """
-    contrasts = tuple(contrasts) if contrasts is not None else PROTOCOLS[protocol].contrasts if \
-        protocol in PROTOCOLS else ()
+    if contrasts is None:
+        contrasts = PROTOCOLS[protocol].contrasts if protocol in PROTOCOLS else ()
+    contrasts = tuple(contrasts)
     check_options(protocol=protocol, slices=slices, contrasts=contrasts, health=health, diagnosis=diagnosis,
                   legs=legs, size=size)
     disease = sample_disease(_stream(seed, "disease"), health, diagnosis)
@@ -86,8 +87,7 @@ def make_case(seed: int = 0, protocol: str = "B", slices: int | None = None,
     leg_set = with_atrophy(leg_set, disease.atrophy_mm, 0.0)
     grid = plan_grid(_stream(seed, "grid"), protocol, slices, leg_set, size)
     textures = _textures(_stream(seed, "texture"), grid, disease)
-    sequences = tuple(dict.fromkeys(sequence_of(c) for c in contrasts))
-    result = simulate(leg_set, grid, disease, sequences, textures)
+    result = simulate(leg_set, grid, disease, _signal_tables(seed, contrasts, randomize_intensity), textures)
     images = {c: _acquire(seed, c, grid, result, randomize_intensity) for c in contrasts}
     volumes = {c: Volume.from_array(data, grid.spacing, grid.origin, name=c) for c, data in images.items()}
     metadata = _metadata(case_id or f"phantom-{seed}", seed, protocol, contrasts, grid, disease, legs, size,
@@ -96,6 +96,18 @@ def make_case(seed: int = 0, protocol: str = "B", slices: int | None = None,
     like = Volume.from_array(result.labels, grid.spacing, grid.origin, name="labels")
     fat = like.with_data(result.fat_fraction, name="fat_fraction")
     return PhantomCase(volumes, like, fat, like.with_data(result.tissue, name="tissue"), metadata)
+
+
+def _signal_tables(seed: int, contrasts: tuple[str, ...], randomize: bool) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Water and fat signal per tissue class: one table per pulse sequence, or a random one per contrast."""
+    if randomize:
+        return {_table_name(c, True): random_class_table(_stream(seed, "randomize", CONTRASTS.index(c)))
+                for c in contrasts}
+    return {_table_name(c, False): class_signals(sequence_of(c)) for c in contrasts}
+
+
+def _table_name(contrast: str, randomize: bool) -> str:
+    return f"random-{contrast}" if randomize else sequence_of(contrast).name
 
 
 def _textures(rng: np.random.Generator, grid: Grid, disease: DiseaseState) -> dict[str, np.ndarray]:
@@ -108,41 +120,23 @@ def _acquire(seed: int, contrast: str, grid: Grid, result: Simulation, randomize
     """Image of one contrast with bias, scaling, blur and noise (and domain randomisation)."""
     rng = np.random.default_rng([int(seed), 20 + CONTRASTS.index(contrast)])
     sequence = sequence_of(contrast)
-    water, fat = result.signals[sequence.name]
+    water, fat = result.signals[_table_name(contrast, randomize)]
     if randomize:
-        image = _randomized_mixture(_stream(seed, "randomize", CONTRASTS.index(contrast)), result, water, fat,
-                                    sequence)
+        muscle = water[result.labels > 0]
+        image, reference = water + fat, float(np.median(muscle)) if muscle.size else 1.0
         strength = DEFAULT_RANDOMIZATION.bias_strength
     else:
-        image = combine(contrast, water, fat)
+        image, reference = combine(contrast, water, fat), reference_signal(sequence)
         strength = float(rng.uniform(0.05, 0.15))
-    reference = reference_signal(sequence)
+    reference = max(reference, 1e-3)
     gain = np.float32(rng.uniform(300, 1200) / reference)
     image = image * bias_field(rng, grid, strength) * gain
-    if sequence.name == "diffusion":
+    if sequence.name == "diffusion" and not randomize:
         image = blur_in_plane(image, 0.7)
     if randomize:
         image = randomize_image(rng, image)
     sigma = reference * float(gain) / float(rng.uniform(*sequence.snr))
     return add_rician_noise(rng, image, sigma)
-
-
-def _randomized_mixture(rng: np.random.Generator, result: Simulation, water: np.ndarray, fat: np.ndarray,
-                        sequence) -> np.ndarray:
-    """A random-intensity image: tissue classes get random grey values (partial volume kept)."""
-    from legseg_core.phantom.contrast import class_signals
-
-    physical_water, physical_fat = class_signals(sequence)
-    random_water, _ = random_class_table(rng)
-    # Express the physical signal as a mixture of tissue signals, then swap in random ones: the
-    # fat part maps to the random fat-tissue grey value, the water part to the random muscle one.
-    from legseg_core.phantom.tissue import FAT, MUSCLE_FIRST
-
-    muscle_scale = float(physical_water[MUSCLE_FIRST]) or 1.0
-    fat_scale = float(physical_fat[FAT]) or 1.0
-    mixed = water / np.float32(muscle_scale) * np.float32(random_water[MUSCLE_FIRST])
-    mixed += fat / np.float32(fat_scale) * np.float32(random_water[FAT])
-    return mixed.astype(np.float32)
 
 
 def _coverage(leg, grid: Grid) -> dict[str, float]:

@@ -70,10 +70,9 @@ class CohortMix:
                     raise PhantomParameterError(f"mix {what}: unknown {name!r}; choose from {', '.join(choices)}")
                 if choices is None and not name.isdigit():
                     raise PhantomParameterError(f"mix slices: {name!r} is not a slice count")
-        for sets in (self.contrasts_a, self.contrasts_b):
-            for contrast in (c for group in sets for c in group):
-                if contrast not in CONTRASTS:
-                    raise PhantomParameterError(f"mix: unknown contrast {contrast!r}; choose from {', '.join(CONTRASTS)}")
+        for contrast in (c for sets in (self.contrasts_a, self.contrasts_b) for group in sets for c in group):
+            if contrast not in CONTRASTS:
+                raise PhantomParameterError(f"mix: unknown contrast {contrast!r}; choose from {', '.join(CONTRASTS)}")
         if self.size not in SIZES:
             raise PhantomParameterError(f"mix: unknown size {self.size!r}; choose from {', '.join(SIZES)}")
 

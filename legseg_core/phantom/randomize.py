@@ -30,10 +30,13 @@ DEFAULT_RANDOMIZATION = IntensityRandomization()
 
 
 def random_class_table(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Random (water, fat) intensity per tissue class: all muscle classes equal, air dark."""
+    """Random (water, fat) intensity per tissue class: all muscle classes equal, air black.
+
+    The whole intensity sits in the first (water) table, so the image is their sum.
+    """
     water = rng.uniform(0.05, 1.0, NUM_TISSUE_CLASSES)
     water[MUSCLE_FIRST:] = water[MUSCLE_FIRST]
-    water[AIR] = rng.uniform(0.0, 0.05)
+    water[AIR] = 0.0  # outside the legs there is nothing to randomise
     return water, np.zeros(NUM_TISSUE_CLASSES)
 
 

@@ -16,7 +16,6 @@ import numpy as np
 
 from legseg_core.labels import MUSCLE_ABBRS
 from legseg_core.phantom.anatomy import leg_tissue
-from legseg_core.phantom.contrast import Sequence, class_signals
 from legseg_core.phantom.disease import INFILTRATED_MUSCLES, MAX_FAT_FRACTION, DiseaseState
 from legseg_core.phantom.grid import Grid, leg_half_extent, sub_positions
 from legseg_core.phantom.landmarks import MUSCLE_CLASS_BY_ABBR, leg_landmarks
@@ -34,7 +33,7 @@ class Simulation:
     labels: np.ndarray  # uint8 label ids 0..7
     tissue: np.ndarray  # uint8 most frequent tissue class of each voxel (legseg_core.phantom.tissue)
     fat_fraction: np.ndarray  # float32 fat fraction of the muscle tissue in each voxel (0 outside muscle)
-    signals: dict[str, tuple[np.ndarray, np.ndarray]]  # sequence name -> (water, fat) float32
+    signals: dict[str, tuple[np.ndarray, np.ndarray]]  # table name -> (water, fat) float32
     muscle_fat_fraction: dict[str, float]  # mean fat fraction over each labelled muscle
 
 
@@ -49,14 +48,18 @@ class _Box:
 
 
 def simulate(legs: tuple[LegParameters, ...], grid: Grid, disease: DiseaseState,
-             sequences: tuple[Sequence, ...], textures: dict[str, np.ndarray]) -> Simulation:
-    """Rasterise the legs, reduce to the grid and compute each sequence's water and fat signals."""
+             tables: dict[str, tuple[np.ndarray, np.ndarray]], textures: dict[str, np.ndarray]) -> Simulation:
+    """Rasterise the legs, reduce to the grid and compute water and fat signal maps per table.
+
+    ``tables`` maps a name to the (water, fat) signal per unit volume of each tissue class
+    (:func:`legseg_core.phantom.contrast.class_signals`); ``textures`` holds the disease's
+    random texture fields by name.
+    """
     shape = grid.shape
     labels = np.zeros(shape, dtype=np.uint8)
     tissue = np.zeros(shape, dtype=np.uint8)
     fat_fraction = np.zeros(shape, dtype=np.float32)
-    signals = {s.name: (np.zeros(shape, dtype=np.float32), np.zeros(shape, dtype=np.float32)) for s in sequences}
-    tables = {s.name: class_signals(s) for s in sequences}
+    signals = {name: (np.zeros(shape, dtype=np.float32), np.zeros(shape, dtype=np.float32)) for name in tables}
     for leg in legs:
         for part, fractions, box in _leg_fractions(leg, grid):
             region = (part, box.ys, box.xs)
