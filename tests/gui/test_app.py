@@ -1,0 +1,215 @@
+"""The application window: open a case, paint with the mouse, undo, review live, accept, close, recover."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from qtpy.QtCore import Qt
+
+from legseg_core.store import CaseMetadata
+from legseg_gui.app.main_window import CANCEL, DISCARD, RESTORE, SAVE, MainWindowWidget
+from legseg_gui.app.opening import open_scan
+from legseg_gui.app.session import EDIT
+from tests.gui.app_helpers import store_with_case, tiny_phantom
+
+WINDOW_SIZE = (1300, 850)
+
+
+class Answers:
+    """Stands in for the window's questions: records them and answers from a list (or the default)."""
+
+    def __init__(self, *answers: str) -> None:
+        self.answers, self.asked = list(answers), []
+
+    def __call__(self, title: str, text: str, choices: tuple[str, ...], default: str) -> str:
+        self.asked.append(title)
+        return self.answers.pop(0) if self.answers else default
+
+
+def make_window(qtbot, store, *answers: str, **options) -> MainWindowWidget:
+    window = MainWindowWidget(store, **options)
+    window.ask = Answers(*answers)
+    window.report_error = lambda text: pytest.fail(f"the window reported an error: {text}")
+    qtbot.addWidget(window)
+    window.resize(*WINDOW_SIZE)
+    window.show()
+    qtbot.waitExposed(window)
+    window.activateWindow()
+    return window
+
+
+@pytest.fixture
+def labelled(tmp_path):
+    return store_with_case(tmp_path / "store")
+
+
+@pytest.fixture
+def window(qtbot, labelled) -> MainWindowWidget:
+    return make_window(qtbot, labelled[0])
+
+
+def double_click_case(qtbot, window: MainWindowWidget, case_id: str) -> None:
+    row = window.worklist.case_ids().index(case_id)
+    rect = window.worklist.visualItemRect(window.worklist.item(row, 0))
+    qtbot.mouseClick(window.worklist.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    qtbot.mouseDClick(window.worklist.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+
+
+def drag(qtbot, window: MainWindowWidget, points: list[tuple[float, float]]) -> None:
+    """A left-button drag over the image view through voxel positions (y, x) of the shown slice."""
+    canvas = window.view.canvas
+    positions = [canvas.viewport_point(y, x) for y, x in points]
+    qtbot.mousePress(canvas.viewport(), Qt.MouseButton.LeftButton, pos=positions[0])
+    for position in positions[1:]:
+        qtbot.mouseMove(canvas.viewport(), position)
+    qtbot.mouseRelease(canvas.viewport(), Qt.MouseButton.LeftButton, pos=positions[-1])
+
+
+def background_row(labels: np.ndarray, z: int) -> int:
+    """A row of slice z with no muscle (the brush paints there without touching any muscle)."""
+    return int(np.flatnonzero(~labels[z].any(axis=1))[0])
+
+
+def test_open_paint_undo_accept_through_the_window(qtbot, window, labelled) -> None:
+    store, case_id = labelled
+    synthetic = store.case(case_id).latest_version
+    double_click_case(qtbot, window, case_id)
+    qtbot.waitUntil(lambda: window.session is not None, timeout=5000)
+    session = window.session
+    before = session.editor.labels.copy()
+    window.review_panel.choose(synthetic, EDIT)
+    assert window.review_panel.dice_text("mean") == "1.000"
+    z = window.view.view_state.z
+    row = background_row(before, z)
+    window.tool_state.select(3)
+    window.tool_state.brush_radius = 1
+    drag(qtbot, window, [(row, 5), (row, 30), (row, 60)])
+    painted = session.editor.labels.copy()
+    assert np.all(painted[z, row, 5:61] == 3) and session.dirty
+    qtbot.waitUntil(lambda: window.review_panel.dice_text(3) != "1.000", timeout=2000)
+    assert window.review_panel.tracker.map[z, row, 30] == 2  # predicted (edited) only: beige
+    qtbot.keyClick(window.view.canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert np.array_equal(session.editor.labels, before) and not session.dirty
+    qtbot.waitUntil(lambda: window.review_panel.dice_text(3) == "1.000", timeout=2000)
+    session.editor.redo()
+    window.actions["accept"].trigger()
+    case = store.case(case_id)
+    version = store.version(case.accepted_version)
+    assert case.status == "accepted" and version.provenance == f"corrected:{synthetic}"
+    assert np.array_equal(store.load_labels(version.id), painted)
+    assert version.edits.slices_touched == (z,) and version.edits.added["SOL"] > 0
+    assert window.worklist.column_texts("status") == ["accepted"]
+
+
+def test_number_keys_pick_the_muscle_and_zero_the_eraser(qtbot, window, labelled) -> None:
+    window.open_case(labelled[1])
+    window.view.canvas.setFocus()
+    qtbot.keyClick(window.view.canvas, Qt.Key.Key_4)
+    assert window.tool_state.active_label == 4 and window.tool_state.tool == "brush"
+    qtbot.keyClick(window.view.canvas, Qt.Key.Key_0)
+    assert window.tool_state.tool == "eraser"
+
+
+def test_the_overlap_map_toggle_switches_the_overlay_and_shows_the_legend(qtbot, window, labelled) -> None:
+    window.open_case(labelled[1])
+    window.review_panel.overlap_check.setChecked(True)
+    assert window.view.view_state.overlay == "overlap" and window.view.legend.isVisible()
+    window.actions["overlay_labels"].trigger()
+    assert not window.review_panel.overlap_check.isChecked()
+
+
+def paint_a_stroke(window: MainWindowWidget) -> np.ndarray:
+    session = window.session
+    z = window.view.view_state.z
+    session.editor.paint(z, (background_row(session.editor.labels, z), 10), radius=1, label=5)
+    return session.editor.labels.copy()
+
+
+@pytest.mark.parametrize("answer", [CANCEL, DISCARD, SAVE])
+def test_closing_with_unsaved_edits_asks_first(qtbot, labelled, answer) -> None:
+    store, case_id = labelled
+    window = make_window(qtbot, store, answer)
+    window.open_case(case_id)
+    edited = paint_a_stroke(window)
+    window.close()
+    assert window.ask.asked == ["Unsaved edits"]
+    assert window.isVisible() == (answer == CANCEL)
+    versions = store.history(case_id)
+    if answer == SAVE:
+        assert len(versions) == 2 and versions[-1].provenance == f"corrected:{versions[0].id}"
+        assert np.array_equal(store.load_labels(versions[-1].id), edited)
+    else:
+        assert len(versions) == 1
+    if answer == CANCEL:
+        window.ask.answers = [DISCARD]
+        window.close()
+
+
+def test_unsaved_edits_are_autosaved_and_offered_back_after_a_crash(qtbot, labelled) -> None:
+    store, case_id = labelled
+    crashed = make_window(qtbot, store, autosave_seconds=0.05)
+    crashed.open_case(case_id)
+    edited = paint_a_stroke(crashed)
+    qtbot.waitUntil(lambda: crashed.autosave.entry_for(case_id) is not None, timeout=5000)
+    crashed.autosave.timer.stop()  # the process "dies" here: no save, no discard
+    restarted = make_window(qtbot, store, RESTORE)
+    restarted.offer_recovery_at_start()
+    assert restarted.ask.asked == ["Unsaved edits found"]
+    assert restarted.session.case_id == case_id and restarted.session.dirty
+    assert np.array_equal(restarted.session.editor.labels, edited)
+    restarted.accept_case()
+    assert restarted.autosave.entry_for(case_id) is None
+    assert np.array_equal(store.load_labels(store.case(case_id).accepted_version), edited)
+    crashed.session.editor.mark_saved()
+
+
+def test_opening_a_scan_adds_it_to_the_store_once(qtbot, tmp_path, monkeypatch, window) -> None:
+    from legseg_core.io import save_image
+
+    phantom = tiny_phantom(seed=5)
+    path = save_image(phantom.images["t1w"].data, phantom.images["t1w"], tmp_path / "calf_t1.nii.gz")
+    asked = []
+    monkeypatch.setattr("legseg_gui.app.opening.ask_metadata",
+                        lambda w, volume, p: asked.append(p.name) or CaseMetadata(contrast="t1w", health="patient",
+                                                                                  diagnosis="pompe"))
+    worker = open_scan(window, path)
+    qtbot.waitUntil(lambda: window.session is not None and window.session.case.metadata.diagnosis == "pompe",
+                    timeout=10_000)
+    assert worker.outcome == "finished" and asked == ["calf_t1.nii.gz"]
+    case_id = window.session.case_id
+    assert window.store.case(case_id).metadata.health == "patient" and len(window.store.cases()) == 2
+    open_scan(window, path, background=False)
+    assert len(window.store.cases()) == 2 and window.session.case_id == case_id
+
+
+def test_the_worklist_sorts_by_uncertainty_and_status(qtbot, tmp_path) -> None:
+    store, first = store_with_case(tmp_path / "store", labelled=False)
+    phantom = tiny_phantom(seed=2)
+    cases = [first] + [store.add_case(phantom.images["t1w"].with_data(phantom.images["t1w"].data + k),
+                                      contrast=c, health=h).id for k, c, h in ((1, "t2w", "patient"), (2, "pd", "healthy"))]
+    for case_id, score in zip(cases[1:], (0.7, 0.2)):
+        store.update_metadata(case_id, extra={"uncertainty_score": score})
+    store.add_label_version(cases[2], phantom.labels.data, provenance="manual")
+    store.accept(cases[2])
+    window = make_window(qtbot, store)
+    window.worklist.sort_by("uncertainty", descending=True)
+    assert window.worklist.case_ids() == [cases[1], cases[2], first]
+    assert window.worklist.column_texts("uncertainty") == ["0.700", "0.200", ""]
+    window.worklist.sort_by("status")
+    assert window.worklist.column_texts("status") == ["new", "new", "accepted"]
+    window.worklist.sort_by("contrast")
+    assert window.worklist.column_texts("contrast") == ["pd", "t1w", "t2w"]
+
+
+def test_the_metadata_dialog_refuses_a_bad_contrast_with_the_stores_message(qtbot) -> None:
+    from legseg_gui.app.metadata_dialog import CaseMetadataDialog
+
+    dialog = CaseMetadataDialog(CaseMetadata(contrast="t1w"), source="scan.nii.gz")
+    qtbot.addWidget(dialog)
+    dialog.contrast_combo.setCurrentText("T1 weighted / fat sat!")
+    dialog.accept()
+    assert "is not a short name" in dialog.error_label.text() and dialog.result() == 0
+    dialog.contrast_combo.setCurrentText("Dixon water")
+    dialog.health_combo.setCurrentText("patient")
+    dialog.accept()
+    assert dialog.result() == 1 and dialog.metadata().contrast == "dixon_water"
