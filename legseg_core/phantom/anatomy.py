@@ -32,6 +32,8 @@ from legseg_core.phantom.tissue import (CORTEX, FASCIA, FAT, FDL, FHL, IS_MUSCLE
 GL, GM, SOL, TA, PER, EDL, TP = (MUSCLE_CLASS[i] for i in range(1, 8))
 FASCIA_MM = 1.0  # deep fascia and intermuscular septa
 SEPTUM_MM = 0.7  # fat between muscles of one compartment
+MEDIAL_BORDER_DEG = 12.0  # direction (from the tibia's centre) where the posterior compartment meets the
+#                          subcutaneous medial face of the tibia
 CHUNK_POINTS = 120_000  # points per chunk of sub-slices (keeps temporaries in cache)
 
 
@@ -176,7 +178,7 @@ def _compartments(marks: Landmarks, u, v, bones) -> dict[str, np.ndarray]:
                        _ray_distance(qu, qv, sep["posterior_u"], sep["posterior_v"], behind_posterior))
     tib = marks.tibia
     tu, tv = u - _col(tib["u"]), v - _col(tib["v"])
-    mu, mv = direction(30.0)
+    mu, mv = direction(MEDIAL_BORDER_DEG)
     medial_side = _cross(tu, tv, np.float32(mu), np.float32(mv))
     subcutaneous = (tu > 0) & (medial_side > 0) & (bones["tibia"] > 0)
     septa = np.minimum(septa, np.minimum(membrane, _ray_distance(tu, tv, mu, mv, medial_side)))
@@ -243,7 +245,7 @@ def _gastrocnemius(marks: Landmarks, u, v, outer, superficial, cls):
     ru, rv = direction(100.0)
     raphe = _cross(u, v, np.float32(ru), np.float32(rv))
     medial = raphe > 0
-    gm = _col(sup["gm"]) * _window(outer["cos"], outer["sin"], 68, 55)
+    gm = _col(sup["gm"]) * _window(outer["cos"], outer["sin"], 72, 52)
     gl = _col(sup["gl"]) * _window(outer["cos"], outer["sin"], 124, 50)
     thickness = np.where(medial, gm, gl)
     under = outer["depth"] - (outer["fascia_depth"] + thickness)

@@ -107,11 +107,17 @@ def plan_grid(rng: np.random.Generator, protocol: str, slices: int | None, legs:
         pixel = max(x_fov / nx, y_fov / ny)
     else:
         nx, ny = (16 * math.ceil(fov / pixel / 16) for fov in (x_fov, y_fov))
-    centre_x = sum(x_range) / 2 + float(rng.normal(0, 0.03)) * nx * pixel
-    centre_y = sum(y_range) / 2 + float(rng.normal(0, 0.03)) * ny * pixel
+    centre_x = sum(x_range) / 2 + _shift(rng, nx * pixel - (x_range[1] - x_range[0]))
+    centre_y = sum(y_range) / 2 + _shift(rng, ny * pixel - (y_range[1] - y_range[0]))
     x_mm = centre_x + (np.arange(nx) - (nx - 1) / 2) * pixel
     y_mm = centre_y + (np.arange(ny) - (ny - 1) / 2) * pixel
     return Grid(x_mm, y_mm, z_mm, (thickness, pixel, pixel), preset.supersample, preset.slice_supersample)
+
+
+def _shift(rng: np.random.Generator, room: float) -> float:
+    """A random offset (mm) of the legs in the field of view that keeps them inside it."""
+    half_room = max(room, 0.0) / 2
+    return float(np.clip(rng.normal(0, 0.5), -0.9, 0.9)) * half_room
 
 
 def _slab(rng: np.random.Generator, protocol: str, count: int, leg: LegParameters) -> tuple[np.ndarray, float]:

@@ -81,8 +81,9 @@ def test_right_leg_lies_at_smaller_x_with_compartments_in_place(b25_cases):
             # GM medial to GL, TA medial to PER (medial = toward the other leg)
             assert medial_sign * (centre("GM")[2] - centre("GL")[2]) > 0
             assert medial_sign * (centre("TA")[2] - centre("PER")[2]) > 0
-            # anterior (smaller y) to posterior: TA, TP, SOL, GM
-            assert centre("TA")[1] < centre("TP")[1] < centre("SOL")[1] < centre("GM")[1]
+            # anterior (smaller y) to posterior: TA in front, the deep TP and the soleus crescent, then GM
+            assert centre("TA")[1] < centre("TP")[1] < centre("GM")[1]
+            assert centre("TA")[1] < centre("SOL")[1] < centre("GM")[1]
 
 
 def test_fat_is_brighter_than_muscle_on_t1w_and_darker_on_dixon_water():
