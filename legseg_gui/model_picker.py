@@ -22,6 +22,7 @@ from qtpy.QtCore import Signal
 from qtpy.QtWidgets import QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QPushButton, QWidget
 
 from legseg_core.errors import LegsegError
+from legseg_gui.worker import ProgressWorker
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,14 @@ def registered_choices(store: Any) -> list[ModelChoice]:
     models = sorted(ModelRegistry(store).models(), key=lambda m: order.get(m.status, 4))
     return [ModelChoice(f"registry:{m.id}", _registry_title(m), m.id, "registry", m.architecture, m.preset,
                         m.status, model_id=m.id) for m in models]
+
+
+def _registered_or_none(store: Any) -> list[ModelChoice]:
+    try:
+        return registered_choices(store)
+    except LegsegError as error:
+        log.warning("cannot list the registered models: %s", error)
+        return []
 
 
 def _registry_title(model: Any) -> str:
@@ -122,14 +131,17 @@ def available_devices() -> list[str]:
 class ModelPickerWidget(QWidget):
     """A model combo (registered, shipped, added files), an "Add file…" button, and a device combo.
 
-    ``choice_changed(choice)`` carries the chosen :class:`ModelChoice` (or None).
+    ``choice_changed(choice)`` carries the chosen :class:`ModelChoice` (or None). With
+    ``background``, the registry is first read on a worker thread.
     """
 
     choice_changed = Signal(object)
 
-    def __init__(self, store: Any = None, *, shipped: list[Path] | None = None, parent: QWidget | None = None) -> None:
+    def __init__(self, store: Any = None, *, shipped: list[Path] | None = None, background: bool = False,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.store = store
+        self._reader: ProgressWorker | None = None
         self._shipped_folders = shipped
         self._added: list[ModelChoice] = []
         self._choices: list[ModelChoice] = []
@@ -151,7 +163,7 @@ class ModelPickerWidget(QWidget):
         self.model_combo.currentIndexChanged.connect(self._on_model_chosen)
         self.add_button.clicked.connect(self._on_add_clicked)
         self.refresh_devices()
-        self.refresh()
+        self.refresh(background=background)
 
     # ---- contents -----------------------------------------------------------------------------------
 
@@ -160,16 +172,24 @@ class ModelPickerWidget(QWidget):
         self.store = store
         self.refresh()
 
-    def refresh(self) -> None:
-        """Read the registered and shipped models again, keeping the chosen one when it is still there."""
+    def refresh(self, *, background: bool = False) -> None:
+        """Read the registered and shipped models again, keeping the chosen one when it is still there.
+
+        ``background`` reads the registry on a worker thread (it imports the training package,
+        a fraction of a second at start-up) and fills the list when done."""
+        if self.store is None:
+            self._fill([])
+            return
+        if not background:
+            self._fill(_registered_or_none(self.store))
+            return
+        self._reader = ProgressWorker.call(_registered_or_none, self.store, what="reading the model registry")
+        self._reader.finished.connect(self._fill)
+        self._reader.start()
+
+    def _fill(self, registered: list[ModelChoice]) -> None:
         previous = self.current_choice()
-        choices: list[ModelChoice] = []
-        if self.store is not None:
-            try:
-                choices += registered_choices(self.store)
-            except LegsegError as error:
-                log.warning("cannot list the registered models: %s", error)
-        choices += shipped_choices(self._shipped_folders) + self._added
+        choices = registered + shipped_choices(self._shipped_folders) + self._added
         self._set_choices(choices, previous.key if previous else None)
 
     def refresh_devices(self) -> None:

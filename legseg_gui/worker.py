@@ -203,3 +203,17 @@ def start_worker(work: Work, *, what: str = "the work", on_progress: Callable[[P
         if handler is not None:
             signal.connect(handler)
     return worker.start()
+
+
+def running_workers() -> list[ProgressWorker]:
+    """The workers whose outcome has not been delivered yet."""
+    return list(_RUNNING)
+
+
+def shutdown_workers(timeout_seconds: float = 10.0) -> bool:
+    """Cancel every running worker and wait for their threads (before the application exits, so no
+    thread outlives its QThread object); True when all ended in time."""
+    workers = running_workers()
+    for worker in workers:
+        worker.cancel()
+    return all(worker.wait(timeout_seconds) for worker in workers)

@@ -27,6 +27,7 @@ BENCHMARKS: tuple[str, ...] = (
 #: core (and `legseg --help`) never imports Qt; they take the same interface as core benchmarks.
 GUI_BENCHMARKS: dict[str, str] = {
     "slice_view": "legseg_gui.benchmarks.slice_view",
+    "app": "legseg_gui.benchmarks.app",
 }
 
 

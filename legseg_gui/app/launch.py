@@ -138,8 +138,13 @@ def run_app(options: AppOptions, *, announce: Callable[[str], Any] | None = None
         written = screenshot(window, options.screenshot)
         if announce is not None:
             announce(f"screenshot: {written} (view: {written.with_suffix('.json')})")
+    from legseg_gui.worker import shutdown_workers
+
     if options.quit:
         window.close()
+        shutdown_workers()
         return 0
     window.offer_recovery_at_start()
-    return int(QApplication.instance().exec())
+    status = int(QApplication.instance().exec())
+    shutdown_workers()
+    return status

@@ -74,7 +74,7 @@ class MainWindowWidget(QMainWindow):
         self.edit_panel = EditPanelWidget(self.tool_state)
         self.review_panel = ReviewPanelWidget(self.view)
         self.finetune_panel = FinetuneWidget(self.store, extra_arguments=finetune_arguments)
-        self.finetune_panel.models_changed.connect(self.segment_panel.picker.refresh)
+        self.finetune_panel.models_changed.connect(lambda: self.segment_panel.picker.refresh(background=True))
         self.tabs = QTabWidget()
         for widget, title in ((self.segment_panel, "Segment"), (self.review_panel, "Review"),
                               (self.finetune_panel, "Fine-tune")):

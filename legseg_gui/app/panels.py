@@ -25,7 +25,7 @@ class SegmentPanelWidget(QWidget):
 
     def __init__(self, store: Any = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.picker = ModelPickerWidget(store)
+        self.picker = ModelPickerWidget(store, background=True)
         self.segment_button = QPushButton("Segment")
         self.segment_button.setToolTip("segment the open scan with the chosen model (saved as a predicted version)")
         self.progress = ProgressWidget()
