@@ -334,6 +334,8 @@ def _vessels(leg: LegParameters, marks: Landmarks):
         cu, cv = direction(angle)
         reach = _ellipse_radius(marks, cu, cv) - leg.skin_mm - 0.5 * leg.fat_mm
         yield reach * cu, reach * cv, radius if leg.fat_mm > 3.5 else 0.0
+    for u_fraction, v_fraction, radius in leg.vessel_spots:
+        yield u_fraction * marks.half_width, v_fraction * marks.half_depth, radius
 
 
 def _ellipse_radius(marks: Landmarks, cu: float, cv: float) -> np.ndarray:

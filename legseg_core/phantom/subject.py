@@ -38,6 +38,8 @@ class LegParameters:
     anterior_split: float  # shifts the TA / EDL boundary (fraction of the membrane)
     outline_harmonics: tuple[float, ...]  # (sin 1, cos 2, sin 2, cos 3) of the outer contour
     warp: tuple[float, ...]  # amplitudes (mm), wave numbers (1/mm) and phases of the smooth warp
+    vessel_spots: tuple[tuple[float, float, float], ...] = ()  # small intramuscular vessels: (u, v) as
+    #                         fractions of the outer half-axes, radius mm
     atrophy_mm: dict[str, float] = field(default_factory=dict)  # extra erosion per muscle abbr
 
     @property
@@ -65,7 +67,15 @@ def sample_leg(rng: np.random.Generator, side: str, *, girth_factor: float = 1.0
         skin_mm=float(rng.uniform(1.3, 2.2)), fat_mm=float(rng.uniform(3.0, 12.0)),
         gastrocnemius_scale=float(rng.uniform(0.8, 1.2)), soleus_scale=float(rng.uniform(0.85, 1.15)),
         deep_scale=float(rng.uniform(0.85, 1.15)), anterior_split=float(rng.normal(0, 0.04)),
-        outline_harmonics=tuple(float(h) for h in rng.normal(0, 0.018, 4)), warp=tuple(float(w) for w in warp))
+        outline_harmonics=tuple(float(h) for h in rng.normal(0, 0.018, 4)), warp=tuple(float(w) for w in warp),
+        vessel_spots=_vessel_spots(rng))
+
+
+def _vessel_spots(rng: np.random.Generator) -> tuple[tuple[float, float, float], ...]:
+    """A few small vessels running through the posterior muscles (seen as dots on water images)."""
+    count = int(rng.integers(4, 10))
+    return tuple((float(rng.uniform(-0.45, 0.55)), float(rng.uniform(0.2, 0.72)), float(rng.uniform(0.7, 1.3)))
+                 for _ in range(count))
 
 
 def mirror_with_asymmetry(rng: np.random.Generator, leg: LegParameters) -> LegParameters:
@@ -82,7 +92,7 @@ def mirror_with_asymmetry(rng: np.random.Generator, leg: LegParameters) -> LegPa
         rotation_deg=float(leg.rotation_deg + rng.normal(0, 4)), tilt_x=float(rng.normal(0, 8)),
         tilt_y=float(rng.normal(0, 8)), anterior_split=float(leg.anterior_split + rng.normal(0, 0.02)),
         outline_harmonics=tuple(float(h + rng.normal(0, 0.008)) for h in leg.outline_harmonics),
-        warp=tuple(float(w) for w in warp))
+        warp=tuple(float(w) for w in warp), vessel_spots=_vessel_spots(rng))
 
 
 def sample_legs(rng: np.random.Generator, legs: str, *, girth_factor: float = 1.0,
