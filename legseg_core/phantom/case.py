@@ -25,7 +25,7 @@ from legseg_core.phantom.grid import PROTOCOLS, Grid, plan_grid
 from legseg_core.phantom.randomize import DEFAULT_RANDOMIZATION, random_class_table, randomize_image
 from legseg_core.phantom.simulate import Simulation, simulate
 from legseg_core.phantom.subject import sample_legs, with_atrophy
-from legseg_core.phantom.validation import check_options
+from legseg_core.phantom.validation import check_options, check_seed
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ class PhantomCase:
 
 
 def make_case(seed: int = 0, protocol: str = "B", slices: int | None = None,
-              contrasts: tuple[str, ...] | list[str] | None = None, health: str = "healthy",
+              contrasts: str | tuple[str, ...] | list[str] | None = None, health: str = "healthy",
               diagnosis: str | None = None, legs: str = "both", size: str = "default",
               randomize_intensity: bool = False, case_id: str | None = None) -> PhantomCase:
     """Simulate one case (see the package docstring for every option).
@@ -76,9 +76,10 @@ def make_case(seed: int = 0, protocol: str = "B", slices: int | None = None,
     ``contrasts=None`` takes the protocol's default (A: T1w; B: Dixon water and fat);
     ``slices=None`` the protocol's count (A 90, B 45; 20 at ``size="tiny"``).
     """
+    seed = check_seed(seed)
     if contrasts is None:
         contrasts = PROTOCOLS[protocol].contrasts if protocol in PROTOCOLS else ()
-    contrasts = tuple(contrasts)
+    contrasts = (contrasts,) if isinstance(contrasts, str) else tuple(contrasts)
     check_options(protocol=protocol, slices=slices, contrasts=contrasts, health=health, diagnosis=diagnosis,
                   legs=legs, size=size)
     disease = sample_disease(_stream(seed, "disease"), health, diagnosis)

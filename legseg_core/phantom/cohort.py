@@ -24,7 +24,7 @@ from legseg_core.phantom.case import make_case
 from legseg_core.phantom.contrast import CONTRASTS
 from legseg_core.phantom.disease import DIAGNOSES
 from legseg_core.phantom.grid import PROTOCOLS, SIZES
-from legseg_core.phantom.validation import LEG_CHOICES, PhantomParameterError
+from legseg_core.phantom.validation import LEG_CHOICES, PhantomParameterError, check_seed
 from legseg_core.progress import Progress, ProgressWork
 
 logger = logging.getLogger(__name__)
@@ -124,10 +124,15 @@ def allocate(weights: Weights, count: int, rng: np.random.Generator) -> list[str
     return chosen
 
 
-def plan_cohort(n: int, seed: int, mix: CohortMix = DEFAULT_MIX) -> list[dict[str, Any]]:
-    """The options of every case of a cohort (make_case keyword arguments plus case_id)."""
+def plan_cohort(n: int, seed: int, mix: CohortMix | str = DEFAULT_MIX) -> list[dict[str, Any]]:
+    """The options of every case of a cohort (make_case keyword arguments plus case_id).
+
+    ``mix`` is a :class:`CohortMix` or its text form (see :meth:`CohortMix.parse`).
+    """
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise PhantomParameterError(f"a cohort needs a whole number of cases >= 1, got {n!r}")
+    seed = check_seed(seed)
+    mix = CohortMix.parse(mix) if isinstance(mix, str) else mix
     mix.check()
     rng = np.random.default_rng([int(seed), 99])
     protocols, health, legs = (allocate(w, n, rng) for w in (mix.protocols, mix.health, mix.legs))
@@ -151,7 +156,7 @@ def plan_cohort(n: int, seed: int, mix: CohortMix = DEFAULT_MIX) -> list[dict[st
 
 
 def generate_cohort(n: int, out_dir: str | Path, seed: int = 0,
-                    mix: CohortMix = DEFAULT_MIX) -> ProgressWork[list[dict[str, Any]]]:
+                    mix: CohortMix | str = DEFAULT_MIX) -> ProgressWork[list[dict[str, Any]]]:
     """Write ``n`` cases under ``out_dir/<case_id>/`` and ``out_dir/metadata.csv``; yield progress.
 
     Each case folder holds one ``<contrast>.nii.gz`` per contrast, ``labels.nii.gz`` and

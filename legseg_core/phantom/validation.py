@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from legseg_core.errors import LegsegError
 from legseg_core.phantom.contrast import CONTRASTS
 from legseg_core.phantom.disease import DIAGNOSES, HEALTH_STATES
@@ -18,6 +20,13 @@ class PhantomParameterError(LegsegError):
 def _choose(what: str, value: object, choices) -> None:
     if value not in choices:
         raise PhantomParameterError(f"unknown {what} {value!r}; choose one of {', '.join(map(str, choices))}")
+
+
+def check_seed(seed: object) -> int:
+    """The seed as an int, or :class:`PhantomParameterError` if it is not a whole number >= 0."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise PhantomParameterError(f"seed must be a whole number >= 0, got {seed!r}")
+    return int(seed)
 
 
 def check_options(*, protocol: str, slices: int | None, contrasts: tuple[str, ...], health: str,

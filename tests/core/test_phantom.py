@@ -51,6 +51,11 @@ def test_asking_for_more_contrasts_changes_neither_anatomy_nor_noise(tiny_case):
     np.testing.assert_array_equal(alone.labels.data, tiny_case.labels.data)
 
 
+def test_a_single_contrast_may_be_named_as_a_string():
+    case = make_case(seed=1, contrasts="pd", size="tiny")
+    assert list(case.images) == ["pd"]
+
+
 def test_every_contrast_is_simulated():
     case = make_case(seed=2, protocol="A", contrasts=CONTRASTS, size="tiny")
     assert tuple(case.images) == CONTRASTS
@@ -141,6 +146,8 @@ def test_save_refuses_a_file_as_folder(tiny_case, tmp_path):
     ({"contrasts": ("t1w", "t1w")}, "contrast listed twice"),
     ({"slices": 0}, "slices must be a whole number from 1 to 400, got 0"),
     ({"slices": 2.5}, "got 2.5"),
+    ({"seed": -1}, "seed must be a whole number >= 0, got -1"),
+    ({"seed": "one"}, "seed must be a whole number >= 0, got 'one'"),
 ])
 def test_invalid_options_are_refused_with_the_value_named(options, message):
     with pytest.raises(PhantomParameterError, match=message):

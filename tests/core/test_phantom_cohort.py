@@ -55,7 +55,7 @@ def test_cohort_writes_cases_and_metadata_csv_with_progress(tmp_path):
 
 def test_cohort_is_reproducible_from_its_seed(tmp_path):
     first = drive(generate_cohort(2, tmp_path / "a", seed=9, mix=TINY))
-    second = drive(generate_cohort(2, tmp_path / "b", seed=9, mix=TINY))
+    second = drive(generate_cohort(2, tmp_path / "b", seed=9, mix="size=tiny"))
     assert first == second
     labels = [load_volume(tmp_path / d / "case001" / "labels.nii.gz").data for d in ("a", "b")]
     np.testing.assert_array_equal(*labels)
@@ -92,6 +92,8 @@ def test_bad_mix_is_refused(text, message):
 def test_bad_cohort_size_and_folder_are_refused(tmp_path):
     with pytest.raises(PhantomParameterError, match="whole number of cases >= 1, got 0"):
         drive(generate_cohort(0, tmp_path))
+    with pytest.raises(PhantomParameterError, match="seed must be a whole number >= 0, got -3"):
+        drive(generate_cohort(1, tmp_path, seed=-3))
     target = tmp_path / "file"
     target.write_text("x")
     with pytest.raises(InputPathError, match="file: exists and is not a folder"):
