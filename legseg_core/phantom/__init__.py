@@ -8,8 +8,13 @@ randomize_intensity)`` simulates one case and returns a :class:`PhantomCase`:
   posterior, z inferior -> superior), so the patient's right leg lies at smaller x;
 - ``case.labels``: uint8 Volume on the same grid, ids 0..7 (:mod:`legseg_core.labels`);
 - ``case.fat_fraction``: float32 Volume, fat fraction of the muscle tissue in each voxel;
+- ``case.tissue``: uint8 Volume, the most frequent tissue class of each voxel
+  (:mod:`legseg_core.phantom.tissue`: skin, fat, fascia, cortex, marrow, tendon, vessel, muscles);
 - ``case.metadata``: case id, seed, contrast(s), protocol, slices, shape, voxel size, legs,
-  size, health, diagnosis, severity, fat fraction and volume (ml) per muscle abbreviation.
+  size, health, diagnosis, severity, fat fraction and volume (ml) per muscle abbreviation, and
+  the slab's coverage of the leg (heights as fractions of leg length, mm below the plateau).
+- ``case.save(folder)`` writes ``<contrast>.nii.gz``, ``labels.nii.gz`` and ``metadata.json``;
+  :mod:`.render` draws axial slices with the label overlay to PNG.
 
 Options: ``protocol`` "A" (whole lower leg, 90 slices, T1w by default) or "B" (25 or 45 slices
 from a fixed distance below the tibial plateau, Dixon water and fat by default); ``slices``

@@ -26,8 +26,8 @@ import numpy as np
 
 from legseg_core.phantom.landmarks import Landmarks, direction
 from legseg_core.phantom.subject import LegParameters
-from legseg_core.phantom.tissue import (CORTEX, FASCIA, FAT, FDL, FHL, IS_MUSCLE, MARROW, MUSCLE_CLASS,
-                                        SKIN, TENDON, VESSEL, AIR, NUM_TISSUE_CLASSES)
+from legseg_core.phantom.tissue import (AIR, CORTEX, FASCIA, FAT, FDL, FHL, IS_MUSCLE, MARROW, MUSCLE_CLASS,
+                                        NUM_TISSUE_CLASSES, SKIN, TENDON, VESSEL)
 
 GL, GM, SOL, TA, PER, EDL, TP = (MUSCLE_CLASS[i] for i in range(1, 8))
 FASCIA_MM = 1.0  # deep fascia and intermuscular septa
