@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from qtpy.QtCore import QProcess, QTimer, Signal
@@ -64,7 +64,9 @@ def verdict_text(result: dict[str, Any]) -> str:
 class FinetuneWidget(QWidget):
     """Fine-tunes the active model of a store in a separate process and shows the outcome.
 
-    ``extra_arguments`` are passed on to ``legseg finetune`` (e.g. ``--epochs 1 --device cpu``).
+    ``extra_arguments`` are passed on to ``legseg finetune`` (e.g. ``--epochs 1 --device cpu``);
+    ``command(store_root, extra_arguments) -> (program, arguments)`` replaces the process started
+    (default :func:`finetune_command`).
     ``ended(result)`` carries the result line (``{}`` when the process ended without one);
     ``models_changed()`` follows a promotion or a rollback, so model pickers can refresh.
     """
@@ -72,10 +74,13 @@ class FinetuneWidget(QWidget):
     ended = Signal(dict)
     models_changed = Signal()
 
-    def __init__(self, store: Any = None, *, extra_arguments: Sequence[str] = (), parent: QWidget | None = None) -> None:
+    def __init__(self, store: Any = None, *, extra_arguments: Sequence[str] = (),
+                 command: Callable[[str, Sequence[str]], tuple[str, list[str]]] = finetune_command,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.store = store
         self.extra_arguments = list(extra_arguments)
+        self.command = command
         self.process: QProcess | None = None
         self.result: dict[str, Any] | None = None
         self.errors: list[str] = []
@@ -161,7 +166,7 @@ class FinetuneWidget(QWidget):
         self.loss_plot.clear()
         self.dice_plot.clear()
         self.verdict_label.setText("")
-        program, arguments = finetune_command(str(self.store.root), self.extra_arguments)
+        program, arguments = self.command(str(self.store.root), self.extra_arguments)
         self.process = QProcess(self)
         self.process.setProgram(program)
         self.process.setArguments(arguments)

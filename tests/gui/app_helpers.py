@@ -42,3 +42,71 @@ def tiny_model_file(path: Path, seed: int = 0) -> Path:
 def muscle_mask(labels: np.ndarray, muscle: int) -> np.ndarray:
     """Where a muscle is, as a boolean array."""
     return np.asarray(labels) == muscle
+
+
+class TimerGaps:
+    """A Qt timer firing every ``interval_ms``; the longest gap between two firings tells how responsive
+    the event loop stayed."""
+
+    def __init__(self, interval_ms: int = 20) -> None:
+        import time
+
+        from qtpy.QtCore import QTimer
+
+        self._clock = time.perf_counter
+        self.times: list[float] = []
+        self.timer = QTimer()
+        self.timer.setInterval(interval_ms)
+        self.timer.timeout.connect(lambda: self.times.append(self._clock()))
+
+    def start(self) -> "TimerGaps":
+        self.times = [self._clock()]
+        self.timer.start()
+        return self
+
+    def stop(self) -> float:
+        """Stop, and return the longest gap in seconds (the time since the last firing counts too)."""
+        self.timer.stop()
+        self.times.append(self._clock())
+        return self.max_gap
+
+    @property
+    def max_gap(self) -> float:
+        return max((b - a for a, b in zip(self.times, self.times[1:])), default=0.0)
+
+
+TINY_TRAINING = {"model_options": {"channels": [2, 4], "strides": [[1, 2, 2]], "norm": "instance"},
+                 "recipe_options": {"precision": "fp32", "batch_size": 2},
+                 "preprocess": {"patch_shape": [8, 32, 32]}}
+
+
+def add_accepted_phantom(store: Store, seed: int) -> Any:
+    """An accepted tiny phantom case (synthetic ground truth); returns its record."""
+    phantom = tiny_phantom(seed)
+    case = store.add_case(phantom.images["t1w"], contrast="t1w", health="healthy")
+    version = store.add_label_version(case.id, phantom.labels.data, provenance="synthetic:phantom")
+    return store.accept(case.id, version.id)
+
+
+def store_ready_to_finetune(root: Path) -> tuple[Store, str]:
+    """A store with an active tiny model trained on one case, a validation case, and one accepted train case
+    the model has not seen; returns the store and the active model id."""
+    import torch
+
+    from legseg_core.progress import run_quietly
+    from legseg_core.store import SplitConfig
+    from legseg_core.training.session import TrainRequest, train_from_store
+
+    store = Store.init(root, splits=SplitConfig(0.67, 0.33, 0.0))  # train, validation, then train again
+    for seed in (1, 2):
+        add_accepted_phantom(store, seed)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        run_quietly(train_from_store(store, TrainRequest(epochs=1, device="cpu", **TINY_TRAINING)))
+    finally:
+        torch.set_num_threads(threads)
+    add_accepted_phantom(store, 3)
+    from legseg_core.training.registry import ModelRegistry
+
+    return store, ModelRegistry(store).require_active().id
