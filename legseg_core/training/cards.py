@@ -37,12 +37,13 @@ def architecture_of(network: Any) -> str:
 
 
 def make_card(network: Any, config: Any, data: Sequence[CaseEntry], metrics: dict[str, Any], recipe: Recipe,
-              parent_id: str | None) -> Any:
-    """The card of a trained network."""
+              parent_id: str | None, model_id: str = "") -> Any:
+    """The card of a trained network (``model_id``: its registry id, when it has one)."""
+    from legseg_core.evaluation.tables import jsonable
     from legseg_core.models import ModelCard
 
-    return ModelCard.for_network(network, preprocessing=config.to_dict(),
-                                 training_data=[e.to_list() for e in data], metrics=metrics,
+    return ModelCard.for_network(network, preprocessing=config.to_dict(), model_id=model_id,
+                                 training_data=[e.to_list() for e in data], metrics=jsonable(metrics),
                                  training={"recipe": recipe.to_dict(), "parent": parent_id})
 
 
@@ -62,9 +63,9 @@ def load(path: Path) -> tuple[Any, Any]:
 
 def card_preprocess(card: Any) -> Any:
     """The preprocessing settings a model was trained with."""
-    return preprocess_config(getattr(card, "preprocessing", None))
+    return preprocess_config(dict(card.preprocessing))
 
 
 def card_training_data(card: Any) -> list[CaseEntry]:
     """The data snapshot of a card."""
-    return [CaseEntry(str(case), str(version)) for case, version in getattr(card, "training_data", [])]
+    return [CaseEntry(str(case), str(version)) for case, version in card.training_data]

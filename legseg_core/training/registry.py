@@ -174,11 +174,12 @@ class ModelRegistry:
 
     # ---- writing ---------------------------------------------------------------------------------
 
-    def register(self, write_file: Callable[[Path], None], *, architecture: str, training: dict[str, Any],
+    def register(self, write_file: Callable[[Path, str], None], *, architecture: str, training: dict[str, Any],
                  metrics: dict[str, Any], parent_id: str | None = None, status: str = "candidate",
                  author: str = "", reason: str = "") -> ModelVersion:
-        """Store a new model version: ``write_file(path)`` writes the model file; then one transaction
-        adds the row (and, for ``active``, retires the model it replaces)."""
+        """Store a new model version: ``write_file(path, model_id)`` writes the model file (its card can
+        carry the registry id); then one transaction adds the row (and, for ``active``, retires the
+        model it replaces)."""
         _check_status(status)
         if status not in ("candidate", "active"):
             raise ModelStatusError(f"a new model is registered as candidate or active, not {status!r}")
@@ -187,7 +188,8 @@ class ModelRegistry:
         model_id = MODEL_PREFIX + uuid.uuid4().hex[:12]
         relative = f"{MODELS_FOLDER}/{model_id}.pt"
         path = inside(self.store.root, relative)
-        atomic_write_bytes(path, lambda handle: _copy_written(write_file, path, handle))
+        atomic_write_bytes(path, lambda handle: _copy_written(lambda scratch: write_file(scratch, model_id), path,
+                                                              handle))
         row = dict(id=model_id, parent_id=parent_id, created=now_iso(), status="candidate", architecture=architecture,
                    file=relative, sha256=file_sha256(path), metrics_json=_dumps(metrics),
                    training_json=_dumps(training))

@@ -145,12 +145,17 @@ def register_outcome(store: Any, outcome: TrainingOutcome, recipe: Recipe, selec
                 "seed": request.seed, "epochs": outcome.epochs, "steps": outcome.steps,
                 "best_epoch": outcome.best_epoch, "seconds": round(outcome.seconds, 1),
                 "run_dir": str(outcome.run_dir) if outcome.run_dir else "", "history": outcome.history}
-    card = cards.make_card(outcome.network, config, data, metrics, recipe, parent.id if parent else None)
+    parent_id = parent.id if parent else None
+
+    def write(path: Path, model_id: str) -> None:
+        card = cards.make_card(outcome.network, config, data, metrics, recipe, parent_id, model_id)
+        cards.save(outcome.network, card, path)
+
     if status is None:
         status = "active" if registry.active() is None else "candidate"
-    return registry.register(lambda path: cards.save(outcome.network, card, path),
+    return registry.register(write,
                              architecture=cards.architecture_of(outcome.network), training=training,
-                             metrics=metrics, parent_id=parent.id if parent else None, status=status,
+                             metrics=metrics, parent_id=parent_id, status=status,
                              reason=reason or ("first model of the store" if status == "active" else ""))
 
 

@@ -18,14 +18,14 @@ def register(registry, content=b"weights", **options):
     options.setdefault("architecture", "unet")
     options.setdefault("training", {"preset": "lite", "recipe": {"name": "default"}, "data": [["case-a", "lv-a"]]})
     options.setdefault("metrics", {"validation": {"mean_dice": 0.8, "dice": {"GL": 0.8}}})
-    return registry.register(lambda path: path.write_bytes(content), **options)
+    return registry.register(lambda path, model_id: path.write_bytes(content + model_id.encode()), **options)
 
 
 def test_register_keeps_file_lineage_snapshot_and_metrics(registry):
     first = register(registry, status="active")
     child = register(registry, b"finer", parent_id=first.id)
     assert (first.status, child.status, child.parent_id) == ("active", "candidate", first.id)
-    assert registry.path(child).read_bytes() == b"finer"
+    assert registry.path(child).read_bytes() == b"finer" + child.id.encode()
     assert registry.verified_path(child.id) == registry.path(child)
     assert child.data == [("case-a", "lv-a")] and child.preset == "lite" and child.recipe == "default"
     assert child.mean_dice == pytest.approx(0.8)
@@ -76,7 +76,7 @@ def test_store_without_models_says_how_to_get_one(registry):
 
 
 def test_failed_write_registers_nothing(registry):
-    def crash(path):
+    def crash(path, model_id):
         path.write_bytes(b"half")
         raise OSError("disk full")
 
