@@ -178,7 +178,9 @@ class SegmentationNet(nn.Module):
 
 
 def jsonable(value: Any) -> Any:
-    """Tuples to lists, recursively, so constructor arguments survive a JSON round trip."""
+    """Tuples to lists, recursively (also inside dicts), so constructor arguments survive a JSON round trip."""
+    if isinstance(value, dict):
+        return {key: jsonable(item) for key, item in value.items()}
     if isinstance(value, (tuple, list)):
         return [jsonable(v) for v in value]
     return value

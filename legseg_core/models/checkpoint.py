@@ -89,10 +89,13 @@ def read_payload(path: Path) -> dict[str, Any]:
     """The plain-data contents of a model file; refuses code, corrupt files and other formats."""
     if not path.is_file():
         raise InputPathError(f"{path}: no such model file")
+    if not zipfile.is_zipfile(path):
+        raise CheckpointError(f"{path}: not a readable model file (corrupt or truncated): it is not the zip "
+                              "archive torch.save writes")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:
-        if "weights only" in str(error).lower() or "weights_only" in str(error).lower():
+        if "global" in str(error).lower():
             raise CheckpointError(f"{path}: refused: the file holds Python objects beyond plain tensors and "
                                   "data (loading it could run code); it is not a LegSeg model file") from None
         raise CheckpointError(f"{path}: not a readable model file (corrupt or truncated): {error}") from None

@@ -9,10 +9,16 @@ with keyword overrides; every network takes the MONAI-style leading keywords
   twice only (patches are 20 slices of 3 to 10 mm), so inputs are padded to 20 x 112 x 112.
 - ``lite``: sized for CPU inference and fine-tuning on a laptop. The three lite nets pool z
   twice and y, x three times (factors 4, 8, 8), which divides the 20 x 104 x 104 patch exactly:
-  no padding, no wasted work. Widths were chosen by measuring a forward pass of ten patches
-  (one bilateral 90-slice scan) on a 2-core CPU: the lite U-Net (8 to 64 channels, 0.35 M
-  parameters) and the ResNet and DenseNet of comparable cost keep a whole scan within a few
-  seconds, where the 1.4 M-parameter U-Net of 16 to 128 channels took about twice as long.
+  no padding, no wasted work. Widths were chosen by timing a forward pass of ten patches (one
+  bilateral 90-slice scan) on a 2-core CPU, in CPU seconds: the U-Net of 16 to 128 channels
+  (1.4 M parameters) cost about twice the 12-to-96-channel lite U-Net (0.79 M), and the
+  8-to-64-channel one (0.35 M) about two thirds of it. 12 to 96 channels keep the whole scan
+  well under the 5 s target with room for preprocessing, at the largest width that does. The
+  lite ResNet (12 to 96 channels, one residual block per level on each path, 0.84 M) costs
+  about the same. Dense blocks at full resolution are memory-bound on a CPU (each layer
+  normalises all earlier features again), so the lite DenseNet keeps one dense layer at full
+  resolution and grows deeper below (1, 2, 4, 6 layers, growth 6, 0.24 M parameters); it still
+  costs about twice the lite U-Net (``legseg bench inference`` measures all three).
 """
 
 from __future__ import annotations
@@ -50,17 +56,17 @@ class Architecture:
 
 ARCHITECTURES: dict[str, Architecture] = {
     "unet": Architecture("unet", UNet, "3D U-Net (Cicek 2016): max pooling, transposed convolutions, identity skips", {
-        "lite": dict(channels=(8, 16, 32, 64), strides=LITE_STRIDES),
+        "lite": dict(channels=(12, 24, 48, 96), strides=LITE_STRIDES),
         "paper": dict(channels=(27, 54, 108, 216, 432), strides=PAPER_STRIDES),
     }),
     "resnet": Architecture("resnet", ResNet, "residual encoder-decoder (Drozdal 2016): 1x1 stride-2 down, "
                                              "voxel-repeat up, summed long skips", {
-        "lite": dict(channels=(8, 16, 32, 64), strides=LITE_STRIDES, blocks=1),
+        "lite": dict(channels=(12, 24, 48, 96), strides=LITE_STRIDES, blocks=1),
         "paper": dict(channels=(32, 64, 128, 256, 512), strides=PAPER_STRIDES, blocks=(2, 2, 2, 2, 1)),
     }),
     "densenet": Architecture("densenet", DenseNet, "FC-DenseNet Tiramisu (Jegou 2017): dense blocks, "
                                                    "transitions down and up", {
-        "lite": dict(first_channels=12, growth_rate=6, layers=(2, 2, 3, 3), strides=LITE_STRIDES),
+        "lite": dict(first_channels=8, growth_rate=6, layers=(1, 2, 4, 6), strides=LITE_STRIDES),
         "paper": dict(first_channels=48, growth_rate=12, layers=(3, 3, 3, 3, 4), strides=PAPER_STRIDES),
     }),
 }
