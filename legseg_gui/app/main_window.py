@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 SAVE, DISCARD, CANCEL, RESTORE, LATER = "Save", "Discard", "Cancel", "Restore", "Later"
 WINDOW_TITLE = "LegSeg"
+WORKLIST_WIDTH, PANEL_WIDTH = 360, 380
 
 
 class MainWindowWidget(QMainWindow):
@@ -79,9 +80,10 @@ class MainWindowWidget(QMainWindow):
         for widget, title in ((self.segment_panel, "Segment"), (self.review_panel, "Review"),
                               (self.finetune_panel, "Fine-tune")):
             self.tabs.addTab(widget, title)
-        self._dock(self.worklist, "Worklist", Qt.DockWidgetArea.LeftDockWidgetArea)
-        self._dock(self.edit_panel, "Edit", Qt.DockWidgetArea.RightDockWidgetArea)
-        self._dock(self.tabs, "Panels", Qt.DockWidgetArea.RightDockWidgetArea)
+        docks = [self._dock(self.worklist, "Worklist", Qt.DockWidgetArea.LeftDockWidgetArea),
+                 self._dock(self.edit_panel, "Edit", Qt.DockWidgetArea.RightDockWidgetArea),
+                 self._dock(self.tabs, "Panels", Qt.DockWidgetArea.RightDockWidgetArea)]
+        self.resizeDocks(docks, [WORKLIST_WIDTH, PANEL_WIDTH, PANEL_WIDTH], Qt.Orientation.Horizontal)
         self.view.status_changed.connect(lambda text: self.statusBar().showMessage(text))
         self.edit_panel.tools.message.connect(self.say)
         self.review_panel.message.connect(self.say)

@@ -1,4 +1,4 @@
-"""Small stores, phantom cases and tiny model files for the application tests (made on the fly)."""
+"""Small stores, phantom cases, tiny model files and window helpers for the application tests."""
 
 from __future__ import annotations
 
@@ -6,8 +6,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
+from qtpy.QtCore import Qt
 
 from legseg_core.store import Store
+from legseg_gui.app.main_window import MainWindowWidget
 
 
 def tiny_phantom(seed: int = 1) -> Any:
@@ -110,3 +113,44 @@ def store_ready_to_finetune(root: Path) -> tuple[Store, str]:
     from legseg_core.training.registry import ModelRegistry
 
     return store, ModelRegistry(store).require_active().id
+
+
+WINDOW_SIZE = (1300, 850)
+
+
+class Answers:
+    """Stands in for the window's questions: records them and answers from a list (or the default)."""
+
+    def __init__(self, *answers: str) -> None:
+        self.answers, self.asked = list(answers), []
+
+    def __call__(self, title: str, text: str, choices: tuple[str, ...], default: str) -> str:
+        self.asked.append(title)
+        return self.answers.pop(0) if self.answers else default
+
+
+def make_window(qtbot, store, *answers: str, **options) -> MainWindowWidget:
+    window = MainWindowWidget(store, **options)
+    window.ask = Answers(*answers)
+    window.report_error = lambda text: pytest.fail(f"the window reported an error: {text}")
+    qtbot.addWidget(window)
+    window.resize(*WINDOW_SIZE)
+    window.show()
+    qtbot.waitExposed(window)
+    window.activateWindow()
+    return window
+
+
+def drag(qtbot, window: MainWindowWidget, points: list[tuple[float, float]]) -> None:
+    """A left-button drag over the image view through voxel positions (y, x) of the shown slice."""
+    canvas = window.view.canvas
+    positions = [canvas.viewport_point(y, x) for y, x in points]
+    qtbot.mousePress(canvas.viewport(), Qt.MouseButton.LeftButton, pos=positions[0])
+    for position in positions[1:]:
+        qtbot.mouseMove(canvas.viewport(), position)
+    qtbot.mouseRelease(canvas.viewport(), Qt.MouseButton.LeftButton, pos=positions[-1])
+
+
+def background_row(labels: np.ndarray, z: int) -> int:
+    """A row of slice z with no muscle (the brush paints there without touching any muscle)."""
+    return int(np.flatnonzero(~labels[z].any(axis=1))[0])

@@ -10,32 +10,7 @@ from legseg_core.store import CaseMetadata
 from legseg_gui.app.main_window import CANCEL, DISCARD, RESTORE, SAVE, MainWindowWidget
 from legseg_gui.app.opening import open_scan
 from legseg_gui.app.session import EDIT
-from tests.gui.app_helpers import store_with_case, tiny_phantom
-
-WINDOW_SIZE = (1300, 850)
-
-
-class Answers:
-    """Stands in for the window's questions: records them and answers from a list (or the default)."""
-
-    def __init__(self, *answers: str) -> None:
-        self.answers, self.asked = list(answers), []
-
-    def __call__(self, title: str, text: str, choices: tuple[str, ...], default: str) -> str:
-        self.asked.append(title)
-        return self.answers.pop(0) if self.answers else default
-
-
-def make_window(qtbot, store, *answers: str, **options) -> MainWindowWidget:
-    window = MainWindowWidget(store, **options)
-    window.ask = Answers(*answers)
-    window.report_error = lambda text: pytest.fail(f"the window reported an error: {text}")
-    qtbot.addWidget(window)
-    window.resize(*WINDOW_SIZE)
-    window.show()
-    qtbot.waitExposed(window)
-    window.activateWindow()
-    return window
+from tests.gui.app_helpers import background_row, drag, make_window, store_with_case, tiny_phantom
 
 
 @pytest.fixture
@@ -53,21 +28,6 @@ def double_click_case(qtbot, window: MainWindowWidget, case_id: str) -> None:
     rect = window.worklist.visualItemRect(window.worklist.item(row, 0))
     qtbot.mouseClick(window.worklist.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     qtbot.mouseDClick(window.worklist.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
-
-
-def drag(qtbot, window: MainWindowWidget, points: list[tuple[float, float]]) -> None:
-    """A left-button drag over the image view through voxel positions (y, x) of the shown slice."""
-    canvas = window.view.canvas
-    positions = [canvas.viewport_point(y, x) for y, x in points]
-    qtbot.mousePress(canvas.viewport(), Qt.MouseButton.LeftButton, pos=positions[0])
-    for position in positions[1:]:
-        qtbot.mouseMove(canvas.viewport(), position)
-    qtbot.mouseRelease(canvas.viewport(), Qt.MouseButton.LeftButton, pos=positions[-1])
-
-
-def background_row(labels: np.ndarray, z: int) -> int:
-    """A row of slice z with no muscle (the brush paints there without touching any muscle)."""
-    return int(np.flatnonzero(~labels[z].any(axis=1))[0])
 
 
 def test_open_paint_undo_accept_through_the_window(qtbot, window, labelled) -> None:
@@ -213,3 +173,19 @@ def test_the_metadata_dialog_refuses_a_bad_contrast_with_the_stores_message(qtbo
     dialog.health_combo.setCurrentText("patient")
     dialog.accept()
     assert dialog.result() == 1 and dialog.metadata().contrast == "dixon_water"
+
+
+def test_a_case_with_ground_truth_and_a_prediction_opens_on_their_overlap_map(qtbot, labelled) -> None:
+    store, case_id = labelled
+    synthetic = store.case(case_id).latest_version
+    truth = store.load_labels(synthetic)
+    predicted = np.where(truth == 3, 2, truth).astype(np.uint8)  # the model took SOL for GM
+    prediction = store.add_label_version(case_id, predicted, provenance="predicted:model-x")
+    window = make_window(qtbot, store)
+    window.open_case(case_id)
+    window.view.view_state.overlay = "overlap"
+    panel = window.review_panel
+    assert (panel.reference_key, panel.prediction_key) == (synthetic, EDIT)
+    assert window.session.base_version == prediction.id and panel.overlap_check.isChecked()
+    assert panel.dice_text(3) == "0.000" and panel.dice_text(1) == "1.000"
+    assert int(window.view.legend.count_text(3).replace(",", "")) == int((truth == 3).sum())
