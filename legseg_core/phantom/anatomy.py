@@ -34,7 +34,8 @@ FASCIA_MM = 1.0  # deep fascia and intermuscular septa
 SEPTUM_MM = 0.7  # fat between muscles of one compartment
 MEDIAL_BORDER_DEG = 12.0  # direction (from the tibia's centre) where the posterior compartment meets the
 #                          subcutaneous medial face of the tibia
-CHUNK_POINTS = 120_000  # points per chunk of sub-slices (keeps temporaries in cache)
+CROP_MARGIN_MM = 2.0  # beyond the bound of the outer contour when cropping to the leg
+CHUNK_POINTS = 300_000  # points per chunk of sub-slices (keeps temporaries small)
 
 
 def _col(values: np.ndarray) -> np.ndarray:
@@ -67,15 +68,17 @@ def leg_tissue(leg: LegParameters, marks: Landmarks, x_mm: np.ndarray, y_mm: np.
 def _leg_tissue_chunk(leg: LegParameters, marks: Landmarks, x_mm: np.ndarray, y_mm: np.ndarray) -> np.ndarray:
     """Tissue classes of a chunk of sub-slices; only the rectangle that holds the leg is worked out."""
     u, v = _local_frame(leg, marks, x_mm, y_mm)
-    outer = _outer(leg, marks, u, v)
     cls = np.zeros(u.shape, dtype=np.uint8)
-    body = outer["depth"] > 0
-    rows, cols = np.flatnonzero(body.any(axis=(0, 2))), np.flatnonzero(body.any(axis=(0, 1)))
+    widest = 1.02 + sum(abs(h) for h in leg.outline_harmonics) + marks.bulge  # bound of the outline's shape
+    margin_u = _col(marks.half_width * widest + CROP_MARGIN_MM)
+    margin_v = _col(marks.half_depth * widest + CROP_MARGIN_MM)
+    near = (u / margin_u) ** 2 + (v / margin_v) ** 2 < 1
+    rows, cols = np.flatnonzero(near.any(axis=(0, 2))), np.flatnonzero(near.any(axis=(0, 1)))
     if rows.size == 0:
         return cls
     ys, xs = slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)
-    outer = {name: values[:, ys, xs] for name, values in outer.items()}
-    cls[:, ys, xs] = _inside_leg(leg, marks, u[:, ys, xs], v[:, ys, xs], outer, (x_mm[xs], y_mm[ys]))
+    u, v = u[:, ys, xs], v[:, ys, xs]
+    cls[:, ys, xs] = _inside_leg(leg, marks, u, v, _outer(leg, marks, u, v), (x_mm[xs], y_mm[ys]))
     return cls
 
 

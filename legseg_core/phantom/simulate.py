@@ -137,15 +137,17 @@ def _muscle_fat(leg: LegParameters, grid: Grid, disease: DiseaseState, textures:
     t = leg.heights(grid.z_mm[region[0]])
     along = np.float32(1) + np.float32(disease.distal_gradient) * (0.5 - t).astype(np.float32)
     along = np.broadcast_to(along[:, None, None], tuple(s.stop - s.start for s in region)).ravel()
+    fields = {name: field[region].ravel() for name, field in textures.items()}
     for abbr in INFILTRATED_MUSCLES:
         share = flat[:, MUSCLE_CLASS_BY_ABBR[abbr]]
-        if not share.any():
+        where = np.flatnonzero(share)
+        if where.size == 0:
             continue
-        local = disease.fat_fraction[abbr] * along
-        texture = textures.get(disease.texture[abbr])
+        local = disease.fat_fraction[abbr] * along[where]
+        texture = fields.get(disease.texture[abbr])
         if texture is not None:
-            local = local + np.float32(disease.spread[abbr]) * texture[region].ravel()
-        fat_in_muscle += share * np.clip(local, 0.0, MAX_FAT_FRACTION)
+            local += np.float32(disease.spread[abbr]) * texture[where]
+        fat_in_muscle[where] += share[where] * np.clip(local, 0.0, MAX_FAT_FRACTION)
     return muscle, fat_in_muscle
 
 
