@@ -258,9 +258,9 @@ class MainWindowWidget(QMainWindow):
         worker.finished.connect(lambda result: self._on_segmented(session, choice, result))
         worker.ended.connect(lambda: self._on_segmentation_ended(worker))
         self.segment_panel.progress.attach(worker)
-        self.segmentation = worker
+        self.segmentation = worker.start()
         self._update_actions()
-        return worker.start()
+        return worker
 
     def _on_segmented(self, session: CaseSession, choice: Any, result: Any) -> None:
         if session is not self.session:
