@@ -169,8 +169,9 @@ def _compartments(marks: Landmarks, u, v, bones) -> dict[str, np.ndarray]:
     ant = marks.anterior
     wu, wv = u - _col(ant["start_u"]), v - _col(ant["start_v"])
     along = np.clip((wu * _col(ant["axis_u"]) + wv * _col(ant["axis_v"])) / _col(ant["length"]), 0, 1)
-    membrane = np.hypot(wu - along * _col(ant["length"] * ant["axis_u"]),
-                        wv - along * _col(ant["length"] * ant["axis_v"]))
+    off_u = wu - along * _col(ant["length"] * ant["axis_u"])
+    off_v = wv - along * _col(ant["length"] * ant["axis_v"])
+    membrane = np.sqrt(off_u * off_u + off_v * off_v)
     in_front = (wu * _col(ant["normal_u"]) + wv * _col(ant["normal_v"])) > 0
     fib, sep = marks.fibula, marks.septa
     qu, qv = u - _col(fib["u"]), v - _col(fib["v"])
