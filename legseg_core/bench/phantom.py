@@ -9,6 +9,7 @@ count time the process waited for a core on a shared machine.
 from __future__ import annotations
 
 import argparse
+import statistics
 import time
 
 from legseg_core.bench import BenchResult, median_seconds
@@ -28,13 +29,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def quick_arguments() -> argparse.Namespace:
     """Fewer repeats, for `legseg bench all`."""
-    return argparse.Namespace(repeats=3, sizes=["tiny", "default"], protocols=["A", "B"])
+    return argparse.Namespace(repeats=2, sizes=["tiny", "default"], protocols=["A", "B"])
 
 
-def _cpu_seconds(function) -> float:
-    start = time.process_time()
-    function()
-    return time.process_time() - start
+def time_case(options: dict, repeats: int) -> tuple[float, float]:
+    """Median wall and CPU seconds of ``make_case(**options)`` over ``repeats`` runs (call once before to warm up)."""
+    from legseg_core.phantom import make_case
+
+    cpu_seconds: list[float] = []
+
+    def one_case() -> None:
+        start = time.process_time()
+        make_case(**options)
+        cpu_seconds.append(time.process_time() - start)
+
+    wall = median_seconds(one_case, repeats=repeats, warmup=0)
+    return wall, statistics.median(cpu_seconds)
 
 
 def run(args: argparse.Namespace) -> BenchResult:
@@ -46,8 +56,7 @@ def run(args: argparse.Namespace) -> BenchResult:
             slices = 45 if protocol == "B" and size != "tiny" else None
             options = dict(seed=1, protocol=protocol, slices=slices, size=size)
             case = make_case(**options)  # warm-up, and the shape to report
-            wall = median_seconds(lambda: make_case(**options), repeats=args.repeats, warmup=0)
-            cpu = sorted(_cpu_seconds(lambda: make_case(**options)) for _ in range(args.repeats))[args.repeats // 2]
+            wall, cpu = time_case(options, args.repeats)
             result.rows.append({"size": size, "protocol": protocol, "shape": "x".join(map(str, case.labels.shape)),
                                 "contrasts": "+".join(case.images), "wall s": wall, "cpu s": cpu})
             if size == "default" and protocol == "B":
