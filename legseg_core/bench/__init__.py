@@ -28,6 +28,7 @@ BENCHMARKS: tuple[str, ...] = (
 GUI_BENCHMARKS: dict[str, str] = {
     "slice_view": "legseg_gui.benchmarks.slice_view",
     "app": "legseg_gui.benchmarks.app",
+    "napari_docks": "legseg_gui.benchmarks.napari_docks",
 }
 
 

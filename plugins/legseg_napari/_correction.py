@@ -186,9 +186,9 @@ def restore_entry(viewer: Any, area: RecoveryArea, entry: RecoveryEntry, store_p
 
 
 def _open_scan_layer(viewer: Any, entry: RecoveryEntry) -> Any | None:
-    from legseg_napari._layers import UNCERTAINTY, layers_of_kind
+    from legseg_napari._layers import NOT_A_SCAN, layers_of_kind
 
-    images = [layer for layer in layers_of_kind(viewer, "image") if not layer.metadata.get(UNCERTAINTY)]
+    images = [layer for layer in layers_of_kind(viewer, "image") if not any(layer.metadata.get(k) for k in NOT_A_SCAN)]
     for layer in images:
         if entry.case_id and layer.metadata.get(CASE) == entry.case_id:
             return layer

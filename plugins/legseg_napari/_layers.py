@@ -10,7 +10,8 @@ Every LegSeg layer keeps what the widgets need in ``layer.metadata`` (no hidden 
 - ``legseg_corrects``: on a correction layer, the name of the prediction layer it started from;
 - ``legseg_image``: on a result layer, the name of the image layer it was computed from;
 - ``legseg_overlap``: True on an overlap map (which is not a muscle label map);
-- ``legseg_uncertainty``: True on an uncertainty image (which is not a scan).
+- ``legseg_uncertainty``: True on an uncertainty image (which is not a scan);
+- ``legseg_view``: True on a second view of a scan (a cell of the side-by-side grid).
 
 Arrays are napari's data arrays, indexed ``[z, y, x]`` like a Volume; ``scale`` is the spacing.
 """
@@ -31,6 +32,9 @@ CORRECTS = "legseg_corrects"
 IMAGE = "legseg_image"
 OVERLAP = "legseg_overlap"
 UNCERTAINTY = "legseg_uncertainty"
+VIEW = "legseg_view"
+#: Image layers with these keys are not scans to segment or accept.
+NOT_A_SCAN = (UNCERTAINTY, VIEW)
 
 
 def label_colormap(classes: tuple[LabelClass, ...] = MUSCLES) -> Any:

@@ -15,7 +15,7 @@ from legseg_core.recovery import RecoveryArea, entry_key
 from legseg_gui.worker import ProgressWorker
 from legseg_napari._correction import (AcceptRequest, AcceptResult, accept_in_store, autosave_layer,
                                        recovery_key_fields, restore_entry, start_correction)
-from legseg_napari._layers import (CASE, CORRECTS, IMAGE, MODEL, OVERLAP, UNCERTAINTY, VERSION, image_volume,
+from legseg_napari._layers import (CASE, CORRECTS, IMAGE, MODEL, NOT_A_SCAN, OVERLAP, VERSION, image_volume,
                                    layers_of_kind)
 from legseg_napari._qt.case_form import CaseFormWidget
 from legseg_napari._qt.layer_combo import LayerComboBox
@@ -39,7 +39,7 @@ class CorrectionWidget(QWidget):
         self._watchers: dict[Any, EditWatcher] = {}
         self.worker: ProgressWorker | None = None
         self.labels_combo = LayerComboBox(napari_viewer, "labels", exclude=(OVERLAP,))
-        self.image_combo = LayerComboBox(napari_viewer, "image", exclude=(UNCERTAINTY,))
+        self.image_combo = LayerComboBox(napari_viewer, "image", exclude=NOT_A_SCAN)
         self.store_path = StorePathWidget()
         self.case_form = CaseFormWidget()
         self.start_button = QPushButton("Correct a copy")
