@@ -28,6 +28,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "phantom",
     "train",
     "finetune",
+    "experiment",
     "app",
 )
 
