@@ -90,6 +90,7 @@ def _inside_leg(leg: LegParameters, marks: Landmarks, u, v, outer, grid_xy) -> n
     boundary = np.minimum(outer["inner_depth"], bones["nearest"])
     boundary = _assign_muscles(marks, u, v, outer, parts, cls, boundary)
     _erode(marks, cls, boundary)
+    _soleus_septum(marks, u, v, cls)
     _draw_small_structures(leg, marks, u, v, outer, cls, grid_xy)
     np.putmask(cls, outer["depth"] < outer["fascia_depth"], FASCIA)
     np.putmask(cls, outer["depth"] < outer["fat_depth"], FAT)
@@ -261,6 +262,23 @@ def _gastrocnemius(marks: Landmarks, u, v, outer, superficial, cls):
     aponeurosis = np.where(superficial & (thickness > 0.5), np.abs(under), np.float32(np.inf))
     np.putmask(cls, aponeurosis < FASCIA_MM / 2, FASCIA)
     return np.minimum(raphe_distance, aponeurosis)
+
+
+def _soleus_septum(marks: Landmarks, u, v, cls) -> None:
+    """The soleus' median intramuscular septum: a short fibrous line running back from the deep compartment."""
+    length = marks.superficial["soleus_septum"]
+    present = np.flatnonzero(length > 0)
+    if present.size == 0:
+        return
+    part = slice(present[0], present[-1] + 1)
+    deep = {name: values[part] for name, values in marks.deep.items()}
+    start_u = deep["centre_u"] + deep["depth"] * deep["normal_u"]
+    start_v = deep["centre_v"] + deep["depth"] * deep["normal_v"]
+    du, dv = u[part] - _col(start_u), v[part] - _col(start_v)
+    along = du * _col(deep["normal_u"]) + dv * _col(deep["normal_v"])
+    across = np.abs(_cross(du, dv, _col(deep["normal_u"]), _col(deep["normal_v"])))
+    line = (across < SEPTUM_MM / 2) & (along > 0) & (along < _col(length[part])) & (cls[part] == SOL)
+    np.putmask(cls[part], line, FASCIA)
 
 
 def _erode(marks: Landmarks, cls, boundary) -> None:

@@ -139,7 +139,8 @@ def _anterior(leg: LegParameters, t: np.ndarray, tibia: dict, fibula: dict) -> d
 def _superficial(leg: LegParameters, t: np.ndarray) -> dict[str, np.ndarray]:
     scale = leg.gastrocnemius_scale * np.sqrt(leg.girth) / leg.soleus_scale
     return {"gm": profile("gm_thickness", t) * scale, "gl": profile("gl_thickness", t) * scale,
-            "achilles": profile("achilles_thickness", t), "achilles_half_width": profile("achilles_half_width", t)}
+            "achilles": profile("achilles_thickness", t), "achilles_half_width": profile("achilles_half_width", t),
+            "soleus_septum": profile("soleus_septum", t) * np.sqrt(leg.girth)}
 
 
 def _erosion(leg: LegParameters, t: np.ndarray) -> np.ndarray:

@@ -57,6 +57,8 @@ PROFILES: dict[str, Table] = {
     "gm_thickness": ((0, 0), (.38, 0), (.42, 3), (.5, 14), (.6, 23), (.7, 29), (.8, 32), (.9, 32),
                      (1, 31)),
     "gl_thickness": ((0, 0), (.48, 0), (.52, 3), (.6, 13), (.7, 20), (.8, 24), (.9, 25), (1, 25)),
+    # the soleus' median intramuscular septum: length behind the deep compartment (mm)
+    "soleus_septum": ((0, 0), (.15, 0), (.22, 10), (.35, 18), (.5, 18), (.6, 10), (.66, 0), (1, 0)),
     # Achilles tendon / gastrocnemius aponeurosis: thickness and half-width (mm)
     "achilles_thickness": ((0, 6.5), (.1, 6), (.2, 5), (.3, 3.5), (.4, 1.5), (.45, 0)),
     "achilles_half_width": ((0, 10), (.1, 10), (.2, 12), (.3, 17), (.4, 24), (.45, 26)),

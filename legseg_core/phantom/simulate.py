@@ -68,9 +68,9 @@ def simulate(legs: tuple[LegParameters, ...], grid: Grid, disease: DiseaseState,
             labels[region] = np.maximum(labels[region], LABEL_OF_CLASS[dominant])
             tissue[region] = np.where(dominant != AIR, dominant, tissue[region])
             flat = fractions.reshape(-1, NUM_TISSUE_CLASSES)
-            muscle, fat_in_muscle = _muscle_fat(leg, grid, disease, textures, region, flat)
+            muscle, fat_in_muscle, spared = _muscle_fat(leg, grid, disease, textures, region, flat)
             fat_fraction[region] += (fat_in_muscle / np.maximum(muscle, 1e-6)).reshape(block)
-            spared = (muscle - fat_in_muscle) * _grain(textures, region)
+            spared *= _grain(textures, region)
             for name, (water, fat) in signals.items():
                 for target, table in zip((water, fat), tables[name]):
                     target[region] += _signal(flat, spared, fat_in_muscle, table).reshape(block)
@@ -131,9 +131,11 @@ def _count(classes: np.ndarray, nz: int, ny: int, nx: int, slice_factor: int, fa
 
 def _muscle_fat(leg: LegParameters, grid: Grid, disease: DiseaseState, textures: dict[str, np.ndarray],
                 region: tuple[slice, slice, slice], flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Muscle fraction of each voxel and the part of it replaced by fat (both float32, flat)."""
+    """Muscle fraction of each voxel, the part of it replaced by fat, and the spared part weighted by
+    each muscle's relative signal (three float32 arrays, flat)."""
     muscle = flat[:, MUSCLE_FIRST:].sum(axis=1)
     fat_in_muscle = np.zeros_like(muscle)
+    spared = np.zeros_like(muscle)
     t = leg.heights(grid.z_mm[region[0]])
     along = np.float32(1) + np.float32(disease.distal_gradient) * (0.5 - t).astype(np.float32)
     along = np.broadcast_to(along[:, None, None], tuple(s.stop - s.start for s in region)).ravel()
@@ -147,8 +149,10 @@ def _muscle_fat(leg: LegParameters, grid: Grid, disease: DiseaseState, textures:
         texture = fields.get(disease.texture[abbr])
         if texture is not None:
             local += np.float32(disease.spread[abbr]) * texture[where]
-        fat_in_muscle[where] += share[where] * np.clip(local, 0.0, MAX_FAT_FRACTION)
-    return muscle, fat_in_muscle
+        fat = share[where] * np.clip(local, 0.0, MAX_FAT_FRACTION)
+        fat_in_muscle[where] += fat
+        spared[where] += (share[where] - fat) * np.float32(leg.muscle_signal.get(abbr, 1.0))
+    return muscle, fat_in_muscle, spared
 
 
 def _grain(textures: dict[str, np.ndarray], region: tuple[slice, slice, slice]) -> np.ndarray | float:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 SIDES = ("right", "left")
+MUSCLE_SIGNAL_ABBRS = ("GL", "GM", "SOL", "TA", "PER", "EDL", "TP", "FDL", "FHL")
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ class LegParameters:
     warp: tuple[float, ...]  # amplitudes (mm), wave numbers (1/mm) and phases of the smooth warp
     vessel_spots: tuple[tuple[float, float, float], ...] = ()  # small intramuscular vessels: (u, v) as
     #                         fractions of the outer half-axes, radius mm
+    muscle_signal: dict[str, float] = field(default_factory=dict)  # relative water signal per muscle abbr
     atrophy_mm: dict[str, float] = field(default_factory=dict)  # extra erosion per muscle abbr
 
     @property
@@ -68,7 +70,12 @@ def sample_leg(rng: np.random.Generator, side: str, *, girth_factor: float = 1.0
         gastrocnemius_scale=float(rng.uniform(0.8, 1.2)), soleus_scale=float(rng.uniform(0.85, 1.15)),
         deep_scale=float(rng.uniform(0.85, 1.15)), anterior_split=float(rng.normal(0, 0.04)),
         outline_harmonics=tuple(float(h) for h in rng.normal(0, 0.018, 4)), warp=tuple(float(w) for w in warp),
-        vessel_spots=_vessel_spots(rng))
+        vessel_spots=_vessel_spots(rng), muscle_signal=_muscle_signal(rng))
+
+
+def _muscle_signal(rng: np.random.Generator) -> dict[str, float]:
+    """Small differences of signal between muscles (fibre type, water content): a few percent."""
+    return {abbr: float(1 + rng.normal(0, 0.035)) for abbr in MUSCLE_SIGNAL_ABBRS}
 
 
 def _vessel_spots(rng: np.random.Generator) -> tuple[tuple[float, float, float], ...]:
