@@ -21,6 +21,7 @@ plugin share it.
 
 from __future__ import annotations
 
+import atexit
 import inspect
 import logging
 import threading
@@ -217,3 +218,6 @@ def shutdown_workers(timeout_seconds: float = 10.0) -> bool:
     for worker in workers:
         worker.cancel()
     return all(worker.wait(timeout_seconds) for worker in workers)
+
+
+atexit.register(shutdown_workers)  # a QThread destroyed while running aborts the interpreter

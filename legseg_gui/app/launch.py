@@ -133,18 +133,18 @@ def run_app(options: AppOptions, *, announce: Callable[[str], Any] | None = None
     ``announce`` receives one line per file written (the screenshot)."""
     from qtpy.QtWidgets import QApplication
 
-    window = create_window(options)
-    if options.screenshot:
-        written = screenshot(window, options.screenshot)
-        if announce is not None:
-            announce(f"screenshot: {written} (view: {written.with_suffix('.json')})")
     from legseg_gui.worker import shutdown_workers
 
-    if options.quit:
-        window.close()
-        shutdown_workers()
-        return 0
-    window.offer_recovery_at_start()
-    status = int(QApplication.instance().exec())
-    shutdown_workers()
-    return status
+    try:
+        window = create_window(options)
+        if options.screenshot:
+            written = screenshot(window, options.screenshot)
+            if announce is not None:
+                announce(f"screenshot: {written} (view: {written.with_suffix('.json')})")
+        if options.quit:
+            window.close()
+            return 0
+        window.offer_recovery_at_start()
+        return int(QApplication.instance().exec())
+    finally:
+        shutdown_workers()  # no worker thread may outlive the interpreter

@@ -15,7 +15,7 @@ from tests.gui.app_helpers import tiny_model_file
 
 
 def register(store: Store, tmp_path, status: str, dice: float, name: str) -> str:
-    model = ModelRegistry(store).register(lambda path: tiny_model_file(path), architecture="unet",
+    model = ModelRegistry(store).register(lambda path, model_id: tiny_model_file(path), architecture="unet",
                                           training={"preset": "lite", "data": []},
                                           metrics={"validation": {"mean_dice": dice}}, status=status, reason=name)
     return model.id
