@@ -250,30 +250,27 @@ class MainWindowWidget(QMainWindow):
             return None
         if not self.confirm_unsaved("replace the labels with a new segmentation"):
             return None
-        from legseg_gui.app.segmentation import segmentation_work
+        from legseg_gui.app.segmentation import segment_and_store
 
-        session = self.session
-        work = segmentation_work(session.image, choice, self.segment_panel.picker.device, self.store)
+        session, author = self.session, self.author
+        work = segment_and_store(session, choice, self.segment_panel.picker.device, author=author)
         worker = ProgressWorker(work, what=f"segmentation with {choice.name}")
-        worker.finished.connect(lambda result: self._on_segmented(session, choice, result))
+        worker.finished.connect(lambda outcome: self._on_segmented(session, choice, *outcome))
         worker.ended.connect(lambda: self._on_segmentation_ended(worker))
         self.segment_panel.progress.attach(worker)
         self.segmentation = worker.start()
         self._update_actions()
         return worker
 
-    def _on_segmented(self, session: CaseSession, choice: Any, result: Any) -> None:
+    def _on_segmented(self, session: CaseSession, choice: Any, result: Any, version: Any) -> None:
+        """Show a stored prediction: it becomes the labels being edited, compared in the review panel."""
+        self.refresh_worklist()
         if session is not self.session:
             return
-        score = getattr(result, "uncertainty_score", None)
-        try:
-            version = session.save_prediction(result.labels, choice.name, uncertainty=getattr(result, "uncertainty", None),
-                                              uncertainty_score=score, author=self.author)
-        except LegsegError as error:
-            self.report_error(str(error))
-            return
+        self.review_panel.pause()  # rebuilt below for the new pair: no incremental update of the whole volume
+        session.adopt_prediction(version, result.labels, uncertainty=getattr(result, "uncertainty", None))
         self.review_panel.refresh_sources(*session.default_review_pair())
-        self.refresh_worklist()
+        score = getattr(result, "uncertainty_score", None)
         score_text = f", uncertainty {score:.3f}" if score is not None else ""
         self.segment_panel.result_label.setText(f"saved {version.id} (predicted:{choice.name}{score_text})")
 

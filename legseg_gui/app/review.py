@@ -84,6 +84,10 @@ class ReviewPanelWidget(QWidget):
             session.editor.events.labels_changed.connect(self._on_labels_changed)
         self.refresh_sources(*(session.default_review_pair() if session else (EDIT, EDIT)))
 
+    def pause(self) -> None:
+        """Stop following edits until the next :meth:`refresh_sources` (before a whole-volume change)."""
+        self.tracker = None
+
     def refresh_sources(self, reference: str | None = None, prediction: str | None = None) -> None:
         """List the session's label sources again (after a save), choosing the given keys."""
         reference = reference or self.reference_key

@@ -33,3 +33,14 @@ def segmentation_work(image: Volume, choice: Any, device: str, store: Any = None
     yield Progress(0, 0, f"segmenting with {choice.name} on {getattr(segmenter, 'device', device)}")
     segmentation = yield from segmenter.segment_steps(image)
     return segmentation
+
+
+def segment_and_store(session: Any, choice: Any, device: str, *, author: str | None = None) -> ProgressWork[Any]:
+    """Segment a session's scan and write the prediction to the store (both off the UI thread); returns
+    ``(segmentation, label version)``. The editor is left alone: the UI thread adopts the result."""
+    segmentation = yield from segmentation_work(session.image, choice, device, session.store)
+    yield Progress(1, 1, "saving the prediction in the store")
+    version = session.store_prediction(segmentation.labels, choice.name,
+                                       uncertainty_score=getattr(segmentation, "uncertainty_score", None),
+                                       author=author)
+    return segmentation, version

@@ -136,15 +136,26 @@ class CaseSession:
     def save_prediction(self, labels: np.ndarray, model_name: str, *, uncertainty: np.ndarray | None = None,
                         uncertainty_score: float | None = None, author: str | None = None) -> Any:
         """Store a segmentation as ``predicted:<model>``, make it the base and the edited labels; returns the version."""
+        version = self.store_prediction(labels, model_name, uncertainty_score=uncertainty_score, author=author)
+        self.adopt_prediction(version, labels, uncertainty=uncertainty)
+        return version
+
+    def store_prediction(self, labels: np.ndarray, model_name: str, *, uncertainty_score: float | None = None,
+                         author: str | None = None) -> Any:
+        """Write a segmentation to the store as ``predicted:<model>`` with its uncertainty score (the case's
+        ``uncertainty_score`` metadata); touches no editor state, so a worker thread may call it."""
         model = provenance_reference(model_name)
         version = self.store.add_label_version(self.case.id, labels, provenance=f"predicted:{model}", author=author)
         if uncertainty_score is not None and np.isfinite(uncertainty_score):
-            extra = {**self.case.metadata.extra, UNCERTAINTY_KEY: round(float(uncertainty_score), 6),
+            extra = {**self.store.case(self.case.id).metadata.extra, UNCERTAINTY_KEY: round(float(uncertainty_score), 6),
                      UNCERTAINTY_MODEL_KEY: model}
             self.store.update_metadata(self.case.id, extra=extra, author=author)
+        return version
+
+    def adopt_prediction(self, version: Any, labels: np.ndarray, *, uncertainty: np.ndarray | None = None) -> None:
+        """Make a stored prediction the base and the edited labels (in place; history cleared)."""
         self.uncertainty = uncertainty
         self._rebase(version.id, labels)
-        return version
 
     def save_draft(self, *, author: str | None = None, note: str = "") -> Any | None:
         """Store the edited labels as a new version without accepting it; None when nothing changed."""
