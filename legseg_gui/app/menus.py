@@ -28,7 +28,20 @@ def build_menus(window: Any) -> dict[str, QAction]:
         return action
 
     bar = window.menuBar()
-    files = bar.addMenu("&File")
+    _file_menu(window, bar.addMenu("&File"), add)
+    _view_menu(window, bar.addMenu("&View"), add)
+    cases = bar.addMenu("&Cases")
+    add(cases, "refresh", "&Refresh worklist", window.refresh_worklist, QKeySequence.StandardKey.Refresh)
+    add(cases, "most_uncertain", "Sort by &uncertainty (highest first)",
+        lambda: window.worklist.sort_by("uncertainty", descending=True))
+    help_menu = bar.addMenu("&Help")
+    add(help_menu, "about", "&About LegSeg", lambda: QMessageBox.about(
+        window, "About LegSeg", f"LegSeg {__version__}\nSegmentation of the seven lower-leg muscles in 3D MRI.\n"
+                                f"Store: {window.store.root}"))
+    return actions
+
+
+def _file_menu(window: Any, files: Any, add: Any) -> None:
     add(files, "open", "&Open NIfTI scan…", lambda: _choose_scan(window), QKeySequence.StandardKey.Open,
         "add a NIfTI scan to the store and open it")
     add(files, "open_dicom", "Open &DICOM folder…", lambda: _choose_dicom(window), "Ctrl+Shift+O",
@@ -44,22 +57,14 @@ def build_menus(window: Any) -> dict[str, QAction]:
         "store the labels as a version (if changed) and mark the case accepted")
     files.addSeparator()
     add(files, "quit", "&Quit", window.close, QKeySequence.StandardKey.Quit)
-    view = bar.addMenu("&View")
+
+
+def _view_menu(window: Any, view: Any, add: Any) -> None:
+    state = window.view.view_state
     for overlay, text, key in (("labels", "&Labels overlay", "L"), ("overlap", "&Overlap map", "M"),
                                ("none", "&No overlay", "N")):
-        add(view, f"overlay_{overlay}", text, lambda overlay=overlay: setattr(window.view.view_state, "overlay", overlay),
-            f"Ctrl+{key}")
-    add(view, "outline", "Toggle &outline", lambda: setattr(window.view.view_state, "outline",
-                                                            not window.view.view_state.outline), "Ctrl+U")
-    cases = bar.addMenu("&Cases")
-    add(cases, "refresh", "&Refresh worklist", window.refresh_worklist, QKeySequence.StandardKey.Refresh)
-    add(cases, "most_uncertain", "Sort by &uncertainty (highest first)",
-        lambda: window.worklist.sort_by("uncertainty", descending=True))
-    help_menu = bar.addMenu("&Help")
-    add(help_menu, "about", "&About LegSeg", lambda: QMessageBox.about(
-        window, "About LegSeg", f"LegSeg {__version__}\nSegmentation of the seven lower-leg muscles in 3D MRI.\n"
-                                f"Store: {window.store.root}"))
-    return actions
+        add(view, f"overlay_{overlay}", text, lambda overlay=overlay: setattr(state, "overlay", overlay), f"Ctrl+{key}")
+    add(view, "outline", "Toggle &outline", lambda: setattr(state, "outline", not state.outline), "Ctrl+U")
 
 
 def _choose_scan(window: Any) -> None:
