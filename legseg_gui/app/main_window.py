@@ -54,6 +54,7 @@ class MainWindowWidget(QMainWindow):
         self.segmentation: ProgressWorker | None = None
         self.author: str | None = None
         self.headless = False  # no dialogs: questions take their default, errors go to the log
+        self._new_cases = 0
         self.tool_state = EditingState()
         self.setWindowTitle(f"{WINDOW_TITLE} — {store.root}")
         self._build(finetune_arguments)
@@ -72,6 +73,7 @@ class MainWindowWidget(QMainWindow):
         self.worklist.case_activated.connect(self.open_case)
         self.segment_panel = SegmentPanelWidget(self.store)
         self.segment_panel.segment_requested.connect(self.segment)
+        self.segment_panel.segment_new_requested.connect(self.segment_new_cases)
         self.edit_panel = EditPanelWidget(self.tool_state)
         self.review_panel = ReviewPanelWidget(self.view)
         self.finetune_panel = FinetuneWidget(self.store, extra_arguments=finetune_arguments)
@@ -125,7 +127,10 @@ class MainWindowWidget(QMainWindow):
 
     def refresh_worklist(self) -> None:
         """Read the store's cases again."""
-        self.worklist.set_cases(self.store.cases(), current=self.session.case_id if self.session else None)
+        cases = self.store.cases()
+        self._new_cases = sum(case.status == "new" for case in cases)
+        self.worklist.set_cases(cases, current=self.session.case_id if self.session else None)
+        self._update_actions()
 
     def open_case(self, case_id: str, *, recovery: str | None = None) -> bool:
         """Open a store case (asking first about unsaved edits of the open one); True when it is open.
@@ -274,6 +279,43 @@ class MainWindowWidget(QMainWindow):
         score_text = f", uncertainty {score:.3f}" if score is not None else ""
         self.segment_panel.result_label.setText(f"saved {version.id} (predicted:{choice.name}{score_text})")
 
+    def segment_new_cases(self) -> ProgressWorker | None:
+        """Segment every case of the store without labels (status new) in one worker; the worklist is then
+        sorted by uncertainty, most uncertain first."""
+        choice = self.segment_panel.picker.current_choice()
+        new = [case.id for case in self.store.cases(status="new")]
+        if choice is None or not new or (self.segmentation and self.segmentation.running):
+            return None
+        if self.session is not None and self.session.case_id in new and not self.confirm_unsaved("segment it"):
+            return None
+        from legseg_gui.app.segmentation import segment_cases_work
+
+        work = segment_cases_work(self.store, new, choice, self.segment_panel.picker.device, author=self.author)
+        worker = ProgressWorker(work, what=f"segmentation of {len(new)} new case(s) with {choice.name}")
+        worker.progress.connect(lambda event: self._on_batch_progress(event))
+        worker.finished.connect(lambda stored: self._on_cases_segmented(stored))
+        worker.ended.connect(lambda: self._on_segmentation_ended(worker))
+        self.segment_panel.progress.attach(worker)
+        self.segmentation = worker.start()
+        self._update_actions()
+        return worker
+
+    def _on_batch_progress(self, event: Any) -> None:
+        if event.done == int(event.done) and event.done:  # a case was stored: show it in the worklist
+            self.refresh_worklist()
+
+    def _on_cases_segmented(self, stored: dict[str, Any]) -> None:
+        self.refresh_worklist()
+        self.worklist.sort_by("uncertainty", descending=True)
+        session = self.session
+        if session is not None and session.case_id in stored and not session.dirty:
+            version = stored[session.case_id]
+            self.review_panel.pause()
+            session.adopt_prediction(version, self.store.load_labels(version.id))
+            self.review_panel.refresh_sources(*session.default_review_pair())
+        self.segment_panel.result_label.setText(f"segmented {len(stored)} case(s); the worklist is sorted by "
+                                                "uncertainty, most uncertain first")
+
     def _on_segmentation_ended(self, worker: ProgressWorker) -> None:
         self.segment_panel.picker.refresh_devices()
         self._update_actions()
@@ -287,7 +329,7 @@ class MainWindowWidget(QMainWindow):
         has_case = self.session is not None
         busy = self.segmentation is not None and self.segmentation.running
         dirty = has_case and self.session.dirty  # type: ignore[union-attr]
-        self.segment_panel.set_ready(has_case and not busy)
+        self.segment_panel.set_ready(has_case and not busy, not busy and self._new_cases > 0)
         for name, enabled in (("accept", has_case and not busy), ("save", dirty and not busy)):
             action = getattr(self, "actions", {}).get(name)
             if action is not None:

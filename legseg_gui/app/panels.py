@@ -17,32 +17,41 @@ from legseg_gui.progress_widget import ProgressWidget
 class SegmentPanelWidget(QWidget):
     """The model picker, a Segment button and the progress of the running segmentation.
 
-    ``segment_requested()`` is emitted by the button; the window runs the work and attaches
+    ``segment_requested()`` is emitted by the Segment button, ``segment_new_requested()`` by the
+    button that segments every new case of the worklist; the window runs the work and attaches
     its worker to :attr:`progress`.
     """
 
     segment_requested = Signal()
+    segment_new_requested = Signal()
 
     def __init__(self, store: Any = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.picker = ModelPickerWidget(store, background=True)
         self.segment_button = QPushButton("Segment")
         self.segment_button.setToolTip("segment the open scan with the chosen model (saved as a predicted version)")
+        self.segment_new_button = QPushButton("Segment all new cases")
+        self.segment_new_button.setToolTip("segment every case without labels, so the worklist can be sorted by "
+                                           "uncertainty and the most uncertain reviewed first")
         self.progress = ProgressWidget()
         self.result_label = QLabel()
         self.result_label.setWordWrap(True)
         layout = QVBoxLayout(self)
         layout.addWidget(self.picker)
         layout.addWidget(self.segment_button)
+        layout.addWidget(self.segment_new_button)
         layout.addWidget(self.progress)
         layout.addWidget(self.result_label)
         layout.addStretch(1)
         self.segment_button.clicked.connect(self.segment_requested)
-        self.set_ready(False)
+        self.segment_new_button.clicked.connect(self.segment_new_requested)
+        self.set_ready(False, False)
 
-    def set_ready(self, ready: bool) -> None:
-        """Enable the Segment button (a case is open and no segmentation runs)."""
-        self.segment_button.setEnabled(ready)
+    def set_ready(self, case: bool, new_cases: bool) -> None:
+        """Enable the buttons: Segment when a case is open, the other when there are new cases (and no
+        segmentation runs)."""
+        self.segment_button.setEnabled(case)
+        self.segment_new_button.setEnabled(new_cases)
 
 
 class EditPanelWidget(QWidget):

@@ -44,3 +44,28 @@ def segment_and_store(session: Any, choice: Any, device: str, *, author: str | N
                                        uncertainty_score=getattr(segmentation, "uncertainty_score", None),
                                        author=author)
     return segmentation, version
+
+
+def segment_cases_work(store: Any, case_ids: list[str], choice: Any, device: str, *,
+                       author: str | None = None) -> ProgressWork[dict[str, Any]]:
+    """Segment several store cases with one model (loaded once) and store each prediction with its
+    uncertainty score; returns case id -> label version. Progress counts cases (fractions within one)."""
+    from legseg_gui.app.session import store_prediction
+
+    yield Progress(0, len(case_ids), f"loading {choice.name}")
+    segmenter = load_segmenter(choice.resolve(store), device)
+    stored: dict[str, Any] = {}
+    for index, case_id in enumerate(case_ids):
+        prefix = f"case {index + 1}/{len(case_ids)} ({case_id})"
+        steps = segmenter.segment_steps(store.load_image(case_id))
+        while True:
+            try:
+                event = next(steps)
+            except StopIteration as stop:
+                segmentation = stop.value
+                break
+            yield Progress(index + event.fraction, len(case_ids), f"{prefix}: {event.message}", {"case": case_id})
+        stored[case_id] = store_prediction(store, case_id, segmentation.labels, choice.name,
+                                           uncertainty_score=segmentation.uncertainty_score, author=author)
+    yield Progress(len(case_ids), len(case_ids), f"segmented {len(case_ids)} case(s)")
+    return stored

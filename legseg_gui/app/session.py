@@ -60,6 +60,19 @@ def default_review_pair(versions: list[Any], base_id: str | None) -> tuple[str, 
     return EDIT, (predicted[-1].id if predicted else EDIT)
 
 
+def store_prediction(store: Any, case_id: str, labels: np.ndarray, model_name: str, *,
+                     uncertainty_score: float | None = None, author: str | None = None) -> Any:
+    """Write a segmentation ``[z, y, x]`` to the store as ``predicted:<model>``, and its uncertainty score as the
+    case's ``uncertainty_score`` metadata (what the worklist sorts by); returns the label version."""
+    model = provenance_reference(model_name)
+    version = store.add_label_version(case_id, labels, provenance=f"predicted:{model}", author=author)
+    if uncertainty_score is not None and np.isfinite(uncertainty_score):
+        extra = {**store.case(case_id).metadata.extra, UNCERTAINTY_KEY: round(float(uncertainty_score), 6),
+                 UNCERTAINTY_MODEL_KEY: model}
+        store.update_metadata(case_id, extra=extra, author=author)
+    return version
+
+
 class CaseSession:
     """One case under review: ``store`` is a :class:`~legseg_core.store.Store`, ``case`` its record."""
 
@@ -142,15 +155,9 @@ class CaseSession:
 
     def store_prediction(self, labels: np.ndarray, model_name: str, *, uncertainty_score: float | None = None,
                          author: str | None = None) -> Any:
-        """Write a segmentation to the store as ``predicted:<model>`` with its uncertainty score (the case's
-        ``uncertainty_score`` metadata); touches no editor state, so a worker thread may call it."""
-        model = provenance_reference(model_name)
-        version = self.store.add_label_version(self.case.id, labels, provenance=f"predicted:{model}", author=author)
-        if uncertainty_score is not None and np.isfinite(uncertainty_score):
-            extra = {**self.store.case(self.case.id).metadata.extra, UNCERTAINTY_KEY: round(float(uncertainty_score), 6),
-                     UNCERTAINTY_MODEL_KEY: model}
-            self.store.update_metadata(self.case.id, extra=extra, author=author)
-        return version
+        """:func:`store_prediction` for this case; touches no editor state, so a worker thread may call it."""
+        return store_prediction(self.store, self.case.id, labels, model_name, uncertainty_score=uncertainty_score,
+                                author=author)
 
     def adopt_prediction(self, version: Any, labels: np.ndarray, *, uncertainty: np.ndarray | None = None) -> None:
         """Make a stored prediction the base and the edited labels (in place; history cleared)."""

@@ -81,3 +81,26 @@ def test_a_broken_model_file_is_reported(qtbot, unlabelled, tmp_path) -> None:
         start_segmentation(qtbot, window, broken)
     assert ended.args == ["errored"] and reported and "broken.pt" in reported[0]
     assert store.history(case_id) == []
+
+
+def test_segmenting_all_new_cases_fills_the_uncertainty_column_and_sorts_by_it(qtbot, unlabelled) -> None:
+    from tests.gui.app_helpers import tiny_phantom
+
+    store, first, model_file = unlabelled
+    second = store.add_case(tiny_phantom(seed=4).images["t1w"], contrast="t1w", health="patient").id
+    window = make_window(qtbot, store)
+    window.open_case(first)
+    window.segment_panel.picker.add_model_file(model_file)
+    window.segment_panel.picker.set_device("cpu")
+    assert window.segment_panel.segment_new_button.isEnabled()
+    with qtbot.waitSignal(window.segmentation_ended, timeout=180_000) as ended:
+        window.segment_panel.segment_new_button.click()
+    assert ended.args == ["finished"], window.segment_panel.progress.message
+    scores = {case.id: case.metadata.extra["uncertainty_score"] for case in store.cases()}
+    assert set(scores) == {first, second} and all(0.0 <= score <= 1.0 for score in scores.values())
+    assert window.worklist.case_ids() == sorted(scores, key=scores.get, reverse=True)
+    assert window.worklist.column_texts("status") == ["in review", "in review"]
+    assert not window.segment_panel.segment_new_button.isEnabled()
+    predicted = store.history(first)[-1]
+    assert predicted.provenance == "predicted:tiny-unet" and window.session.base_version == predicted.id
+    assert np.array_equal(window.session.editor.labels, store.load_labels(predicted.id))
