@@ -3,9 +3,10 @@
 The long work (:func:`compare_work`) runs on a worker thread: it segments the scan with each
 chosen model in turn through :func:`legseg_gui.app.segmentation.segmentation_work` (which loads
 the model with :class:`legseg_core.inference.Segmenter`; torch is imported there, never when a
-dock opens) and returns one :class:`ModelResult` per model. :func:`add_result_layers` then
-adds, on the UI thread, a labels layer in the paper's colours with the muscle names on hover
-and an uncertainty (entropy) image layer, hidden by default. :func:`show_side_by_side` lays
+dock opens) and returns one :class:`ModelResult` per model. On the UI thread,
+:func:`add_labels_layer` then adds a labels layer in the paper's colours with the muscle names
+on hover, and :func:`add_uncertainty_layer` an uncertainty (entropy) image layer, hidden by
+default. :func:`show_side_by_side` lays
 several results out in napari's grid, each over its own view of the scan, as in Figure 3.
 """
 
@@ -44,7 +45,7 @@ def compare_work(image: Volume, choices: list[Any], device: str, store_path: str
             segmentation = yield from _spread(inner, number, len(choices), choice.name)
             results.append(ModelResult(choice.name, np.asarray(segmentation.labels, np.uint8),
                                        _optional_array(getattr(segmentation, "uncertainty", None)),
-                                       _optional_float(getattr(segmentation, "score", None))))
+                                       _optional_float(getattr(segmentation, "uncertainty_score", None))))
     finally:
         if store is not None:
             store.close()
@@ -77,22 +78,32 @@ def _optional_float(value: Any) -> float | None:
     return None if value is None else float(value)
 
 
-def add_result_layers(viewer: Any, image_layer: Any, result: ModelResult) -> tuple[Any, Any | None]:
-    """Add the labels layer (muscle colours, names on hover) and the hidden uncertainty layer of one result."""
+def add_labels_layer(viewer: Any, image_layer: Any, result: ModelResult) -> Any:
+    """Add one result's labels layer: the paper's colours, the muscle name on hover, the model in its metadata."""
     volume = image_volume(image_layer)
     metadata = {VOLUME: volume, MODEL: result.model, IMAGE: image_layer.name}
     if image_layer.metadata.get(CASE):
         metadata[CASE] = image_layer.metadata[CASE]
-    labels_layer = viewer.add_labels(result.labels, **muscle_labels_kwargs(
+    return viewer.add_labels(result.labels, **muscle_labels_kwargs(
         unique_name(viewer, f"{image_layer.name} · {result.model}"), metadata, volume.spacing))
-    uncertainty_layer = None
-    if result.uncertainty is not None:
-        score = "" if result.score is None else f" (score {result.score:.3f})"
-        uncertainty_layer = viewer.add_image(
-            result.uncertainty, name=unique_name(viewer, f"{image_layer.name} · {result.model} uncertainty{score}"),
-            scale=volume.spacing, colormap="inferno", visible=False, blending="additive",
-            metadata={VOLUME: volume, MODEL: result.model, IMAGE: image_layer.name, UNCERTAINTY: True})
-    return labels_layer, uncertainty_layer
+
+
+def add_uncertainty_layer(viewer: Any, image_layer: Any, result: ModelResult) -> Any | None:
+    """Add one result's uncertainty (normalised entropy, 0..1) as an image layer, hidden by default."""
+    if result.uncertainty is None:
+        return None
+    volume = image_volume(image_layer)
+    score = "" if result.score is None else f" (score {result.score:.3f})"
+    return viewer.add_image(
+        result.uncertainty, name=unique_name(viewer, f"{image_layer.name} · {result.model} uncertainty{score}"),
+        scale=volume.spacing, colormap="inferno", visible=False, blending="additive",
+        metadata={VOLUME: volume, MODEL: result.model, IMAGE: image_layer.name, UNCERTAINTY: True})
+
+
+def grid_of(viewer: Any) -> Any:
+    """The viewer's grid settings (``viewer.canvas.grid`` from napari 0.9, ``viewer.grid`` before)."""
+    canvas = getattr(viewer, "canvas", None)
+    return canvas.grid if canvas is not None and hasattr(canvas, "grid") else viewer.grid
 
 
 def show_side_by_side(viewer: Any, image_layer: Any, labels_layers: list[Any]) -> list[Any]:
@@ -110,6 +121,7 @@ def show_side_by_side(viewer: Any, image_layer: Any, labels_layers: list[Any]) -
     for position, (view, labels_layer) in enumerate(zip(views, labels_layers)):
         viewer.layers.move(viewer.layers.index(view), 2 * position)
         viewer.layers.move(viewer.layers.index(labels_layer), 2 * position + 1)
-    viewer.grid.stride = 2
-    viewer.grid.enabled = True
+    grid = grid_of(viewer)
+    grid.stride = 2
+    grid.enabled = True
     return views

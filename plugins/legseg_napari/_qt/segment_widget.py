@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from qtpy.QtCore import Qt
+from qtpy.QtCore import Qt, QTimer
 from qtpy.QtWidgets import (QFormLayout, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout,
                             QWidget)
 
@@ -18,7 +18,8 @@ from legseg_gui.worker import ProgressWorker
 from legseg_napari._layers import NOT_A_SCAN, image_volume
 from legseg_napari._qt.layer_combo import LayerComboBox
 from legseg_napari._qt.store_path import StorePathWidget
-from legseg_napari._segment import ModelResult, add_result_layers, compare_work, show_side_by_side
+from legseg_napari._segment import (ModelResult, add_labels_layer, add_uncertainty_layer, compare_work,
+                                    show_side_by_side)
 
 KEY_ROLE = Qt.ItemDataRole.UserRole
 
@@ -32,6 +33,7 @@ class SegmentWidget(QWidget):
         self.store: Any = None
         self.worker: ProgressWorker | None = None
         self.result_layers: list[Any] = []
+        self.uncertainty_layers: list[Any] = []
         self.image_combo = LayerComboBox(napari_viewer, "image", exclude=NOT_A_SCAN)
         self.store_path = StorePathWidget()
         self._open_store()
@@ -100,6 +102,7 @@ class SegmentWidget(QWidget):
         self.segment_button.setEnabled(False)
         self.compare_button.setEnabled(False)
         self.status.setText("")
+        self.result_layers, self.uncertainty_layers = [], []
         self.worker = self.progress.attach(worker).start()
         return self.worker
 
@@ -132,14 +135,23 @@ class SegmentWidget(QWidget):
         if image_layer not in self.viewer.layers:
             self.status.setText(f"{image_layer.name} was closed before its segmentation ended")
             return
-        added = [add_result_layers(self.viewer, image_layer, result) for result in results]
-        self.result_layers = [labels for labels, _ in added]
+        self.result_layers = [add_labels_layer(self.viewer, image_layer, result) for result in results]
         if len(self.result_layers) > 1:
             show_side_by_side(self.viewer, image_layer, self.result_layers)
         self.viewer.layers.selection.active = self.result_layers[-1]
         self.picker.refresh_devices()
         self.status.setText("added " + ", ".join(layer.name for layer in self.result_layers)
                             + "; hover over a muscle to see its name")
+        self._add_uncertainty_layers(image_layer, list(results))
+
+    def _add_uncertainty_layers(self, image_layer: Any, results: list[ModelResult]) -> None:
+        """One uncertainty layer per turn of the event loop, so that adding layers never blocks it long."""
+        if not results or image_layer not in self.viewer.layers:
+            return
+        layer = add_uncertainty_layer(self.viewer, image_layer, results[0])
+        if layer is not None:
+            self.uncertainty_layers.append(layer)
+        QTimer.singleShot(0, lambda: self._add_uncertainty_layers(image_layer, results[1:]))
 
     def _on_ended(self) -> None:
         self.segment_button.setEnabled(True)

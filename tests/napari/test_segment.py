@@ -1,0 +1,112 @@
+"""Segment dock: the sample segmented with a tiny model on a worker thread (napari stays responsive),
+labels in the muscle colours with names on hover, a hidden uncertainty layer, several models
+compared side by side in one action, and cancel."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from legseg_core.labels import MUSCLES
+from tests.gui.app_helpers import TimerGaps, tiny_model_file
+
+
+@pytest.fixture(scope="module")
+def tiny_models(tmp_path_factory) -> list[Path]:
+    folder = tmp_path_factory.mktemp("models")
+    return [tiny_model_file(folder / f"tiny-{seed}.pt", seed=seed) for seed in (0, 1)]
+
+
+@pytest.fixture
+def segment(make_napari_viewer, qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny_models):
+    from legseg_napari._qt.segment_widget import SegmentWidget
+
+    monkeypatch.setenv("LEGSEG_STORE", str(tmp_path / "store"))
+    viewer = make_napari_viewer()
+    image_layer, _ = viewer.open_sample("legseg", "calf")
+    widget = SegmentWidget(viewer)
+    viewer.window.add_dock_widget(widget)
+    qtbot.addWidget(widget)
+    for path in tiny_models:
+        widget.picker.add_model_file(path)
+    widget.picker.set_device("cpu")
+    return viewer, widget, image_layer
+
+
+def test_the_sample_is_segmented_off_the_ui_thread(segment, qtbot) -> None:
+    viewer, widget, image_layer = segment
+    widget.picker.choose("tiny-0")
+    gaps = TimerGaps().start()
+    worker = widget.segment()
+    assert worker is not None and widget.progress.cancel_button.isEnabled()
+    worker.progress.connect(lambda event: gaps.timer.isActive() and event.fraction == 1.0 and gaps.stop())
+    with qtbot.waitSignal(worker.ended, timeout=120_000):
+        pass
+    longest_gap = gaps.max_gap  # from the start to the last progress event: the inference
+    assert worker.outcome == "finished", worker.error
+    qtbot.waitUntil(lambda: len(widget.uncertainty_layers) == 1, timeout=10_000)
+    labels_layer, uncertainty_layer = viewer.layers[-2], viewer.layers[-1]
+    assert labels_layer.name == "sample calf (T1w) · tiny-0" and labels_layer.data.dtype == np.uint8
+    assert labels_layer.data.shape == image_layer.data.shape
+    assert labels_layer.metadata["legseg_model"] == "tiny-0"
+    assert labels_layer.metadata["legseg_image"] == image_layer.name
+    assert tuple(labels_layer.colormap.map(np.array([m.id for m in MUSCLES]))[:, 3]) == (1.0,) * 7
+    np.testing.assert_allclose(labels_layer.colormap.map(np.array([4]))[0], MUSCLES[3].color_float, atol=1e-6)
+    assert list(labels_layer.features["muscle"])[1] == "GL (gastrocnemius lateralis)"
+    assert uncertainty_layer.metadata["legseg_uncertainty"] and not uncertainty_layer.visible
+    assert "uncertainty (score" in uncertainty_layer.name
+    assert widget.progress.fraction == 1.0 and widget.segment_button.isEnabled()
+    assert longest_gap < 0.2, f"napari's event loop stalled for {longest_gap:.3f} s during inference"
+
+
+def test_comparing_two_models_is_one_action_laid_out_side_by_side(segment, qtbot) -> None:
+    from legseg_napari._segment import grid_of
+
+    viewer, widget, image_layer = segment
+    widget.set_checked(["tiny-0", "tiny-1"])
+    assert [c.name for c in widget.checked_choices()] == ["tiny-0", "tiny-1"]
+    widget.compare_button.click()
+    qtbot.waitUntil(lambda: len(widget.uncertainty_layers) == 2, timeout=180_000)
+    first, second = widget.result_layers
+    assert (first.metadata["legseg_model"], second.metadata["legseg_model"]) == ("tiny-0", "tiny-1")
+    grid = grid_of(viewer)
+    assert grid.enabled and grid.stride == 2
+    names = [layer.name for layer in viewer.layers]
+    assert names[1] == first.name and names[3] == second.name  # each over its own view of the scan
+    assert viewer.layers[0].data is image_layer.data and viewer.layers[0].metadata["legseg_view"]
+    assert widget.image_combo.layers() == [image_layer]
+
+
+def test_compare_needs_two_models_and_a_scan(segment) -> None:
+    viewer, widget, image_layer = segment
+    widget.set_checked(["tiny-0"])
+    widget.compare_button.click()
+    assert "at least two models" in widget.status.text()
+    viewer.layers.remove(image_layer)
+    assert widget.segment() is None and "choose a scan" in widget.status.text()
+
+
+def test_cancel_stops_the_segmentation_and_adds_nothing(segment, qtbot) -> None:
+    viewer, widget, _ = segment
+    widget.picker.choose("tiny-1")
+    count = len(viewer.layers)
+    worker = widget.segment()
+    worker.cancel()
+    with qtbot.waitSignal(worker.ended, timeout=120_000):
+        pass
+    assert worker.outcome == "cancelled" and len(viewer.layers) == count
+    assert "cancelled" in widget.progress.message
+
+
+def test_a_missing_model_file_is_reported(segment, qtbot, tmp_path: Path, tiny_models) -> None:
+    _, widget, _ = segment
+    gone = tmp_path / "gone.pt"
+    gone.write_bytes(Path(tiny_models[0]).read_bytes())
+    widget.picker.add_model_file(gone)
+    gone.unlink()
+    worker = widget.segment()
+    with qtbot.waitSignal(worker.ended, timeout=60_000):
+        pass
+    assert worker.outcome == "errored" and "gone.pt does not exist" in widget.status.text()
