@@ -108,6 +108,11 @@ class SliceViewWidget(QWidget):
     def editor(self) -> LabelEditor | None:
         return self._editor
 
+    @property
+    def overlap(self) -> np.ndarray | None:
+        """The overlap map ``[z, y, x]`` shown as the 'overlap' overlay (None when none was given)."""
+        return self._overlap
+
     def set_volume(self, volume: Volume) -> None:
         """Show a scan: the slider spans its slices, the window/level resets, the slice fits the view.
 

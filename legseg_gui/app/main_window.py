@@ -21,6 +21,7 @@ from qtpy.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QTabWidget, QW
 from legseg_core.editing import EditingState
 from legseg_core.errors import LegsegError
 from legseg_gui.app.autosave import AutosaveController
+from legseg_gui.app.orthogonal import OrthogonalViewsWidget
 from legseg_gui.app.panels import EditPanelWidget, SegmentPanelWidget
 from legseg_gui.app.review import ReviewPanelWidget
 from legseg_gui.app.session import CaseSession
@@ -82,10 +83,13 @@ class MainWindowWidget(QMainWindow):
         for widget, title in ((self.segment_panel, "Segment"), (self.review_panel, "Review"),
                               (self.finetune_panel, "Fine-tune")):
             self.tabs.addTab(widget, title)
+        self.orthogonal = OrthogonalViewsWidget(self.view)
+        self.review_panel.pair_changed.connect(self.orthogonal.refresh)
         docks = [self._dock(self.worklist, "Worklist", Qt.DockWidgetArea.LeftDockWidgetArea),
+                 self._dock(self.orthogonal, "Sagittal and coronal", Qt.DockWidgetArea.LeftDockWidgetArea),
                  self._dock(self.edit_panel, "Edit", Qt.DockWidgetArea.RightDockWidgetArea),
                  self._dock(self.tabs, "Panels", Qt.DockWidgetArea.RightDockWidgetArea)]
-        self.resizeDocks(docks, [WORKLIST_WIDTH, PANEL_WIDTH, PANEL_WIDTH], Qt.Orientation.Horizontal)
+        self.resizeDocks(docks, [WORKLIST_WIDTH, WORKLIST_WIDTH, PANEL_WIDTH, PANEL_WIDTH], Qt.Orientation.Horizontal)
         self.view.status_changed.connect(lambda text: self.statusBar().showMessage(text))
         self.edit_panel.tools.message.connect(self.say)
         self.review_panel.message.connect(self.say)
@@ -163,6 +167,7 @@ class MainWindowWidget(QMainWindow):
             self.view.set_editor(None)
         self.edit_panel.set_editor(session.editor if session else None)
         self.review_panel.set_session(session)
+        self.orthogonal.follow_editor()
         self.autosave.follow(session)
         if session is not None:
             self.worklist.select_case(session.case_id)

@@ -33,6 +33,7 @@ class ReviewPanelWidget(QWidget):
     """
 
     message = Signal(str)
+    pair_changed = Signal()
 
     def __init__(self, view: SliceViewWidget, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -130,6 +131,7 @@ class ReviewPanelWidget(QWidget):
         self.view.set_overlap(self.tracker.map)
         self.table.clear_values()
         self.update_table()
+        self.pair_changed.emit()
 
     def _on_labels_changed(self, region: Region) -> None:
         if self.tracker is not None and EDIT in (self.reference_key, self.prediction_key):

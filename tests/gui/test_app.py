@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from qtpy.QtCore import Qt
+from qtpy.QtCore import QPoint, Qt
 
 from legseg_core.store import CaseMetadata
 from legseg_gui.app.main_window import CANCEL, DISCARD, RESTORE, SAVE, MainWindowWidget
@@ -189,3 +189,29 @@ def test_a_case_with_ground_truth_and_a_prediction_opens_on_their_overlap_map(qt
     assert window.session.base_version == prediction.id and panel.overlap_check.isChecked()
     assert panel.dice_text(3) == "0.000" and panel.dice_text(1) == "1.000"
     assert int(window.view.legend.count_text(3).replace(",", "")) == int((truth == 3).sum())
+
+
+def test_sagittal_and_coronal_sections_follow_the_cursor_edits_and_clicks(qtbot, window, labelled) -> None:
+    from legseg_gui.qimage import qimage_to_array
+
+    store, case_id = labelled
+    window.open_case(case_id)
+    orthogonal, labels = window.orthogonal, window.session.editor.labels
+    qtbot.waitUntil(lambda: not orthogonal.sagittal.grab().toImage().isNull(), timeout=2000)
+    assert labels[:, orthogonal.position[0], orthogonal.position[1]].any()  # through a leg, not the gap
+    canvas, z = window.view.canvas, window.view.view_state.z
+    y, x = (int(v) for v in np.argwhere(labels[z] > 0)[0])
+    qtbot.mouseMove(canvas.viewport(), canvas.viewport_point(y, x))
+    assert orthogonal.position == (y, x)
+
+    def colourful(section) -> bool:
+        orthogonal.refresh()
+        pixels = qimage_to_array(section.grab().toImage())[..., :3].astype(int)
+        return bool(((pixels.max(axis=2) - pixels.min(axis=2)) > 40).any())
+
+    assert colourful(orthogonal.coronal) and colourful(orthogonal.sagittal)
+    window.session.editor.replace_all(np.zeros_like(labels))
+    assert not colourful(orthogonal.coronal)
+    rect = orthogonal.sagittal.picture_rect()
+    qtbot.mouseClick(orthogonal.sagittal, Qt.MouseButton.LeftButton, pos=QPoint(int(rect.center().x()), int(rect.top() + 2)))
+    assert window.view.view_state.z == labels.shape[0] - 1  # the top row is the most superior slice
