@@ -52,16 +52,12 @@ def paint_muscle(layer, label: int = 3) -> tuple[int, int, int]:
     return z, int(y), int(x)
 
 
-def test_the_sample_opens_an_image_and_its_ground_truth(calf) -> None:
-    _, image_layer, truth_layer, _ = calf
+def test_the_sample_opens_and_a_copy_is_corrected_with_undo(calf, qtbot) -> None:
+    viewer, image_layer, truth_layer, prediction_layer = calf
     assert image_layer.data.shape == truth_layer.data.shape and image_layer.data.shape[0] == 20
     assert set(np.unique(truth_layer.data)) == set(range(8))
     assert truth_layer.get_status((0, 0, 0))["value"].endswith("background")
     assert tuple(image_layer.scale) == pytest.approx(image_layer.metadata["legseg_volume"].spacing)
-
-
-def test_correct_a_copy_then_undo(calf, qtbot) -> None:
-    viewer, _, _, prediction_layer = calf
     widget = correction_widget(viewer, qtbot)
     before = prediction_layer.data.copy()
     correction = widget.start(prediction_layer)

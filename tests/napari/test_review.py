@@ -111,22 +111,14 @@ def test_a_label_out_of_range_is_reported_not_raised(review) -> None:
     assert "0..7" in widget.status.text()
 
 
-def test_choosing_one_layer_twice_is_refused(review) -> None:
-    _, widget, ref_layer, _ = review
+def test_one_layer_twice_is_refused_the_3d_button_switches_and_stop_removes_the_map(review) -> None:
+    viewer, widget, ref_layer, _ = review
     assert widget.compare(ref_layer, ref_layer) is None
     assert "same layer 'manual'" in widget.status.text()
-
-
-def test_the_3d_button_switches_the_view(review) -> None:
-    viewer, widget, _, _ = review
     widget.view_3d_button.click()
     assert viewer.dims.ndisplay == 3
     viewer.dims.ndisplay = 2
     assert not widget.view_3d_button.isChecked()
-
-
-def test_stop_removes_the_overlap_layer(review) -> None:
-    viewer, widget, _, _ = review
     session = widget.compare()
     widget.stop()
     assert session.overlap_layer not in viewer.layers

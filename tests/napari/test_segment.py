@@ -110,3 +110,41 @@ def test_a_missing_model_file_is_reported(segment, qtbot, tmp_path: Path, tiny_m
     with qtbot.waitSignal(worker.ended, timeout=60_000):
         pass
     assert worker.outcome == "errored" and "gone.pt does not exist" in widget.status.text()
+
+
+def test_a_registered_model_is_offered_first_and_its_prediction_is_accepted_with_provenance(
+        make_napari_viewer, qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny_models) -> None:
+    from legseg_core.store import Store
+    from legseg_core.training.registry import ModelRegistry
+    from legseg_gui.model_picker import ACTIVE_MARK
+    from legseg_napari._qt.correction_widget import CorrectionWidget
+    from legseg_napari._qt.segment_widget import SegmentWidget
+
+    with Store.init(tmp_path / "store") as store:
+        active = ModelRegistry(store).register(
+            lambda path, model_id: path.write_bytes(tiny_models[0].read_bytes()), architecture="unet",
+            training={"preset": "lite", "data": []}, metrics={"validation": {"mean_dice": 0.5}}, status="active").id
+    monkeypatch.setenv("LEGSEG_STORE", str(tmp_path / "store"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    viewer = make_napari_viewer()
+    image_layer, _ = viewer.open_sample("legseg", "calf")
+    widget = SegmentWidget(viewer)
+    qtbot.addWidget(widget)
+    qtbot.waitUntil(lambda: bool(widget.picker.choices()) and widget.picker.choices()[0].model_id == active,
+                    timeout=20_000)
+    assert widget.picker.current_choice().title.startswith(ACTIVE_MARK)
+    widget.picker.set_device("cpu")
+    with qtbot.waitSignal(widget.segment().finished, timeout=120_000):
+        pass
+    prediction = widget.result_layers[0]
+    assert prediction.metadata["legseg_model"] == active
+    correction_dock = CorrectionWidget(viewer)
+    qtbot.addWidget(correction_dock)
+    correction = correction_dock.start(prediction)
+    correction.data[correction.data.shape[0] // 2, :4, :4] = 2
+    with qtbot.waitSignal(correction_dock.accepted, timeout=60_000) as accepted:
+        correction_dock.accept(correction)
+    result = accepted.args[0]
+    assert result.predicted.provenance == f"predicted:{active}"
+    assert result.accepted.provenance == f"corrected:{result.predicted.id}"
+    assert result.accepted.edits.added["GM"] == 16 - int(np.sum(prediction.data[correction.data.shape[0] // 2, :4, :4] == 2))
