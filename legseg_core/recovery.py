@@ -11,7 +11,9 @@ Where it lives: ``<store>/recovery`` when a store is in use, else ``<user data f
 
 Keys: each entry belongs to one case of the store (``case_id``) or, for a scan that is not in
 the store yet, to one source file or folder (``source``, kept as its absolute path so that the
-scan can be reopened). There is at most one file per key: a new save replaces the old one.
+scan can be reopened) or to a scan that has no file at all (``source="memory:<name>"``, e.g.
+sample data or an image made in the session: it can only be matched to an open scan of the
+same grid). There is at most one file per key: a new save replaces the old one.
 
 Files: ``case-<case id>.npz`` or ``file-<sha256 of the source path, 16 hex>.npz``, each holding
 ``labels`` (uint8 ``[z, y, x]``) and ``header`` (UTF-8 JSON: schema version, key, time, base
@@ -49,6 +51,8 @@ RECOVERY_FOLDER = "recovery"
 SCHEMA_VERSION = 1
 SUFFIX = ".npz"
 TEMPORARY_PREFIX = ".saving-"
+#: A source that names a scan without a file (kept as it is, never opened).
+MEMORY_PREFIX = "memory:"
 #: Temporary files older than this are leftovers of an interrupted save and are removed.
 LEFTOVER_AGE_SECONDS = 600.0
 _CASE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
@@ -90,7 +94,12 @@ class RecoveryEntry:
     @property
     def description(self) -> str:
         """One line for a list shown to the user."""
-        what = f"case {self.case_id}" if self.case_id else f"scan {self.source}"
+        if self.case_id:
+            what = f"case {self.case_id}"
+        elif str(self.source).startswith(MEMORY_PREFIX):
+            what = f"unsaved scan {str(self.source)[len(MEMORY_PREFIX):]}"
+        else:
+            what = f"scan {self.source}"
         base = f", from version {self.base_version}" if self.base_version else ""
         return f"{what}{base}, saved {self.saved}"
 
@@ -115,10 +124,13 @@ def entry_key(*, case_id: str | None = None, source: str | os.PathLike[str] | No
 
 
 def normalised_source(source: str | os.PathLike[str] | None) -> str:
-    """A source path as an absolute path string (the same scan always gives the same key)."""
+    """A source path as an absolute path string (the same scan always gives the same key);
+    a ``memory:<name>`` source as it is."""
     text = str(source or "").strip()
-    if not text:
-        raise RecoveryError("the source of a recovery entry must be a non-empty path")
+    if not text or text == MEMORY_PREFIX:
+        raise RecoveryError("the source of a recovery entry must be a non-empty path or memory:<name>")
+    if text.startswith(MEMORY_PREFIX):
+        return text
     return str(Path(text).expanduser().absolute())
 
 
@@ -261,8 +273,9 @@ def _decode(path: Path, *, labels: bool = True) -> tuple[dict[str, Any], np.ndar
             array = archive["labels"] if labels else None
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, UnicodeDecodeError) as error:
         raise RecoveryError(f"{path}: not a readable recovery file ({type(error).__name__}: {error})") from error
-    if not isinstance(header, dict) or header.get("schema") != SCHEMA_VERSION:
-        raise RecoveryError(f"{path}: unknown recovery file schema {header.get('schema') if isinstance(header, dict) else header!r}")
+    schema = header.get("schema") if isinstance(header, dict) else header
+    if schema != SCHEMA_VERSION:
+        raise RecoveryError(f"{path}: unknown recovery file schema {schema!r} (this LegSeg reads {SCHEMA_VERSION})")
     return header, None if array is None else array.astype(np.uint8, copy=False)
 
 

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from legseg_core.io import Volume
-from legseg_core.recovery import RecoveryArea, RecoveryEntry
+from legseg_core.recovery import MEMORY_PREFIX, RecoveryArea, RecoveryEntry
 from legseg_core.store import CaseMetadata, DuplicateCaseError, LabelVersion, Store
 from legseg_napari._layers import (CASE, CORRECTS, IMAGE, MODEL, VERSION, VOLUME, muscle_labels_kwargs, unique_name,
                                    volume_of)
@@ -134,12 +134,13 @@ def accept_in_store(request: AcceptRequest) -> AcceptResult:
 
 
 def recovery_key_fields(layer: Any) -> dict[str, str]:
-    """``case_id=...`` when the layer's scan is in the store, else ``source=<scan path or layer name>``."""
+    """``case_id=...`` when the layer's scan is in the store, else ``source=<scan path>``, or
+    ``source=memory:<layer>`` for a scan without a file (sample data, a layer made in napari)."""
     case_id = layer.metadata.get(CASE)
     if case_id:
         return {"case_id": str(case_id)}
     path = volume_of(layer).geometry.path
-    return {"source": str(path) if path else f"unsaved napari layer {layer.metadata.get(CORRECTS) or layer.name}"}
+    return {"source": str(path) if path else f"{MEMORY_PREFIX}{layer.metadata.get(CORRECTS) or layer.name}"}
 
 
 def autosave_layer(area: RecoveryArea, layer: Any, labels: np.ndarray) -> RecoveryEntry:
@@ -210,6 +211,6 @@ def _load_scan(entry: RecoveryEntry, store_path: str | None) -> Volume | None:
                 return store.load_image(entry.case_id)
         except StoreError:
             return None
-    if entry.source and Path(entry.source).exists():
+    if entry.source and not entry.source.startswith(MEMORY_PREFIX) and Path(entry.source).exists():
         return load_volume(entry.source)
     return None

@@ -23,7 +23,8 @@ def atom_region(atom: Any, shape: tuple[int, ...]) -> Region | None:
     slice_key = getattr(atom, "slice_key", None)
     if slice_key is not None:
         parts = tuple(slice_key)[-3:]
-        return tuple(slice(*part.indices(size)[:2]) for part, size in zip(parts, shape[-3:]))  # type: ignore[return-value]
+        boxes = (slice(*part.indices(size)[:2]) for part, size in zip(parts, shape[-3:]))
+        return tuple(boxes)  # type: ignore[return-value]
     indices = atom[0]
     arrays = [np.asarray(axis) for axis in tuple(indices)[-3:]]
     if len(arrays) != 3 or arrays[0].size == 0:

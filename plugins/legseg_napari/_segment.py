@@ -33,7 +33,8 @@ class ModelResult:
     score: float | None
 
 
-def compare_work(image: Volume, choices: list[Any], device: str, store_path: str | None) -> ProgressWork[list[ModelResult]]:
+def compare_work(image: Volume, choices: list[Any], device: str,
+                 store_path: str | None) -> ProgressWork[list[ModelResult]]:
     """Segment ``image`` with each model choice in turn; progress spans all of them (one step per model)."""
     from legseg_gui.app.segmentation import segmentation_work
 
@@ -114,9 +115,10 @@ def show_side_by_side(viewer: Any, image_layer: Any, labels_layers: list[Any]) -
     pairs each model with the scan. Returns the views added."""
     views = []
     for labels_layer in labels_layers:
-        view = viewer.add_image(image_layer.data, name=unique_name(viewer, f"{image_layer.name} ⟂ {labels_layer.name}"),
-                                scale=image_layer.scale, colormap=image_layer.colormap.name,
-                                contrast_limits=image_layer.contrast_limits, metadata={**image_layer.metadata, VIEW: True})
+        name = unique_name(viewer, f"{image_layer.name} ⟂ {labels_layer.name}")
+        view = viewer.add_image(image_layer.data, name=name, scale=image_layer.scale,
+                                colormap=image_layer.colormap.name, contrast_limits=image_layer.contrast_limits,
+                                metadata={**image_layer.metadata, VIEW: True})
         views.append(view)
     for position, (view, labels_layer) in enumerate(zip(views, labels_layers)):
         viewer.layers.move(viewer.layers.index(view), 2 * position)

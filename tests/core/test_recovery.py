@@ -53,6 +53,25 @@ def test_source_files_are_keyed_by_absolute_path(tmp_path: Path, monkeypatch: py
     assert area.find(source=tmp_path / "other.nii.gz") is None
 
 
+def test_a_scan_without_a_file_is_keyed_by_its_memory_name(tmp_path: Path) -> None:
+    area = RecoveryArea(tmp_path)
+    entry = area.save(labels(), source="memory:sample calf")
+    assert entry.source == "memory:sample calf" and entry.description.startswith("unsaved scan sample calf, saved")
+    assert area.find(source="memory:sample calf") == entry
+    with pytest.raises(RecoveryError, match="non-empty path or memory:<name>"):
+        area.save(labels(), source="memory:")
+
+
+def test_an_unknown_schema_is_refused_by_name(tmp_path: Path) -> None:
+    import json
+
+    header = np.frombuffer(json.dumps({"schema": 99}).encode(), dtype=np.uint8)
+    np.savez(tmp_path / "case-future.npz", labels=labels(), header=header)
+    assert RecoveryArea(tmp_path).pending() == []
+    with pytest.raises(RecoveryError, match="unknown recovery file schema 99"):
+        RecoveryArea(tmp_path).restore("case-future")
+
+
 def test_pending_lists_newest_first_and_discard_removes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import legseg_core.recovery as recovery
 

@@ -128,7 +128,7 @@ def test_autosave_then_recovery_is_offered_and_restored(calf, places, make_napar
     image2, _ = viewer2.open_sample("legseg", "calf")
     widget2 = correction_widget(viewer2, qtbot)
     assert widget2.recovery.pending_count() == 1 and widget2.recovery.isVisibleTo(widget2)
-    assert "unsaved napari layer unet-test labels" in widget2.recovery.entries.item(0).text()
+    assert widget2.recovery.entries.item(0).text().startswith("unsaved scan unet-test labels, saved ")
     widget2.recovery.restore_button.click()
     restored = viewer2.layers[-1]
     np.testing.assert_array_equal(restored.data, edited)

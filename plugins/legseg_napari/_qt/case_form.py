@@ -34,7 +34,8 @@ class CaseFormWidget(QGroupBox):
         return CaseMetadata(contrast=self.contrast.currentText(), protocol=self.protocol.text(),
                             health=self.health.currentText(), diagnosis=self.diagnosis.text())
 
-    def set_values(self, *, contrast: str | None = None, health: str | None = None, diagnosis: str | None = None) -> None:
+    def set_values(self, *, contrast: str | None = None, health: str | None = None,
+                   diagnosis: str | None = None) -> None:
         """Fill in what is known (from the file, or a test)."""
         if contrast:
             self.contrast.setCurrentText(contrast)

@@ -179,7 +179,7 @@ class CorrectionWidget(QWidget):
         for layer in list(self.dirty):
             try:
                 autosave_layer(area, layer, np.array(layer.data, np.uint8, copy=True))
-            except LegsegError as error:
+            except (LegsegError, OSError) as error:
                 self.status.setText(f"autosave of {layer.name} failed: {error}")
                 continue
             self.dirty.discard(layer)
