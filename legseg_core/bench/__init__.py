@@ -21,6 +21,8 @@ BENCHMARKS: tuple[str, ...] = (
     "preprocess",
     "editing",
     "phantom",
+    "train",
+    "inference",
 )
 
 #: Benchmarks of the Qt widgets: name -> module. They are imported only when run, so that the
