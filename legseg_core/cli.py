@@ -20,6 +20,8 @@ from legseg_core.errors import CancelledError, LegsegError
 #: Subcommand modules under legseg_core.commands, in the order `legseg --help` lists them.
 COMMAND_MODULES: tuple[str, ...] = (
     "info",
+    "segment",
+    "models",
     "bench",
     "evaluate",
     "overlap",

@@ -1,0 +1,75 @@
+"""``legseg models``: the network architectures and presets, and the models registered in the store.
+
+``legseg models list`` shows every architecture x preset with its parameter count, the named
+models shipped with LegSeg, and the models registered in the store; the registry subcommands
+(``show``, ``promote``, ``reject``, ``rollback``) come from :mod:`legseg_core.commands.model_registry`.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from legseg_core.commands.common import print_json
+from legseg_core.commands.model_registry import add_registry_commands, add_store_option
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("models", help="network architectures, presets and registered models",
+                                   description="List the network architectures and presets, the shipped models "
+                                               "and the models registered in the store; manage the registry.")
+    commands = parser.add_subparsers(dest="models_command", metavar="COMMAND")
+    listing = commands.add_parser("list", help="architectures, presets, parameter counts and registered models",
+                                  description="Show each architecture x preset with its free-parameter count "
+                                              "(and the paper's count), shipped models and registered models.")
+    listing.add_argument("--json", action="store_true", help="print the listing as JSON")
+    add_store_option(listing)
+    listing.set_defaults(handler=run_list)
+    add_registry_commands(commands)
+    parser.set_defaults(handler=lambda args: parser.print_help() or 2)
+
+
+def architecture_rows() -> list[dict[str, Any]]:
+    """One row per architecture x preset: parameters, the paper's count for the paper preset, description."""
+    import torch
+
+    from legseg_core.models import ARCHITECTURES, PAPER_PARAMETERS, build_model, count_parameters
+
+    rows = []
+    for name, spec in ARCHITECTURES.items():
+        for preset in spec.presets:
+            with torch.device("meta"):  # shapes only: no memory, no initialisation
+                network = build_model(name, preset)
+            rows.append({"architecture": name, "preset": preset, "parameters": count_parameters(network),
+                         "paper_parameters": PAPER_PARAMETERS[name] if preset == "paper" else None,
+                         "downsampling_zyx": list(network.factor), "description": spec.description})
+    return rows
+
+
+def run_list(args: argparse.Namespace) -> int:
+    from legseg_core.bench import format_table
+    from legseg_core.commands.model_registry import print_registered, registered_rows
+    from legseg_core.models import available_models
+
+    rows = architecture_rows()
+    if args.json:
+        print_json({"architectures": rows, "named_models": available_models(args.store),
+                    "registered": _registered_or_empty(args, registered_rows)})
+        return 0
+    print(format_table([{**row, "paper_parameters": row["paper_parameters"] or "-",
+                         "downsampling_zyx": "x".join(map(str, row["downsampling_zyx"]))} for row in rows]))
+    shipped = available_models(args.store).get("shipped with LegSeg", [])
+    print(f"shipped models: {', '.join(shipped) if shipped else 'none'}")
+    print_registered(args)
+    return 0
+
+
+def _registered_or_empty(args: argparse.Namespace, rows_of: Any) -> list[dict[str, Any]]:
+    from legseg_core.store import Store
+    from legseg_core.store.errors import StoreMissingError
+    from legseg_core.training.registry import ModelRegistry
+
+    try:
+        return rows_of(ModelRegistry(Store.open(args.store)))
+    except StoreMissingError:
+        return []

@@ -1,0 +1,168 @@
+"""``legseg segment``: label the seven muscles of one scan, many scans, or a folder of scans.
+
+Each scan is read onto the canonical grid, segmented by :class:`legseg_core.inference.Segmenter`
+with a progress bar, and its labels are written as NIfTI on the scan's own grid, so that they
+overlay it in any viewer. ``--probabilities`` also writes the 8-class probabilities (4D,
+classes last) and the uncertainty map (normalised entropy, 0..1). ``-o`` names a folder (files
+``<scan>_labels.nii.gz`` ...), or, for a single scan, the labels file itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from legseg_core.commands.common import add_volume_options, print_json, volume_options, with_progress_bar
+from legseg_core.errors import CancelledError, InputPathError, LegsegError
+
+NIFTI_SUFFIXES = (".nii", ".nii.gz")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "segment", help="segment the seven calf muscles of scans with a model",
+        description="Segment one scan, several scans, or every NIfTI scan of a folder (a folder without "
+                    "NIfTI files is read as one DICOM series). Labels are written as NIfTI on each scan's grid.")
+    parser.add_argument("scans", nargs="+", metavar="SCAN", help="NIfTI file, DICOM file or folder, or a folder of NIfTI files")
+    parser.add_argument("-o", "--output", required=True, metavar="OUT",
+                        help="output folder; for one scan also a .nii/.nii.gz file name for the labels")
+    parser.add_argument("--model", required=True, metavar="NAME_OR_FILE",
+                        help="a model file, a shipped model's name, 'active' or a model id registered in the store")
+    parser.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps")
+    parser.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16", "fp16"),
+                        help="arithmetic of the network (default auto: reduced only where measured to agree)")
+    parser.add_argument("--batch-size", type=int, default=None, help="patches per forward pass")
+    parser.add_argument("--probabilities", action="store_true",
+                        help="also write the 8-class probabilities and the uncertainty map")
+    parser.add_argument("--store", metavar="PATH", default=None, help="the store that registered models come from")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    add_volume_options(parser)
+    parser.set_defaults(handler=run)
+
+
+def collect_scans(arguments: list[str]) -> list[Path]:
+    """The scans named on the command line: files, DICOM folders, and the NIfTI files of folders."""
+    scans: list[Path] = []
+    for argument in arguments:
+        path = Path(argument).expanduser()
+        if not path.exists():
+            raise InputPathError(f"{path}: no such file or folder")
+        if path.is_dir():
+            inside = sorted(p for p in path.iterdir() if p.is_file() and is_nifti(p))
+            scans += inside or [path]
+        else:
+            scans.append(path)
+    return scans
+
+
+def is_nifti(path: Path) -> bool:
+    """True for .nii and .nii.gz file names (any case)."""
+    return path.name.lower().endswith(NIFTI_SUFFIXES)
+
+
+def scan_name(path: Path) -> str:
+    """A file name stem without .nii/.nii.gz (a DICOM folder's own name)."""
+    name = path.name
+    for suffix in (".nii.gz", ".nii", ".dcm"):
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+def output_paths(scans: list[Path], output: str) -> list[dict[str, Path]]:
+    """Labels, probabilities and uncertainty paths per scan (names made unique within the folder)."""
+    out = Path(output).expanduser()
+    if is_nifti(out):
+        if len(scans) != 1:
+            raise InputPathError(f"{out}: a file name can take the labels of one scan only; give a folder "
+                                 f"for {len(scans)} scans")
+        stem = scan_name(out).removesuffix("_labels")
+        return [_paths(out.parent, stem, labels=out)]
+    if out.exists() and not out.is_dir():
+        raise InputPathError(f"{out}: exists and is not a folder")
+    seen: dict[str, int] = {}
+    result = []
+    for scan in scans:
+        stem = scan_name(scan)
+        seen[stem] = seen.get(stem, 0) + 1
+        result.append(_paths(out, stem if seen[stem] == 1 else f"{stem}-{seen[stem]}"))
+    return result
+
+
+def _paths(folder: Path, stem: str, labels: Path | None = None) -> dict[str, Path]:
+    return {"labels": labels or folder / f"{stem}_labels.nii.gz",
+            "probabilities": folder / f"{stem}_probabilities.nii.gz",
+            "uncertainty": folder / f"{stem}_uncertainty.nii.gz"}
+
+
+def run(args: argparse.Namespace) -> int:
+    from legseg_core.inference import Segmenter
+    from legseg_core.models import resolve_model
+
+    scans = collect_scans(args.scans)
+    outputs = output_paths(scans, args.output)
+    model_file = resolve_model(args.model, store=args.store)
+    segmenter = Segmenter(model_file, args.device, precision=args.precision, batch_size=args.batch_size)
+    results, failures = [], 0
+    for scan, paths in zip(scans, outputs):
+        try:
+            results.append(segment_one(segmenter, scan, paths, args))
+        except CancelledError:
+            raise
+        except LegsegError as error:
+            failures += 1
+            results.append({"scan": str(scan), "error": str(error)})
+            print(f"legseg: error: {error}", file=sys.stderr)
+    report(segmenter, model_file, results, as_json=args.json)
+    return 2 if failures else 0
+
+
+def segment_one(segmenter: Any, scan: Path, paths: dict[str, Path], args: argparse.Namespace) -> dict[str, Any]:
+    """Segment one scan, write its files, return what the report shows."""
+    import time
+
+    import numpy as np
+
+    from legseg_core.io import load_volume, save_image, save_labels
+    from legseg_core.labels import MUSCLES
+
+    start = time.perf_counter()
+    volume = load_volume(scan, **volume_options(args))
+    result = with_progress_bar(segmenter.segment_steps(volume, probabilities=args.probabilities),
+                               scan_name(scan), enabled=not args.no_progress)
+    paths["labels"].parent.mkdir(parents=True, exist_ok=True)
+    written = {"labels": str(save_labels(result.labels, volume, paths["labels"]))}
+    if args.probabilities:
+        written["probabilities"] = str(save_image(np.moveaxis(result.probabilities, 0, -1), volume,
+                                                  paths["probabilities"]))
+        written["uncertainty"] = str(save_image(result.uncertainty, volume, paths["uncertainty"]))
+    voxel_ml = float(np.prod(volume.spacing)) / 1000.0
+    counts = result.muscle_voxels()
+    return {"scan": str(scan), **written, "shape": list(volume.shape), "spacing_mm": list(volume.spacing),
+            "patches": result.patches, "uncertainty_score": round(result.uncertainty_score, 4),
+            "seconds": {**{k: round(v, 3) for k, v in result.timings.items()},
+                        "with_io": round(time.perf_counter() - start, 3)},
+            "muscles": {m.abbr: {"voxels": counts[m.id], "ml": round(counts[m.id] * voxel_ml, 2)} for m in MUSCLES}}
+
+
+def report(segmenter: Any, model_file: Path, results: list[dict[str, Any]], *, as_json: bool) -> None:
+    """Print the model, the device and one block per scan (or all of it as JSON)."""
+    card = segmenter.card
+    model = {"file": str(model_file), "model_id": card.model_id, "architecture": card.architecture,
+             "preset": card.preset}
+    if as_json:
+        print_json({"model": model, "device": str(segmenter.device), "precision": segmenter.precision,
+                    "scans": results})
+        return
+    print(f"model {card.model_id or model_file.name} ({card.architecture}/{card.preset}) on {segmenter.device}, "
+          f"{segmenter.precision}")
+    for item in results:
+        if "error" in item:
+            print(f"{item['scan']}: FAILED: {item['error']}")
+            continue
+        print(f"{item['scan']} -> {item['labels']}  ({item['patches']} patches, {item['seconds']['with_io']:.1f} s, "
+              f"uncertainty {item['uncertainty_score']:.3f})")
+        print("  " + "  ".join(f"{abbr} {value['ml']:.1f} ml" for abbr, value in item["muscles"].items()))
