@@ -123,3 +123,7 @@ def test_one_layer_twice_is_refused_the_3d_button_switches_and_stop_removes_the_
     widget.stop()
     assert session.overlap_layer not in viewer.layers
     assert widget.table.text(1, "dice") == "–"
+    session = widget.compare()
+    viewer.layers.remove(session.prediction)  # closing a compared layer ends the comparison
+    assert widget.session is None and session.overlap_layer not in viewer.layers
+    assert "was closed" in widget.status.text()

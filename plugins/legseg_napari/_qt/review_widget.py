@@ -51,6 +51,7 @@ class ReviewWidget(QWidget):
         self.view_3d_button.setChecked(napari_viewer.dims.ndisplay == 3)
         self.view_3d_button.toggled.connect(self._on_view_3d_toggled)
         napari_viewer.dims.events.ndisplay.connect(self._on_ndisplay_changed)
+        napari_viewer.layers.events.removed.connect(self._on_layer_removed)
         self.progress = ProgressWidget(title="distances")
         self.status = QLabel("")
         self.status.setWordWrap(True)
@@ -167,6 +168,11 @@ class ReviewWidget(QWidget):
 
     def _on_view_3d_toggled(self, checked: bool) -> None:
         self.viewer.dims.ndisplay = 3 if checked else 2
+
+    def _on_layer_removed(self, event: Any) -> None:
+        if self.session is not None and event.value in (self.session.reference, self.session.prediction):
+            self.status.setText(f"{event.value.name} was closed; the comparison ended")
+            self.stop()
 
     def _on_ndisplay_changed(self, event: Any) -> None:
         self.view_3d_button.setChecked(event.value == 3)
