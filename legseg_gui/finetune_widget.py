@@ -186,7 +186,7 @@ class FinetuneWidget(QWidget):
         self._error_message = "fine-tuning was cancelled; the active model is unchanged"
         process = self.process
         process.terminate()  # type: ignore[union-attr]
-        QTimer.singleShot(TERMINATE_GRACE_MS, lambda: self._kill_if_running(process))
+        QTimer.singleShot(TERMINATE_GRACE_MS, process, lambda: self._kill_if_running(process))  # dropped with it
 
     def _kill_if_running(self, process: QProcess | None) -> None:
         if process is not None and process is self.process and self.running:
