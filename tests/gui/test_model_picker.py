@@ -99,4 +99,4 @@ def test_building_the_picker_and_the_app_panels_imports_no_torch(tmp_path) -> No
               "print('torch' in sys.modules)\n")
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.strip().splitlines()[-1] == "False"
+    assert result.stdout.strip().splitlines()[-1] == "False", (result.stdout, result.stderr[-2000:])
