@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from qtpy.QtCore import QPoint, Qt
@@ -215,3 +217,26 @@ def test_sagittal_and_coronal_sections_follow_the_cursor_edits_and_clicks(qtbot,
     rect = orthogonal.sagittal.picture_rect()
     qtbot.mouseClick(orthogonal.sagittal, Qt.MouseButton.LeftButton, pos=QPoint(int(rect.center().x()), int(rect.top() + 2)))
     assert window.view.view_state.z == labels.shape[0] - 1  # the top row is the most superior slice
+
+
+def test_a_dicom_folder_opens_with_its_dialog_defaulting_to_what_the_headers_say(qtbot, tmp_path, monkeypatch,
+                                                                                window) -> None:
+    from legseg_gui.app.metadata_dialog import CaseMetadataDialog
+    from tests.dicom_factory import write_series
+
+    pixels = (np.arange(6 * 40 * 48, dtype=np.uint16).reshape(6, 40, 48) % 900) + 100
+    write_series(tmp_path / "series", pixels, description="mDIXON W calf")
+    shown = []
+
+    def accept_as_shown(dialog: CaseMetadataDialog) -> int:
+        shown.append(dialog.contrast_combo.currentText())
+        dialog.health_combo.setCurrentText("patient")
+        return 1
+
+    monkeypatch.setattr(CaseMetadataDialog, "exec", accept_as_shown)
+    open_scan(window, tmp_path / "series")
+    qtbot.waitUntil(lambda: window.session is not None and window.session.image.shape == (6, 40, 48), timeout=10_000)
+    assert shown == ["dixon_water"]
+    case = window.store.case(window.session.case_id)
+    assert (case.metadata.contrast, case.metadata.health) == ("dixon_water", "patient")
+    assert "Doe" not in json.dumps(case.to_dict()) and "PID-12345" not in json.dumps(case.to_dict())
