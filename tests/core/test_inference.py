@@ -1,0 +1,165 @@
+"""The Segmenter on tiny networks and tiny phantoms, the real scan, devices, precision, errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from legseg_core import inference
+from legseg_core.errors import CancelledError, CheckpointError, LegsegError, ModelError
+from legseg_core.inference import (
+    DeviceError, Segmenter, normalised_entropy, pick_device, pick_precision, uncertainty_score,
+)
+from legseg_core.io import Volume, load_labels, save_labels
+from legseg_core.models import ModelCard, build_model, save_checkpoint
+from legseg_core.phantom import make_case
+from legseg_core.preprocess import from_patches, to_patches
+from legseg_core.progress import CancelToken, drive
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def phantom() -> Volume:
+    return make_case(seed=3, size="tiny").images["dixon_water"]
+
+
+def tiny_model(seed: int = 0, **overrides):
+    torch.manual_seed(seed)
+    network = build_model("unet", "lite", channels=(4, 8, 8), strides=[(1, 2, 2), (2, 2, 2)], **overrides)
+    return network, ModelCard.for_network(network)
+
+
+def test_segmentation_is_on_the_scan_grid_and_matches_the_preprocessing_inverse(phantom):
+    network, card = tiny_model()
+    segmenter = Segmenter((network, card), "cpu", batch_size=1)
+    result = segmenter.segment(phantom, probabilities=True)
+    assert result.labels.shape == phantom.shape and result.labels.dtype == np.uint8
+    assert result.probabilities.shape == (8, *phantom.shape) and result.probabilities.dtype == np.float32
+    np.testing.assert_allclose(result.probabilities.sum(axis=0), 1.0, atol=1e-4)
+    patches = to_patches(phantom)
+    with torch.no_grad():
+        outputs = network(torch.from_numpy(patches.images)[:, None]).numpy()
+    np.testing.assert_array_equal(result.labels, from_patches(outputs, patches.plan))
+    assert result.patches == len(patches.images) and result.device == "cpu" and result.precision == "fp32"
+    assert result.model_id == card.model_id and set(result.timings) == {"preprocess", "forward", "postprocess", "total"}
+
+
+def test_uncertainty_is_normalised_entropy_and_the_score_averages_muscle_voxels(phantom):
+    result = Segmenter(tiny_model(), "cpu").segment(phantom, probabilities=True)
+    assert result.uncertainty.dtype == np.float32 and result.uncertainty.shape == phantom.shape
+    assert 0.0 <= result.uncertainty.min() and result.uncertainty.max() <= 1.0
+    p = np.clip(result.probabilities, 1e-12, 1.0)
+    np.testing.assert_allclose(result.uncertainty, -(p * np.log(p)).sum(axis=0) / np.log(8), atol=1e-5)
+    muscle = result.labels > 0
+    assert muscle.any()
+    assert result.uncertainty_score == pytest.approx(float(result.uncertainty[muscle].mean()), rel=1e-5)
+    assert Segmenter(tiny_model(), "cpu").segment(phantom).probabilities is None
+
+
+def test_entropy_and_score_by_hand():
+    uniform = np.full((8, 2, 3, 4), 1 / 8, np.float32)
+    certain = np.zeros((8, 2, 3, 4), np.float32)
+    certain[3] = 1.0
+    np.testing.assert_allclose(normalised_entropy(uniform), 1.0, atol=1e-6)
+    np.testing.assert_allclose(normalised_entropy(certain), 0.0, atol=1e-6)
+    assert uncertainty_score(np.full((2, 2, 2), 0.3, np.float32), np.zeros((2, 2, 2), np.uint8)) == 1.0
+
+
+def test_progress_per_batch_and_cancellation(phantom):
+    segmenter = Segmenter(tiny_model(), "cpu", batch_size=1)
+    events = []
+    result = drive(segmenter.segment_steps(phantom), events.append)
+    assert [e.done for e in events] == list(range(1, result.patches + 3))
+    assert all(e.total == result.patches + 2 for e in events) and events[-1].fraction == 1.0
+    token = CancelToken()
+    with pytest.raises(CancelledError, match=r"segmentation of .* was cancelled"):
+        drive(segmenter.segment_steps(phantom, cancel=token), lambda event: token.cancel())
+    token = CancelToken()
+    with pytest.raises(CancelledError):
+        drive(segmenter.segment_steps(phantom), lambda event: token.cancel(), cancel=token)
+
+
+def test_a_model_file_is_loaded_and_labels_overlay_the_real_scan(tmp_path, real_case):
+    image, _, _ = real_case
+    network, card = tiny_model()
+    path = save_checkpoint(network, card, tmp_path / "tiny.pt")
+    segmenter = Segmenter(str(path), "cpu")
+    assert segmenter.card == card and not segmenter.network.training
+    result = segmenter.segment(image)
+    written = save_labels(result.labels, image, tmp_path / "labels.nii.gz")
+    np.testing.assert_array_equal(load_labels(written, like=image).data, result.labels)
+
+
+def test_a_scan_without_legs_is_a_clear_error():
+    empty = Volume.from_array(np.zeros((25, 64, 64), np.float32), (5.0, 3.0, 3.0), name="empty")
+    with pytest.raises(LegsegError, match=r"empty"):
+        Segmenter(tiny_model(), "cpu").segment(empty)
+
+
+def test_device_choice(monkeypatch):
+    assert pick_device("cpu").type == "cpu"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(inference, "_mps_available", lambda: False)
+    assert pick_device(None).type == "cpu" and pick_device("auto").type == "cpu"
+    monkeypatch.setattr(inference, "_mps_available", lambda: True)
+    assert pick_device(None).type == "mps"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert pick_device(None).type == "cuda"
+
+
+def test_unknown_or_unavailable_devices(monkeypatch):
+    with pytest.raises(DeviceError, match=r"unknown device 'gpu0'; use auto, cpu, cuda, cuda:N or mps"):
+        pick_device("gpu0")
+    with pytest.raises(DeviceError, match=r"device 'meta' is not supported"):
+        pick_device("meta")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(inference, "_mps_available", lambda: False)
+    with pytest.raises(DeviceError, match=r"device 'cuda:1' is not available: this machine has no CUDA GPU"):
+        pick_device("cuda:1")
+    with pytest.raises(DeviceError, match=r"device 'mps' is not available"):
+        Segmenter(tiny_model(), "mps")
+
+
+def test_precision_choice(monkeypatch):
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    assert pick_precision("fp32", cuda) == "fp32" and pick_precision("bf16", cpu) == "bf16"
+    assert pick_precision("auto", cuda) == inference.AUTO_PRECISION["cuda"]
+    assert pick_precision("auto", torch.device("mps")) == "fp32"
+    monkeypatch.setattr(inference, "cpu_has_native_bf16", lambda: False)
+    assert pick_precision("auto", cpu) == "fp32"
+    monkeypatch.setattr(inference, "cpu_has_native_bf16", lambda: True)
+    assert pick_precision("auto", cpu) == inference.AUTO_PRECISION["cpu"]
+    with pytest.raises(ModelError, match=r"unknown precision 'fp8'; choose one of auto, fp32, bf16, fp16"):
+        pick_precision("fp8", cpu)
+
+
+def test_reduced_precision_runs_and_returns_float32(phantom):
+    segmenter = Segmenter(tiny_model(), "cpu", precision="bf16")
+    patches = to_patches(phantom).images[:1, :8, :24, :24]
+    probabilities = segmenter.forward(patches)
+    assert probabilities.dtype == np.float32 and probabilities.shape == (1, 8, 8, 24, 24)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=2e-2)
+
+
+def test_bad_models_and_batch_sizes(tmp_path):
+    with pytest.raises(ModelError, match=r"batch_size=0 must be a whole number >= 1"):
+        Segmenter(tiny_model(), "cpu", batch_size=0)
+    with pytest.raises(ModelError, match=r"takes a model file, a model name or a \(network, ModelCard\) pair, not dict"):
+        Segmenter({"weights": 1}, "cpu")
+    network, card = tiny_model()
+    with pytest.raises(ModelError, match=r"the network has 5 output channels; a Segmenter needs 8"):
+        Segmenter((tiny_model(out_channels=5)[0], card), "cpu")
+    with pytest.raises(CheckpointError, match=r"label map \{1: 'GL'\} does not match"):
+        Segmenter((network, card.with_updates(label_map={1: "GL"})), "cpu")
+    corrupt = tmp_path / "broken.pt"
+    corrupt.write_bytes(b"PK\x03\x04 not really a zip")
+    with pytest.raises(CheckpointError, match=r"broken.pt: not a readable model file"):
+        Segmenter(corrupt, "cpu")
