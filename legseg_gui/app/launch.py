@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from legseg_core.errors import InputPathError
+from legseg_core.errors import InputPathError, LegsegError
 
 log = logging.getLogger(__name__)
 
@@ -143,6 +143,8 @@ def run_app(options: AppOptions, *, announce: Callable[[str], Any] | None = None
                 announce(f"screenshot: {written} (view: {written.with_suffix('.json')})")
         if options.quit:
             window.close()
+            if window.errors:
+                raise LegsegError("; ".join(window.errors))
             return 0
         window.offer_recovery_at_start()
         return int(QApplication.instance().exec())

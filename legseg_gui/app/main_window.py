@@ -56,6 +56,7 @@ class MainWindowWidget(QMainWindow):
         self.author: str | None = None
         self.headless = False  # no dialogs: questions take their default, errors go to the log
         self._new_cases = 0
+        self.errors: list[str] = []  # every error reported, for the headless mode's exit status
         self.tool_state = EditingState()
         self.setWindowTitle(f"{WINDOW_TITLE} — {store.root}")
         self._build(finetune_arguments)
@@ -121,7 +122,8 @@ class MainWindowWidget(QMainWindow):
         self.statusBar().showMessage(text, 10_000)
 
     def report_error(self, text: str) -> None:
-        """Show an error message (status bar and a message box when interactive)."""
+        """Show an error message (status bar and a message box when interactive); kept in :attr:`errors`."""
+        self.errors.append(text)
         self.say(text)
         log.warning("%s", text)
         if not self.headless:

@@ -84,3 +84,14 @@ def test_an_unknown_case_or_path_is_a_clear_error(tmp_path) -> None:
     result = legseg("app", "--store", str(tmp_path / "store"), "--open", "case-000000000000", "--quit")
     assert result.returncode == 2 and "neither a case of the store" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_labels_that_are_not_legseg_labels_fail_the_headless_run_with_the_reason(tmp_path) -> None:
+    phantom = tiny_phantom(seed=3)
+    image = phantom.images["t1w"]
+    scan = save_image(image.data, image, tmp_path / "calf.nii.gz")
+    other = save_labels(np.full(image.shape, 9, np.uint8), image, tmp_path / "other_labels.nii.gz")
+    result = legseg("app", "--store", str(tmp_path / "store"), "--open", str(scan), "--labels", str(other),
+                    "--screenshot", str(tmp_path / "shot.png"), "--quit")
+    assert result.returncode == 2 and "label values must lie in 0..7, found 9..9" in result.stderr
+    assert (tmp_path / "shot.png").is_file()
