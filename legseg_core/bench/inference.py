@@ -6,6 +6,8 @@ own) builds the network with random weights (timing does not depend on them) and
 - ``end_to_end_s``: load the NIfTI file, segment it (patches, network, back to the scan grid,
   uncertainty), write the labels NIfTI; median over repeats after one warm-up run;
 - ``forward_s``: the network alone on the scan's patches, in the Segmenter's batches;
+- ``end_to_end_cpu_s``, ``forward_cpu_s``: the CPU seconds of the same runs (all threads), which
+  stay comparable when other work shares the cores;
 - ``patches_per_s``; ``peak_mib``: the worker's peak resident memory on the CPU (torch included),
   or ``torch.cuda.max_memory_allocated`` on a GPU.
 
@@ -121,7 +123,7 @@ def measure(job: dict[str, Any]) -> dict[str, Any]:
     from legseg_core.preprocess import to_patches
 
     torch.manual_seed(0)
-    network = build_model(job["arch"], job["preset"])
+    network = build_model(job["arch"], job["preset"], **job.get("overrides", {}))
     segmenter = Segmenter((network, ModelCard.for_network(network)), job["device"], precision=job["precision"],
                           batch_size=job["batch_size"])
 
@@ -129,14 +131,35 @@ def measure(job: dict[str, Any]) -> dict[str, Any]:
         volume = load_volume(job["scan"])
         save_labels(segmenter.segment(volume).labels, volume, job["out"])
 
-    total = median_seconds(end_to_end, repeats=job["repeats"])
+    total, total_cpu = wall_and_cpu(end_to_end, job["repeats"])
     images = to_patches(load_volume(job["scan"]), config=segmenter.config).images
     batches = [images[i:i + segmenter.batch_size] for i in range(0, len(images), segmenter.batch_size)]
-    forward = median_seconds(lambda: [segmenter.forward(batch) for batch in batches], repeats=job["repeats"])
+    forward, forward_cpu = wall_and_cpu(lambda: [segmenter.forward(batch) for batch in batches], job["repeats"])
     return {"device": segmenter.device.type, "precision": segmenter.precision,
             "parameters": count_parameters(network), "patches": len(images), "end_to_end_s": round(total, 3),
             "forward_s": round(forward, 3), "patches_per_s": round(len(images) / forward, 2),
+            "end_to_end_cpu_s": round(total_cpu, 3), "forward_cpu_s": round(forward_cpu, 3),
             "peak_mib": round(_peak_mib(segmenter.device), 1)}
+
+
+def wall_and_cpu(function: Any, repeats: int) -> tuple[float, float]:
+    """Median wall seconds (after one warm-up run) and median CPU seconds of this process, all threads.
+
+    The CPU seconds tell how much work a run was when other programs share the cores and
+    stretch the wall time.
+    """
+    import statistics
+    import time
+
+    cpu: list[float] = []
+
+    def timed() -> None:
+        start = time.process_time()
+        function()
+        cpu.append(time.process_time() - start)
+
+    wall = median_seconds(timed, repeats=repeats)
+    return wall, statistics.median(cpu[1:])
 
 
 def _peak_mib(device: Any) -> float:
