@@ -10,6 +10,7 @@ detected from the system (and confirmed by torch once something else has importe
 
 from __future__ import annotations
 
+import json
 import logging
 import platform
 import shutil
@@ -98,11 +99,27 @@ def shipped_folders() -> list[Path]:
 
 
 def file_choice(path: str | Path, source: str = "file") -> ModelChoice:
-    """A model file as a choice (named after its file)."""
+    """A model file as a choice, named after its file; its architecture and preset come from a JSON model
+    card beside it (``<name>.json``), when there is one, since reading the model file needs torch."""
     path = Path(path).expanduser().resolve()
     name = path.name.split(".")[0]
-    return ModelChoice(f"{source}:{path}", f"{name} ({'shipped' if source == 'shipped' else path.parent})", name,
-                       source, status=source, path=path)
+    architecture, preset = _card_beside(path)
+    kind = f"{architecture}/{preset or '-'} · " if architecture else ""
+    place = "shipped" if source == "shipped" else str(path.parent)
+    return ModelChoice(f"{source}:{path}", f"{kind}{name} ({place})", name, source, architecture, preset,
+                       status=source, path=path)
+
+
+def _card_beside(path: Path) -> tuple[str, str]:
+    """(architecture, preset) of the JSON card next to a model file, or empty strings."""
+    card = path.with_suffix(".json")
+    try:
+        data = json.loads(card.read_text(encoding="utf-8")) if card.is_file() else {}
+    except (OSError, ValueError) as error:
+        log.debug("ignoring the unreadable model card %s: %s", card, error)
+        data = {}
+    data = data if isinstance(data, dict) else {}
+    return str(data.get("architecture") or ""), str(data.get("preset") or "")
 
 
 def shipped_choices(folders: list[Path] | None = None) -> list[ModelChoice]:

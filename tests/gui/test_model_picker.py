@@ -59,6 +59,9 @@ def test_shipped_and_added_model_files_are_offered(qtbot, tmp_path) -> None:
     picker = ModelPickerWidget(None, shipped=[shipped])
     qtbot.addWidget(picker)
     assert [c.name for c in picker.choices()] == ["unet-lite"] and picker.choices()[0].source == "shipped"
+    (shipped / "unet-lite.json").write_text('{"architecture": "unet", "preset": "lite", "model_id": "m"}')
+    picker.refresh()
+    assert picker.choices()[0].title == "unet/lite · unet-lite (shipped)" and picker.choices()[0].architecture == "unet"
     added = picker.add_model_file(tiny_model_file(tmp_path / "mine.pt"))
     assert picker.current_choice() == added and added.resolve() == (tmp_path / "mine.pt").resolve()
     picker.refresh()
