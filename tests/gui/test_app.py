@@ -191,6 +191,13 @@ def test_a_case_with_ground_truth_and_a_prediction_opens_on_their_overlap_map(qt
     assert window.session.base_version == prediction.id and panel.overlap_check.isChecked()
     assert panel.dice_text(3) == "0.000" and panel.dice_text(1) == "1.000"
     assert int(window.view.legend.count_text(3).replace(",", "")) == int((truth == 3).sum())
+    worker = panel.compute_distances()
+    with qtbot.waitSignal(worker.ended, timeout=30_000):
+        pass
+    assert panel.table.text(1, "ahd_mm") == "0.00" and panel.table.text(3, "ahd_mm") == "–"
+    assert panel.status_label.text().startswith("mean AHD")
+    window.session.editor.paint(window.view.view_state.z, (2, 2), radius=1, label=1)
+    qtbot.waitUntil(lambda: panel.table.text(1, "ahd_mm") == "–", timeout=2000)  # an edit makes them stale
 
 
 def test_sagittal_and_coronal_sections_follow_the_cursor_edits_and_clicks(qtbot, window, labelled) -> None:
