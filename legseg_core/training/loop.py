@@ -22,6 +22,7 @@ gradients are averaged by DistributedDataParallel, and only rank 0 writes checkp
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Iterator
@@ -39,6 +40,8 @@ from legseg_core.training.patches import LabelledPatches
 from legseg_core.training.recipes import Recipe
 from legseg_core.training.runtime import Runtime
 from legseg_core.training.steps import StepRunner, epoch_seed
+
+log = logging.getLogger(__name__)
 
 CHECKPOINT_FORMAT = 1
 
@@ -232,7 +235,10 @@ def _record_epoch(state: _RunState, trainer: StepRunner, epoch: int, loss: float
     if improved:
         state.best_epoch, state.best_dice = epoch, mean_dice
         state.best_weights = trainer.weights_copy()
-    if folder is None or not trainer.runtime.is_main:
+    if not trainer.runtime.is_main:
+        return
+    log.info("epoch %d: loss %.4f, validation mean Dice %.3f", epoch, loss, mean_dice)
+    if folder is None:
         return
     if improved:
         save_torch(folder.best_path, {"format": CHECKPOINT_FORMAT, "epoch": epoch, "model": state.best_weights})
