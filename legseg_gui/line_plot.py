@@ -21,7 +21,8 @@ class LinePlotWidget(QWidget):
     ``y_range`` fixes the y axis (e.g. ``(0, 1)`` for Dice); None fits it to the data.
     """
 
-    def __init__(self, title: str, *, y_range: tuple[float, float] | None = None, parent: QWidget | None = None) -> None:
+    def __init__(self, title: str, *, y_range: tuple[float, float] | None = None,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.title = title
         self.y_range = y_range
@@ -73,8 +74,8 @@ class LinePlotWidget(QWidget):
         x_low, x_high, y_low, y_high = self._bounds()
         painter.drawText(QRectF(0, 0, self.width(), MARGIN_TOP), Qt.AlignmentFlag.AlignCenter, self.title)
         for value, y in ((y_high, frame.top()), (y_low, frame.bottom())):
-            painter.drawText(QRectF(0, y - 8, MARGIN_LEFT - 4, 16), Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
-                             f"{value:.3g}")
+            right = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+            painter.drawText(QRectF(0, y - 8, MARGIN_LEFT - 4, 16), right, f"{value:.3g}")
         painter.drawText(QRectF(frame.left(), frame.bottom(), frame.width(), MARGIN_BOTTOM),
                          Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, f"{x_high:.4g}")
 

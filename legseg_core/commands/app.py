@@ -39,7 +39,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="reference labels (e.g. a manual segmentation) to compare against in the review panel")
     parser.add_argument("--overlay", choices=OVERLAYS, default=None, help="what to overlay on the scan at start")
     parser.add_argument("--slice", type=int, default=None, help="the axial slice to show at start (0-based)")
-    parser.add_argument("--size", type=_size, default=None, metavar="WxH", help="window size in pixels (default 1400x900)")
+    parser.add_argument("--size", type=_size, default=None, metavar="WxH",
+                        help="window size in pixels (default 1400x900)")
     parser.add_argument("--screenshot", metavar="OUT.png", default=None,
                         help="save the window as a PNG (and OUT.json: where the slice lies in it)")
     parser.add_argument("--quit", action="store_true", help="quit at once (after --screenshot); draws offscreen")

@@ -42,7 +42,7 @@ class AppOptions:
 
 def use_offscreen_if_headless(options: AppOptions) -> None:
     """Without a display, or with ``--quit``, draw offscreen (must run before the QApplication exists)."""
-    no_display = not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY") and sys.platform.startswith("linux")
+    no_display = sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
     if options.quit or no_display:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 

@@ -24,6 +24,7 @@ from legseg_gui.app.autosave import AutosaveController
 from legseg_gui.app.orthogonal import OrthogonalViewsWidget
 from legseg_gui.app.panels import EditPanelWidget, SegmentPanelWidget
 from legseg_gui.app.review import ReviewPanelWidget
+from legseg_gui.app.segment_runs import SegmentationRuns
 from legseg_gui.app.session import CaseSession
 from legseg_gui.app.worklist import CaseListWidget
 from legseg_gui.finetune_widget import FinetuneWidget
@@ -52,7 +53,6 @@ class MainWindowWidget(QMainWindow):
         super().__init__(parent)
         self.store = store
         self.session: CaseSession | None = None
-        self.segmentation: ProgressWorker | None = None
         self.author: str | None = None
         self.headless = False  # no dialogs: questions take their default, errors go to the log
         self._new_cases = 0
@@ -60,13 +60,15 @@ class MainWindowWidget(QMainWindow):
         self.tool_state = EditingState()
         self.setWindowTitle(f"{WINDOW_TITLE} — {store.root}")
         self._build(finetune_arguments)
+        self.segment_runs = SegmentationRuns(self)
+        self.segment_runs.ended.connect(self.segmentation_ended)
         options = {} if autosave_seconds is None else {"interval_seconds": autosave_seconds}
         self.autosave = AutosaveController(store.root, parent=self, **options)
         from legseg_gui.app.menus import build_menus
 
         self.actions = build_menus(self)
         self.refresh_worklist()
-        self._update_actions()
+        self.update_actions()
 
     def _build(self, finetune_arguments: tuple[str, ...]) -> None:
         self.view = SliceViewWidget(tool_state=self.tool_state)
@@ -99,7 +101,8 @@ class MainWindowWidget(QMainWindow):
         dock = QDockWidget(title, self)
         dock.setObjectName(title)
         dock.setWidget(widget)
-        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+        features = QDockWidget.DockWidgetFeature
+        dock.setFeatures(features.DockWidgetMovable | features.DockWidgetFloatable)
         self.addDockWidget(area, dock)
         return dock
 
@@ -136,7 +139,7 @@ class MainWindowWidget(QMainWindow):
         cases = self.store.cases()
         self._new_cases = sum(case.status == "new" for case in cases)
         self.worklist.set_cases(cases, current=self.session.case_id if self.session else None)
-        self._update_actions()
+        self.update_actions()
 
     def open_case(self, case_id: str, *, recovery: str | None = None) -> bool:
         """Open a store case (asking first about unsaved edits of the open one); True when it is open.
@@ -163,7 +166,7 @@ class MainWindowWidget(QMainWindow):
             self.view.set_volume(session.image)
             self.view.set_editor(session.editor)
             self.view.view_state.z = session.image.shape[0] // 2
-            session.editor.events.history_changed.connect(self._update_actions)
+            session.editor.events.history_changed.connect(self.update_actions)
             self.setWindowTitle(f"{WINDOW_TITLE} — {session.case_id} ({session.case.metadata.contrast})")
         else:
             self.view.set_editor(None)
@@ -173,7 +176,7 @@ class MainWindowWidget(QMainWindow):
         self.autosave.follow(session)
         if session is not None:
             self.worklist.select_case(session.case_id)
-        self._update_actions()
+        self.update_actions()
 
     def offer_recovery_at_start(self) -> None:
         """After a crash: offer to open the newest autosaved case of this store and restore its edits."""
@@ -182,7 +185,8 @@ class MainWindowWidget(QMainWindow):
             return
         others = f" ({len(pending) - 1} more autosave(s) are offered when their cases open)" if len(pending) > 1 else ""
         choice = self.ask("Unsaved edits found", f"Unsaved edits of {pending[0].description} were autosaved, "
-                          f"perhaps before a crash.{others}\nOpen the case and restore them?", (RESTORE, LATER), RESTORE)
+                          f"perhaps before a crash.{others}\nOpen the case and restore them?", (RESTORE, LATER),
+                          RESTORE)
         if choice == RESTORE:
             self.open_case(str(pending[0].case_id), recovery=RESTORE)
 
@@ -248,93 +252,30 @@ class MainWindowWidget(QMainWindow):
         self.autosave.discard(self.session.case_id)  # type: ignore[union-attr]
         self.review_panel.refresh_sources()
         self.refresh_worklist()
-        self._update_actions()
+        self.update_actions()
         self.say(message)
 
-    # ---- segmentation ------------------------------------------------------------------------------------
+    # ---- segmentation (see legseg_gui.app.segment_runs) ---------------------------------------------------
+
+    @property
+    def segmentation(self) -> ProgressWorker | None:
+        """The worker of the latest segmentation (running or ended), or None."""
+        return self.segment_runs.worker
 
     def segment(self) -> ProgressWorker | None:
         """Segment the open scan with the chosen model, off the UI thread; the result is saved as predicted."""
-        choice = self.segment_panel.picker.current_choice()
-        if self.session is None or choice is None or (self.segmentation and self.segmentation.running):
-            if choice is None:
-                self.report_error("no model to segment with: add a model file or register one with `legseg train`")
-            return None
-        if not self.confirm_unsaved("replace the labels with a new segmentation"):
-            return None
-        from legseg_gui.app.segmentation import segment_and_store
-
-        session, author = self.session, self.author
-        work = segment_and_store(session, choice, self.segment_panel.picker.device, author=author)
-        worker = ProgressWorker(work, what=f"segmentation with {choice.name}")
-        worker.finished.connect(lambda outcome: self._on_segmented(session, choice, *outcome))
-        worker.ended.connect(lambda: self._on_segmentation_ended(worker))
-        self.segment_panel.progress.attach(worker)
-        self.segmentation = worker.start()
-        self._update_actions()
-        return worker
-
-    def _on_segmented(self, session: CaseSession, choice: Any, result: Any, version: Any) -> None:
-        """Show a stored prediction: it becomes the labels being edited, compared in the review panel."""
-        self.refresh_worklist()
-        if session is not self.session:
-            return
-        self.review_panel.pause()  # rebuilt below for the new pair: no incremental update of the whole volume
-        session.adopt_prediction(version, result.labels, uncertainty=getattr(result, "uncertainty", None))
-        self.review_panel.refresh_sources(*session.default_review_pair())
-        score = getattr(result, "uncertainty_score", None)
-        score_text = f", uncertainty {score:.3f}" if score is not None else ""
-        self.segment_panel.result_label.setText(f"saved {version.id} (predicted:{choice.name}{score_text})")
+        return self.segment_runs.segment_open_case()
 
     def segment_new_cases(self) -> ProgressWorker | None:
-        """Segment every case of the store without labels (status new) in one worker; the worklist is then
-        sorted by uncertainty, most uncertain first."""
-        choice = self.segment_panel.picker.current_choice()
-        new = [case.id for case in self.store.cases(status="new")]
-        if choice is None or not new or (self.segmentation and self.segmentation.running):
-            return None
-        if self.session is not None and self.session.case_id in new and not self.confirm_unsaved("segment it"):
-            return None
-        from legseg_gui.app.segmentation import segment_cases_work
-
-        work = segment_cases_work(self.store, new, choice, self.segment_panel.picker.device, author=self.author)
-        worker = ProgressWorker(work, what=f"segmentation of {len(new)} new case(s) with {choice.name}")
-        worker.progress.connect(lambda event: self._on_batch_progress(event))
-        worker.finished.connect(lambda stored: self._on_cases_segmented(stored))
-        worker.ended.connect(lambda: self._on_segmentation_ended(worker))
-        self.segment_panel.progress.attach(worker)
-        self.segmentation = worker.start()
-        self._update_actions()
-        return worker
-
-    def _on_batch_progress(self, event: Any) -> None:
-        if event.done == int(event.done) and event.done:  # a case was stored: show it in the worklist
-            self.refresh_worklist()
-
-    def _on_cases_segmented(self, stored: dict[str, Any]) -> None:
-        self.refresh_worklist()
-        self.worklist.sort_by("uncertainty", descending=True)
-        session = self.session
-        if session is not None and session.case_id in stored and not session.dirty:
-            version = stored[session.case_id]
-            self.review_panel.pause()
-            session.adopt_prediction(version, self.store.load_labels(version.id))
-            self.review_panel.refresh_sources(*session.default_review_pair())
-        self.segment_panel.result_label.setText(f"segmented {len(stored)} case(s); the worklist is sorted by "
-                                                "uncertainty, most uncertain first")
-
-    def _on_segmentation_ended(self, worker: ProgressWorker) -> None:
-        self.segment_panel.picker.refresh_devices()
-        self._update_actions()
-        if worker.outcome == "errored":
-            self.report_error(str(worker.error))
-        self.segmentation_ended.emit(str(worker.outcome))
+        """Segment every new case of the store; the worklist is then sorted by uncertainty, most uncertain first."""
+        return self.segment_runs.segment_new_cases()
 
     # ---- state of the actions ----------------------------------------------------------------------------
 
-    def _update_actions(self) -> None:
+    def update_actions(self) -> None:
+        """Enable what can be done now (a case is open, edits are unsaved, no segmentation runs)."""
         has_case = self.session is not None
-        busy = self.segmentation is not None and self.segmentation.running
+        busy = self.segment_runs.running
         dirty = has_case and self.session.dirty  # type: ignore[union-attr]
         self.segment_panel.set_ready(has_case and not busy, not busy and self._new_cases > 0)
         for name, enabled in (("accept", has_case and not busy), ("save", dirty and not busy)):
@@ -354,8 +295,7 @@ class MainWindowWidget(QMainWindow):
             event.ignore()
             return
         self.finetune_panel.shutdown()
-        if self.segmentation is not None and self.segmentation.running:
-            self.segmentation.cancel_and_wait(10.0)
+        self.segment_runs.cancel_and_wait(10.0)
         self.autosave.follow(None)
         event.accept()
 

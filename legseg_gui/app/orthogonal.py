@@ -133,8 +133,9 @@ class OrthogonalViewsWidget(QWidget):
         sz, sy, sx = volume.spacing
         window, level = state.window
         source, table = self._overlay_source()
-        for section, index, size in ((self.sagittal, (slice(None), slice(None), x), (volume.shape[0] * sz, volume.shape[1] * sy)),
-                                     (self.coronal, (slice(None), y, slice(None)), (volume.shape[0] * sz, volume.shape[2] * sx))):
+        height = volume.shape[0] * sz
+        for section, index, size in ((self.sagittal, (slice(None), slice(None), x), (height, volume.shape[1] * sy)),
+                                     (self.coronal, (slice(None), y, slice(None)), (height, volume.shape[2] * sx))):
             gray = window_to_gray(volume.data[index], window, level)
             overlay = overlay_rgba(source[index], table, outline=state.outline) if source is not None else None
             section.show_section(gray, overlay, opacity=state.opacity, size_mm=size, marker=state.z)

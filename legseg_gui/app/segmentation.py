@@ -67,5 +67,6 @@ def segment_cases_work(store: Any, case_ids: list[str], choice: Any, device: str
             yield Progress(index + event.fraction, len(case_ids), f"{prefix}: {event.message}", {"case": case_id})
         stored[case_id] = store_prediction(store, case_id, segmentation.labels, choice.name,
                                            uncertainty_score=segmentation.uncertainty_score, author=author)
+        yield Progress(index + 1, len(case_ids), f"{prefix}: stored", {"case": case_id, "stored": True})
     yield Progress(len(case_ids), len(case_ids), f"segmented {len(case_ids)} case(s)")
     return stored

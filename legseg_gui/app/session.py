@@ -148,7 +148,7 @@ class CaseSession:
 
     def save_prediction(self, labels: np.ndarray, model_name: str, *, uncertainty: np.ndarray | None = None,
                         uncertainty_score: float | None = None, author: str | None = None) -> Any:
-        """Store a segmentation as ``predicted:<model>``, make it the base and the edited labels; returns the version."""
+        """Store a segmentation as ``predicted:<model>``, make it the base and the edited labels; its version."""
         version = self.store_prediction(labels, model_name, uncertainty_score=uncertainty_score, author=author)
         self.adopt_prediction(version, labels, uncertainty=uncertainty)
         return version
