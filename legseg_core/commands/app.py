@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 
 OVERLAYS = ("labels", "overlap", "none")
+PANELS = ("segment", "review", "finetune")
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -39,6 +40,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="reference labels (e.g. a manual segmentation) to compare against in the review panel")
     parser.add_argument("--overlay", choices=OVERLAYS, default=None, help="what to overlay on the scan at start")
     parser.add_argument("--slice", type=int, default=None, help="the axial slice to show at start (0-based)")
+    parser.add_argument("--panel", choices=PANELS, default=None,
+                        help="the side panel to show at start (review: reference, prediction and live Dice)")
     parser.add_argument("--size", type=_size, default=None, metavar="WxH",
                         help="window size in pixels (default 1400x900)")
     parser.add_argument("--screenshot", metavar="OUT.png", default=None,
@@ -51,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
     from legseg_gui.app.launch import DEFAULT_SIZE, AppOptions, run_app
 
     options = AppOptions(store=args.store, open=args.open, labels=args.labels, reference=args.reference,
-                         overlay=args.overlay, slice=args.slice, screenshot=args.screenshot, quit=args.quit,
+                         overlay=args.overlay, slice=args.slice, panel=args.panel, screenshot=args.screenshot,
+                         quit=args.quit,
                          size=args.size or DEFAULT_SIZE)
     return run_app(options, announce=print)

@@ -35,6 +35,7 @@ class AppOptions:
     reference: str | None = None
     overlay: str | None = None
     slice: int | None = None
+    panel: str | None = None
     screenshot: str | None = None
     quit: bool = False
     size: tuple[int, int] = DEFAULT_SIZE
@@ -67,6 +68,8 @@ def create_window(options: AppOptions) -> Any:
         window.view.view_state.overlay = options.overlay
     if options.slice is not None:
         window.view.view_state.z = options.slice
+    if options.panel:
+        window.show_panel(options.panel)
     return window
 
 

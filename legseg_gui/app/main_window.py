@@ -97,6 +97,11 @@ class MainWindowWidget(QMainWindow):
         self.edit_panel.tools.message.connect(self.say)
         self.review_panel.message.connect(self.say)
 
+    def show_panel(self, name: str) -> None:
+        """Bring a side panel to the front: 'segment', 'review' or 'finetune'."""
+        panels = {"segment": self.segment_panel, "review": self.review_panel, "finetune": self.finetune_panel}
+        self.tabs.setCurrentWidget(panels[name])
+
     def _dock(self, widget: QWidget, title: str, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)
         dock.setObjectName(title)

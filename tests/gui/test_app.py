@@ -186,7 +186,9 @@ def test_a_case_with_ground_truth_and_a_prediction_opens_on_their_overlap_map(qt
     window = make_window(qtbot, store)
     window.open_case(case_id)
     window.view.view_state.overlay = "overlap"
+    window.show_panel("review")
     panel = window.review_panel
+    assert window.tabs.currentWidget() is panel
     assert (panel.reference_key, panel.prediction_key) == (synthetic, EDIT)
     assert window.session.base_version == prediction.id and panel.overlap_check.isChecked()
     assert panel.dice_text(3) == "0.000" and panel.dice_text(1) == "1.000"
