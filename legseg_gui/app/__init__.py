@@ -1,0 +1,10 @@
+"""The standalone LegSeg application (``legseg app``): a review station built from the shared widgets.
+
+- :mod:`~legseg_gui.app.launch`: options, the window, headless screenshots (:func:`run_app`);
+- :mod:`~legseg_gui.app.main_window`: the window (worklist, image view, side panels, menus);
+- :mod:`~legseg_gui.app.session`: the open case, its label editor and the provenance of saves;
+- :mod:`~legseg_gui.app.segmentation` and :mod:`~legseg_gui.app.segment_runs`: segmenting off
+  the UI thread; :mod:`~legseg_gui.app.review`: reference, prediction, overlap map, live Dice;
+- :mod:`~legseg_gui.app.autosave`: autosave and crash recovery; :mod:`~legseg_gui.app.opening`
+  and :mod:`~legseg_gui.app.metadata_dialog`: adding scans to the store.
+"""
