@@ -184,7 +184,7 @@ def precision_agreement(seconds: float, *, train_cases: int = 4, seed: int = 0) 
     from legseg_core.models import ModelCard
     from legseg_core.phantom import make_case
 
-    network = train_briefly(seconds, train_cases, seed)
+    network, steps = train_briefly(seconds, train_cases, seed)
     case = make_case(seed=seed + 100, protocol="A", slices=25, contrasts=("t1w",), legs="right")
     volume, truth = case.images["t1w"], case.labels.data
     card = ModelCard.for_network(network)
@@ -195,14 +195,17 @@ def precision_agreement(seconds: float, *, train_cases: int = 4, seed: int = 0) 
         changed = labels != reference
         muscle = (labels > 0) | (reference > 0)
         rows.append({"network": "unet/lite trained", "scan": "25 slices, one leg", "precision": precision,
-                     "train_s": seconds, "fp32_mean_dice": round(_mean_dice(truth, reference), 3),
+                     "train_s": seconds, "train_steps": steps, "fp32_mean_dice": round(_mean_dice(truth, reference), 3),
                      "changed_all_pct": round(100 * float(changed.mean()), 3),
                      "changed_muscle_pct": round(100 * float(changed[muscle].mean()) if muscle.any() else 0.0, 3)})
     return rows
 
 
-def train_briefly(seconds: float, cases: int, seed: int) -> Any:
-    """A lite U-Net trained for ``seconds`` (Adam, Dice + cross-entropy) on random crops of phantom patches."""
+def train_briefly(seconds: float, cases: int, seed: int) -> tuple[Any, int]:
+    """A lite U-Net trained for ``seconds`` (Adam, Dice + cross-entropy) on random crops of phantom patches.
+
+    Returns the network (in eval mode) and the number of optimiser steps taken.
+    """
     import time
 
     import numpy as np
@@ -222,9 +225,10 @@ def train_briefly(seconds: float, cases: int, seed: int) -> Any:
     images, labels = np.concatenate(images), np.concatenate(labels)
     torch.manual_seed(seed)
     network = build_model("unet", "lite").train()
-    optimiser = torch.optim.Adam(network.parameters(), lr=3e-3)
-    rng, start = np.random.default_rng(seed), time.perf_counter()
+    optimiser = torch.optim.Adam(network.parameters(), lr=1e-2)
+    rng, start, steps = np.random.default_rng(seed), time.perf_counter(), 0
     while time.perf_counter() - start < seconds:
+        steps += 1
         chosen = rng.choice(len(images), size=2, replace=False)
         y0, x0 = rng.integers(0, 104 - 64 + 1, size=2)
         crop = (slice(None), slice(y0, y0 + 64), slice(x0, x0 + 64))
@@ -234,7 +238,7 @@ def train_briefly(seconds: float, cases: int, seed: int) -> Any:
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()
-    return network.eval()
+    return network.eval(), steps
 
 
 def _mean_dice(reference: Any, predicted: Any) -> float:
