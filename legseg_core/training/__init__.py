@@ -1,7 +1,19 @@
-"""Training and fine-tuning: recipes, augmentation, the patch cache, the training loop, checkpoints.
+"""Training and fine-tuning: from the store's accepted cases to registered, gated models.
 
-Long work is a progress generator (:mod:`legseg_core.progress`): :func:`train_network` trains a
-network on patches in memory and yields a progress event per step and per epoch.
+- :mod:`.recipes`: the ``paper``, ``default`` and ``finetune`` recipes (frozen dataclasses) and
+  learning-rate schedules; :mod:`.augment`: intensity and geometry augmentation on the fly;
+  :mod:`.losses`: cross-entropy and Dice plus cross-entropy.
+- :mod:`.patches`: labelled patches in memory and their cache on disk; :mod:`.data`: store
+  cases -> patches and data snapshots (case id, label-version id).
+- :mod:`.loop` and :mod:`.steps`: the training loop, a progress generator with checkpoints
+  every epoch (:mod:`.checkpoints`), resume, cancellation and divergence stops;
+  :mod:`.runtime` and :mod:`.distributed`: device, precision, DistributedDataParallel.
+- :mod:`.session`: ``legseg train``; :mod:`.finetune`: ``legseg finetune`` with the gate of
+  :mod:`.gate`, scoring whole cases with :mod:`.scoring`; :mod:`.registry`: model versions,
+  lineage, promotion and rollback; :mod:`.experiment`: the paper's het-vs-hom experiment.
+
+Long work is a progress generator (:mod:`legseg_core.progress`). Importing this package does
+not import torch.
 """
 
 from __future__ import annotations
