@@ -32,6 +32,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "finetune",
     "experiment",
     "app",
+    "demo",
 )
 
 EXIT_USER_ERROR = 2
