@@ -249,3 +249,20 @@ def test_a_dicom_folder_opens_with_its_dialog_defaulting_to_what_the_headers_say
     case = window.store.case(window.session.case_id)
     assert (case.metadata.contrast, case.metadata.health) == ("dixon_water", "patient")
     assert "Doe" not in json.dumps(case.to_dict()) and "PID-12345" not in json.dumps(case.to_dict())
+
+
+def test_the_question_box_returns_the_button_clicked(qtbot, labelled) -> None:
+    from qtpy.QtCore import QTimer
+    from qtpy.QtWidgets import QApplication
+
+    window = MainWindowWidget(labelled[0])
+    qtbot.addWidget(window)
+
+    def click(text: str) -> None:
+        box = QApplication.activeModalWidget()
+        next(button for button in box.buttons() if button.text() == text).click()
+
+    QTimer.singleShot(100, lambda: click(DISCARD))
+    assert window.ask("Unsaved edits", "Save them?", (SAVE, DISCARD, CANCEL), SAVE) == DISCARD
+    window.headless = True
+    assert window.ask("Unsaved edits", "Save them?", (SAVE, DISCARD, CANCEL), SAVE) == SAVE
