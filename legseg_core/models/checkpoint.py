@@ -34,11 +34,14 @@ FILE_FORMAT = "legseg-model"
 FILE_FORMAT_VERSION = 1
 
 
-def save_checkpoint(network: SegmentationNet, card: ModelCard, path: str | Path, *, half: bool = False) -> Path:
+def save_checkpoint(network: SegmentationNet, card: ModelCard, path: str | Path, *, half: bool = False,
+                    card_beside: bool = False) -> Path:
     """Write ``network``'s weights and ``card`` to ``path`` (atomically: a crash leaves no partial file).
 
     The card must describe the network (same architecture and constructor arguments); build it
     with :meth:`ModelCard.for_network`. ``half=True`` stores floating-point weights as float16.
+    ``card_beside=True`` also writes the card as ``<name>.json`` next to the file, which tools
+    without torch (the GUI's model picker) can read.
     """
     path = Path(path)
     _check_card_matches(network, card, path)
@@ -54,6 +57,9 @@ def save_checkpoint(network: SegmentationNet, card: ModelCard, path: str | Path,
         os.replace(partial, path)
     finally:
         partial.unlink(missing_ok=True)
+    if card_beside:
+        path.with_suffix(".json").write_text(json.dumps(card.to_dict(), indent=2, sort_keys=True) + "\n",
+                                              encoding="utf-8")
     log.info("wrote model %s (%s) to %s", card.model_id, card.architecture, path)
     return path
 

@@ -73,6 +73,15 @@ def test_half_precision_storage_is_smaller_and_loads_as_float32(tmp_path):
         assert (loaded(x) - network(x)).abs().max() < 1e-2
 
 
+def test_card_beside_the_file_is_plain_json(tmp_path):
+    network = tiny_unet()
+    card = ModelCard.for_network(network, name="starter")
+    path = save_checkpoint(network, card, tmp_path / "starter.pt", card_beside=True)
+    beside = json.loads((tmp_path / "starter.json").read_text(encoding="utf-8"))
+    assert beside["architecture"] == "unet" and beside["preset"] == "lite" and beside["model_id"] == card.model_id
+    assert ModelCard.from_dict(beside) == read_card(path)
+
+
 def test_every_architecture_round_trips(tmp_path):
     for arch, extra in (("resnet", dict(channels=(4, 8), strides=[2])),
                         ("densenet", dict(first_channels=4, growth_rate=2, layers=(1, 1), strides=[2]))):
