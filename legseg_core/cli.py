@@ -33,6 +33,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "experiment",
     "app",
     "demo",
+    "starter",
 )
 
 EXIT_USER_ERROR = 2

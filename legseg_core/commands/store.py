@@ -67,6 +67,8 @@ def _open(args: argparse.Namespace):
 def _register_init(commands, common) -> None:
     sub = _sub(commands, common, "init", "create an empty store", _run_init, json_option=False)
     sub.add_argument("--splits", default="70/15/15", help="train/validation/test shares (default 70/15/15)")
+    sub.add_argument("--no-starter-models", action="store_true",
+                     help="do not register the shipped starter models (by default the starter U-Net is active)")
 
 
 def _run_init(args: argparse.Namespace) -> int:
@@ -79,6 +81,11 @@ def _run_init(args: argparse.Namespace) -> int:
         return 0
     store = Store.init(root, splits=SplitConfig.parse(args.splits))
     print(f"created an empty store at {store.root} (splits {args.splits})")
+    if not args.no_starter_models:
+        from legseg_core.starter.ship import register_starter_models
+
+        for version in register_starter_models(store):
+            print(f"registered starter model {version.training.get('shipped')} as {version.id} ({version.status})")
     return 0
 
 

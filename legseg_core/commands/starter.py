@@ -1,0 +1,81 @@
+"""``legseg starter``: ship a trained model as a starter model, and register the starter models in a store.
+
+``legseg starter ship TRAINED --name NAME`` writes ``assets/models/NAME.pt`` (float16 weights,
+the card with commands, seeds, data, metrics and limits) and ``assets/models/NAME.md``.
+``legseg starter register`` registers the shipped starter models in an existing store (``legseg
+store init`` does it for a new store).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from legseg_core.errors import InputPathError, LegsegError
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("starter", help="ship starter models; register them in a store",
+                                   description="Ship a trained model as a starter model (half-precision file "
+                                               "and model card), or register the shipped starter models.")
+    commands = parser.add_subparsers(dest="starter_command", metavar="COMMAND")
+    ship = commands.add_parser("ship", help="write assets/models/NAME.pt and NAME.md from a trained model file")
+    ship.add_argument("trained", type=Path, help="the trained model file (legseg train --out)")
+    ship.add_argument("--name", required=True, help="the shipped name, e.g. unet-lite-starter")
+    ship.add_argument("--out-dir", type=Path, default=None, help="default: the source tree's assets/models")
+    ship.add_argument("--commands", type=Path, required=True, help="text file: the commands that made the model")
+    ship.add_argument("--about", type=Path, required=True, help="Markdown file: what the model is (card prose)")
+    ship.add_argument("--limits", type=Path, required=True, help="Markdown file: the model's honest limits")
+    ship.add_argument("--evaluation", action="append", default=[], metavar="TITLE=REPORT.json",
+                      help="a `legseg evaluate --json` report to summarise in the card (repeatable)")
+    ship.add_argument("--detail", action="append", default=[], metavar="KEY=VALUE",
+                      help="a training fact for the card, e.g. wall_minutes=41 (repeatable)")
+    ship.set_defaults(handler=_run_ship)
+    add = commands.add_parser("register", help="register the shipped starter models in a store without models")
+    add.add_argument("--store", metavar="PATH", default=None, help="the store folder (default: $LEGSEG_STORE, ...)")
+    add.set_defaults(handler=_run_register)
+    parser.set_defaults(handler=lambda args: parser.print_help() or 2)
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise InputPathError(f"{path}: cannot read ({error.strerror})") from error
+
+
+def _run_ship(args: argparse.Namespace) -> int:
+    from legseg_core.commands.train import parse_pairs
+    from legseg_core.models.resolve import shipped_model_folders
+    from legseg_core.starter.ship import evaluation_summary, model_card_markdown, ship_model
+
+    folders = shipped_model_folders()
+    out_dir = args.out_dir or (folders[0] if folders else None)
+    if out_dir is None:
+        raise LegsegError("no assets/models folder found; give --out-dir")
+    metrics = {}
+    for item in args.evaluation:
+        title, sign, report = item.partition("=")
+        if not sign:
+            raise LegsegError(f"--evaluation {item!r} must look like TITLE=REPORT.json")
+        metrics[title.strip()] = evaluation_summary(report)
+    commands = [line for line in _read(args.commands).splitlines() if line.strip()]
+    details = {**parse_pairs(args.detail, "--detail"), "commands": commands, "metrics": metrics}
+    path = ship_model(args.trained, Path(out_dir) / f"{args.name}.pt", name=args.name, details=details,
+                      notes=_read(args.limits).strip())
+    card = model_card_markdown(path, title=f"Model card: {args.name}", body=_read(args.about))
+    (Path(out_dir) / f"{args.name}.md").write_text(card, encoding="utf-8")
+    print(f"shipped {path} ({path.stat().st_size / 1e6:.1f} MB) and {path.with_suffix('.md')}")
+    return 0
+
+
+def _run_register(args: argparse.Namespace) -> int:
+    from legseg_core.starter.ship import register_starter_models
+    from legseg_core.store import Store
+
+    registered = register_starter_models(Store.open(args.store))
+    for version in registered:
+        print(f"{version.id}: {version.status} ({version.training.get('shipped')})")
+    if not registered:
+        print("nothing registered: the store has models already, or no starter model is shipped")
+    return 0
