@@ -34,7 +34,42 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add = commands.add_parser("register", help="register the shipped starter models in a store without models")
     add.add_argument("--store", metavar="PATH", default=None, help="the store folder (default: $LEGSEG_STORE, ...)")
     add.set_defaults(handler=_run_register)
+    _register_realcase(commands)
     parser.set_defaults(handler=lambda args: parser.print_help() or 2)
+
+
+def _register_realcase(commands: argparse._SubParsersAction) -> None:
+    reference = commands.add_parser("reference", help="write a real case's reference labels (ids 0..7) per leg")
+    reference.add_argument("scan", type=Path, help="the scan the labels belong to")
+    reference.add_argument("labels", type=Path, help="the labels in another tool's values")
+    reference.add_argument("--relabel", choices=("qmritools-calf",), default="qmritools-calf",
+                           help="the mapping of the labels' values onto the muscle ids")
+    reference.add_argument("--out-dir", type=Path, required=True, help="folder for the reference files")
+    reference.set_defaults(handler=_run_reference)
+    legs = commands.add_parser("legs", help="split a prediction by leg and correct one leg with the reference")
+    legs.add_argument("scan", type=Path, help="the scan")
+    legs.add_argument("prediction", type=Path, help="predicted labels (ids 0..7)")
+    legs.add_argument("--reference", type=Path, required=True, help="reference labels (ids 0..7)")
+    legs.add_argument("--out-dir", type=Path, required=True, help="folder of `legseg starter reference`")
+    legs.add_argument("--correct", choices=("right", "left"), default="right", help="the leg to correct")
+    legs.set_defaults(handler=_run_legs)
+
+
+def _run_reference(args: argparse.Namespace) -> int:
+    from legseg_core.starter.realcase import prepare_reference
+
+    for name, path in prepare_reference(args.scan, args.labels, args.out_dir, args.relabel).items():
+        print(f"{name}: {path}")
+    return 0
+
+
+def _run_legs(args: argparse.Namespace) -> int:
+    from legseg_core.starter.realcase import split_prediction
+
+    paths = split_prediction(args.scan, args.prediction, args.reference, args.out_dir, corrected_leg=args.correct)
+    for name, path in paths.items():
+        print(f"{name}: {path}")
+    return 0
 
 
 def _read(path: Path) -> str:
