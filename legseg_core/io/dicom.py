@@ -15,8 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pydicom
-from pydicom.errors import InvalidDicomError
 
 from legseg_core.errors import DicomGeometryError, DicomSeriesError, ImageFormatError
 from legseg_core.io.canonical import build_volume
@@ -73,11 +71,13 @@ def list_series(path: Path) -> list[dict[str, Any]]:
 
 
 def _read_headers(path: Path) -> list[_Slice]:
+    from pydicom.errors import InvalidDicomError  # imported here: DICOM is read far less often than the program starts
+
     files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
     slices = []
     for file in files:
         try:
-            dataset = pydicom.dcmread(str(file), stop_before_pixels=True, force=file == path)
+            dataset = _read_file(str(file), stop_before_pixels=True, force=file == path)
         except (InvalidDicomError, OSError, EOFError, ValueError, TypeError) as error:
             if file == path:
                 raise ImageFormatError(f"{path}: not a readable DICOM file ({error})") from None
@@ -88,6 +88,12 @@ def _read_headers(path: Path) -> list[_Slice]:
     if not slices:
         raise DicomSeriesError(f"{path}: no DICOM images found")
     return slices
+
+
+def _read_file(path: str, **options: Any) -> Any:
+    import pydicom
+
+    return pydicom.dcmread(path, **options)
 
 
 def _group_by_series(slices: list[_Slice]) -> dict[str, list[_Slice]]:
@@ -172,7 +178,7 @@ def _classic_series(slices: list[_Slice], path: Path) -> tuple[np.ndarray, np.nd
     if len(unique) != len(slices):
         return _multi_frame_positions(slices, order, unique, distances, orientation, spacing, path)
     step = _slice_step(positions, normal, thickness, path)
-    datasets = [pydicom.dcmread(str(slices[i].path)) for i in order]
+    datasets = [_read_file(str(slices[i].path)) for i in order]
     source = np.stack([_pixels(d, slices[0].path).T for d in datasets], axis=2)
     return source, _affine(orientation, spacing, positions[0], step)
 
@@ -201,7 +207,7 @@ def _multi_frame_positions(slices, order, unique, distances, orientation, spacin
     for key in unique:
         members = sorted(by_position[float(key)], key=lambda s: (int(getattr(s.dataset, "EchoNumbers", 0) or 0),
                                                                  int(getattr(s.dataset, "InstanceNumber", 0) or 0)))
-        stacks.append([_pixels(pydicom.dcmread(str(s.path)), s.path).T for s in members])
+        stacks.append([_pixels(_read_file(str(s.path)), s.path).T for s in members])
     source = np.stack([np.stack(frame_list, axis=-1) for frame_list in stacks], axis=2)
     first = [_frame_geometry(by_position[float(k)][0].dataset, path)[1] for k in unique]
     step = _slice_step(np.array(first), np.cross(orientation[:3], orientation[3:]), None, path)
@@ -209,7 +215,7 @@ def _multi_frame_positions(slices, order, unique, distances, orientation, spacin
 
 
 def _enhanced_multiframe(item: _Slice) -> tuple[np.ndarray, np.ndarray]:
-    dataset = pydicom.dcmread(str(item.path))
+    dataset = _read_file(str(item.path))
     shared = _first(getattr(dataset, "SharedFunctionalGroupsSequence", None))
     per_frame = list(getattr(dataset, "PerFrameFunctionalGroupsSequence", []) or [])
     if not per_frame:
