@@ -43,6 +43,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--steps", type=int, default=4, help="optimiser steps of batch 6 per timed run")
     parser.add_argument("--repeats", type=int, default=3, help="timed repeats (median reported)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="CPU threads of every measured process (default: PyTorch's choice)")
     parser.add_argument("--finetune-cases", type=int, default=4, help="corrected cases to fine-tune on")
     parser.add_argument("--phantom-size", default="default", choices=("tiny", "default"),
                         help="phantom grid of the fine-tuning store (default: the realistic one)")
@@ -55,12 +57,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def quick_arguments() -> argparse.Namespace:
     """Throughput with two steps, the fine-tuning wall time, step memory at batches 1 and 2 extrapolated."""
     return argparse.Namespace(parts=list(PARTS), arch="unet", preset="lite", steps=2, repeats=1, device="auto",
-                              finetune_cases=4, phantom_size="default", memory_archs=["unet", "resnet", "densenet"],
-                              memory_batch=2)
+                              threads=None, finetune_cases=4, phantom_size="default",
+                              memory_archs=["unet", "resnet", "densenet"], memory_batch=2)
 
 
 def run(args: argparse.Namespace) -> BenchResult:
     result = BenchResult("train")
+    if args.threads is not None:
+        import torch
+
+        torch.set_num_threads(args.threads)
     if "throughput" in args.parts:
         _throughput(args, result)
     if "finetune" in args.parts:
@@ -148,6 +154,7 @@ def _finetune(args: argparse.Namespace, result: BenchResult) -> None:
         setup_seconds = prepare_finetune_store(store_path, args.finetune_cases, args.phantom_size, args.device)
         command = [sys.executable, "-m", "legseg_core.cli", "finetune", "--store", str(store_path), "--json",
                    "--no-progress", "--device", args.device]
+        command += [] if args.threads is None else ["--threads", str(args.threads)]
         started = time.perf_counter()
         completed = subprocess.run(command, capture_output=True, text=True)
         seconds = time.perf_counter() - started
@@ -157,7 +164,8 @@ def _finetune(args: argparse.Namespace, result: BenchResult) -> None:
         report = json.loads(completed.stdout)
     result.rows.append({"figure": "finetune", "cases": args.finetune_cases, "phantom": args.phantom_size,
                         "steps": report["steps"], "replayed_cases": report["replay_cases"],
-                        "decision": report["decision"], "seconds": seconds, "setup_seconds": setup_seconds})
+                        "decision": report["decision"], "threads": args.threads or "default", "seconds": seconds,
+                        "setup_seconds": setup_seconds})
     result.target(f"legseg finetune, lite U-Net, {args.finetune_cases} corrected bilateral cases", seconds,
                   FINETUNE_TARGET_SECONDS)
 
@@ -197,7 +205,7 @@ def _degraded(labels: np.ndarray, seed: int) -> np.ndarray:
 
 # ---- step memory ---------------------------------------------------------------------------------
 
-def memory_child(arch: str, preset: str, batch: int, device: str) -> None:
+def memory_child(arch: str, preset: str, batch: int, device: str, threads: int | None = None) -> None:
     """Run one training step in this (fresh) process and print its peak memory as JSON."""
     import resource
 
@@ -208,6 +216,8 @@ def memory_child(arch: str, preset: str, batch: int, device: str) -> None:
     from legseg_core.training.runtime import Runtime
     from legseg_core.training.steps import StepRunner
 
+    if threads is not None:
+        torch.set_num_threads(threads)
     runtime = Runtime.create(device, "auto")
     runner = StepRunner(build_model(arch, preset), get_recipe("default", augment=None), runtime, 1)
     images = torch.rand(batch, 1, 20, 104, 104) * 100
@@ -224,8 +234,9 @@ def memory_child(arch: str, preset: str, batch: int, device: str) -> None:
     print(json.dumps({"peak_gb": peak, "kind": kind, "seconds": seconds, "precision": runtime.precision}))
 
 
-def _measure(arch: str, batch: int, device: str) -> dict[str, Any]:
-    code = f"from legseg_core.bench.train import memory_child; memory_child({arch!r}, 'paper', {batch}, {device!r})"
+def _measure(arch: str, batch: int, device: str, threads: int | None) -> dict[str, Any]:
+    code = ("from legseg_core.bench.train import memory_child; "
+            f"memory_child({arch!r}, 'paper', {batch}, {device!r}, {threads!r})")
     completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     if completed.returncode != 0:
         return {"error": completed.stderr.strip()[-300:] or f"exit status {completed.returncode}"}
@@ -235,7 +246,7 @@ def _measure(arch: str, batch: int, device: str) -> dict[str, Any]:
 def _memory(args: argparse.Namespace, result: BenchResult) -> None:
     batches = [6] if args.memory_batch >= 6 else [1, args.memory_batch]
     for arch in args.memory_archs:
-        measured = {batch: _measure(arch, batch, args.device) for batch in batches}
+        measured = {batch: _measure(arch, batch, args.device, args.threads) for batch in batches}
         failed = [m["error"] for m in measured.values() if "error" in m]
         if failed:
             result.notes.append(f"memory of {arch}/paper could not be measured: {failed[0]}")

@@ -14,12 +14,12 @@ import sys
 from typing import Any
 
 from legseg_core.commands.common import print_json, with_progress_bar
-from legseg_core.commands.train import add_run_options, launch_if_asked, parse_pairs, print_dice
+from legseg_core.commands.train import add_run_options, launch_if_asked, parse_pairs, print_dice, set_threads
 from legseg_core.errors import LegsegError
 from legseg_core.progress import Progress, drive
 
-FINETUNE_OPTIONS = ("model", "epochs", "store", "device", "seed", "recipe_option", "no_progress", "json",
-                    "json_progress", "mean_tolerance", "muscle_tolerance")
+FINETUNE_OPTIONS = ("model", "epochs", "store", "device", "seed", "recipe_option", "threads", "no_progress",
+                    "json", "json_progress", "mean_tolerance", "muscle_tolerance")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -48,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
         return launched
     from legseg_core.training.distributed import join_process_group, leave_process_group
 
+    set_threads(args.threads)
     joined = join_process_group(args.device)
     try:
         return _finetune(args)

@@ -85,8 +85,8 @@ def run_show(args: argparse.Namespace) -> int:
         return 0
     print(f"{model.id}  {model.status}  {model.architecture}/{model.preset}  recipe {model.recipe}")
     print(f"  created {model.created}; parent {model.parent_id or '-'}; file {registry.path(model)}")
-    print(f"  trained on {len(model.data)} label versions: "
-          + ", ".join(f"{case}:{version}" for case, version in model.data[:6]) + (" ..." if len(model.data) > 6 else ""))
+    shown = ", ".join(f"{case}:{version}" for case, version in model.data[:6])
+    print(f"  trained on {len(model.data)} label versions: {shown}" + (" ..." if len(model.data) > 6 else ""))
     _print_metrics(model.metrics)
     print("  status log:")
     for event in events:

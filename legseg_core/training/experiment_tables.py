@@ -78,8 +78,8 @@ def _tests(scenario: str, cases_a: list[Any], cases_b: list[Any], names: tuple[s
     found = []
     for metric in TEST_METRICS:
         try:
-            found.append((scenario, paired_t_test(mean_over_muscles(cases_a, metric), mean_over_muscles(cases_b, metric),
-                                                  metric=metric, names=names)))
+            values_a, values_b = mean_over_muscles(cases_a, metric), mean_over_muscles(cases_b, metric)
+            found.append((scenario, paired_t_test(values_a, values_b, metric=metric, names=names)))
         except EvaluationError as error:
             log.warning("%s: %s", scenario, error)
     return found
