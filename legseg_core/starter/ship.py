@@ -92,15 +92,16 @@ def evaluation_summary(report: str | Path) -> dict[str, Any]:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         raise InputPathError(f"{path}: not a readable `legseg evaluate --json` report ({error})") from error
-    cases = [case for model in data.get("models", []) for case in model.get("cases", [])]
+    models = data.get("models", {}) if isinstance(data, dict) else {}
+    cases = [case for model in models.values() for case in model.get("cases", [])]
     if not cases:
         raise LegsegError(f"{path}: the report holds no scored cases")
     summary: dict[str, Any] = {"cases": len(cases)}
     for metric in ("dice", "ahd_voxels", "ahd_mm"):
         per_muscle = {}
         for label, muscle in MUSCLE_BY_ID.items():
-            values = [m[metric] for case in cases for m in case["muscles"]
-                      if m["label"] == label and _finite(m[metric])]
+            values = [m.get(metric) for case in cases for m in case["muscles"]
+                      if m["label"] == label and _finite(m.get(metric))]
             per_muscle[muscle.abbr] = sum(values) / len(values) if values else math.nan
         finite = [v for v in per_muscle.values() if _finite(v)]
         per_muscle["mean"] = sum(finite) / len(finite) if finite else math.nan

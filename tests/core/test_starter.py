@@ -26,8 +26,8 @@ def _trained(path: Path, arch: str = "unet") -> Path:
 
 def _report(path: Path, dice: float) -> Path:
     muscles = [{"label": label, "dice": dice, "ahd_voxels": 1.0, "ahd_mm": 2.0} for label in range(1, 8)]
-    muscles[6]["dice"] = math.nan
-    path.write_text(json.dumps({"models": [{"name": "p", "cases": [{"case_id": "c", "muscles": muscles}]}]}))
+    muscles[6]["dice"] = None
+    path.write_text(json.dumps({"models": {"p": {"cases": [{"case_id": "c", "muscles": muscles}]}}}))
     return path
 
 
@@ -68,7 +68,7 @@ def test_evaluation_summary_errors_name_the_file(tmp_path: Path) -> None:
     with pytest.raises(InputPathError, match="bad.json: not a readable"):
         ship.evaluation_summary(bad)
     empty = tmp_path / "empty.json"
-    empty.write_text(json.dumps({"models": []}))
+    empty.write_text(json.dumps({"models": {}}))
     with pytest.raises(LegsegError, match="empty.json: the report holds no scored cases"):
         ship.evaluation_summary(empty)
 
