@@ -45,8 +45,8 @@ PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 #: MPS stays at fp32 (not measured).
 AUTO_PRECISION: dict[str, str] = {"cuda": "fp16", "cpu": "bf16", "mps": "fp32"}
 
-#: Patches per forward pass by device type.
-DEFAULT_BATCH = {"cuda": 8, "mps": 4, "cpu": 2}
+#: Patches per forward pass by device type (on 2 CPU cores, 5 patches a pass took 20% less CPU time than 2).
+DEFAULT_BATCH = {"cuda": 8, "mps": 4, "cpu": 5}
 
 
 class DeviceError(LegsegError):
@@ -145,6 +145,9 @@ class Segmenter:
         self.device = pick_device(device)
         self.precision = pick_precision(precision, self.device)
         self.network, self.card = _load(model, self.device)
+        self.channels_last = self.device.type == "cpu"
+        if self.channels_last:  # oneDNN's 3D convolutions took about 1.5x less CPU time in this layout
+            self.network = self.network.to(memory_format=_torch().channels_last_3d)
         self.config = PreprocessConfig.from_dict(dict(self.card.preprocessing)) if self.card.preprocessing \
             else PreprocessConfig()
         self.batch_size = batch_size if batch_size is not None else DEFAULT_BATCH.get(self.device.type, 2)
@@ -194,6 +197,8 @@ class Segmenter:
 
         dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(self.precision)
         batch = torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32))[:, None].to(self.device)
+        if self.channels_last:
+            batch = batch.contiguous(memory_format=torch.channels_last_3d)
         with torch.inference_mode(), torch.autocast(self.device.type, dtype=dtype or torch.float32,
                                                     enabled=dtype is not None):
             result = self.network(batch)
@@ -233,6 +238,12 @@ def uncertainty_score(uncertainty: np.ndarray, labels: np.ndarray) -> float:
     """Mean normalised entropy over the voxels labelled as muscle; 1.0 (fully uncertain) if there are none."""
     muscle = labels > 0
     return float(uncertainty[muscle].mean()) if muscle.any() else 1.0
+
+
+def _torch():
+    import torch
+
+    return torch
 
 
 def _check(cancel: CancelToken | None, volume: Volume) -> None:
