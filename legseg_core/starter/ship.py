@@ -119,7 +119,13 @@ def metrics_table(metrics: dict[str, Any]) -> str:
     lines = ["| evaluation | metric | n | " + " | ".join(abbrs) + " | mean |",
              "|---|---|---|" + "---|" * (len(abbrs) + 1)]
     for title, summary in metrics.items():
-        if not isinstance(summary, dict) or "dice" not in summary:
+        if not isinstance(summary, dict) or not isinstance(summary.get("dice"), dict):
+            continue
+        if isinstance(summary.get("cases"), list):  # the training run's validation record
+            dice = {**summary["dice"], "mean": summary.get("mean_dice")}
+            cells = [_number(dice.get(a)) for a in (*abbrs, "mean")]
+            lines.append(f"| {title} ({summary.get('source', 'training')}) | dice | {len(summary['cases'])} | "
+                         + " | ".join(cells) + " |")
             continue
         for metric in ("dice", "ahd_voxels", "ahd_mm"):
             values = summary.get(metric, {})
@@ -143,6 +149,8 @@ def model_card_markdown(path: str | Path, *, title: str, body: str) -> str:
              f"- preprocessing: patch shape {dict(card.preprocessing).get('patch_shape')}",
              f"- model id: {card.model_id}; LegSeg {card.legseg_version}; created {card.created}",
              f"- training cases: {len(card.training_data)} (case and label-version ids in the file's card)"]
+    facts += [f"- {key.replace('_', ' ')}: {training[key]}" for key in sorted(training)
+              if key not in ("commands", "recipe", "data", "history", "parent", "validation", "run_dir")]
     commands = "\n".join(training.get("commands", []))
     recipe = json.dumps(training.get("recipe"), indent=1, sort_keys=True)
     return (f"# {title}\n\n{body.strip()}\n\n## Facts\n\n" + "\n".join(facts) +

@@ -58,8 +58,10 @@ def test_evaluation_summary_averages_each_muscle_and_skips_undefined_values(tmp_
     assert summary["cases"] == 1 and summary["dice"]["GL"] == pytest.approx(0.8)
     assert math.isnan(summary["dice"]["TP"]) and summary["dice"]["mean"] == pytest.approx(0.8)
     assert summary["ahd_mm"]["mean"] == pytest.approx(2.0)
-    table = ship.metrics_table({"held-out": summary, "other": {"x": 1}})
+    validation = {"cases": ["a", "b"], "dice": {"GL": 0.25}, "mean_dice": 0.5, "source": "validation patches"}
+    table = ship.metrics_table({"held-out": summary, "other": {"x": 1}, "validation": validation})
     assert "| held-out | dice | 1 | 0.800 |" in table and "other" not in table
+    assert "| validation (validation patches) | dice | 2 | 0.250 | - |" in table and "| 0.500 |" in table
 
 
 def test_evaluation_summary_errors_name_the_file(tmp_path: Path) -> None:
