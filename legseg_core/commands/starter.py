@@ -52,6 +52,8 @@ def _register_realcase(commands: argparse._SubParsersAction) -> None:
     legs.add_argument("--reference", type=Path, required=True, help="reference labels (ids 0..7)")
     legs.add_argument("--out-dir", type=Path, required=True, help="folder of `legseg starter reference`")
     legs.add_argument("--correct", choices=("right", "left"), default="right", help="the leg to correct")
+    legs.add_argument("--crop", action="store_true",
+                      help="also write the corrected leg alone (scan and reference) as a one-leg case")
     legs.set_defaults(handler=_run_legs)
 
 
@@ -64,9 +66,12 @@ def _run_reference(args: argparse.Namespace) -> int:
 
 
 def _run_legs(args: argparse.Namespace) -> int:
-    from legseg_core.starter.realcase import split_prediction
+    from legseg_core.starter.realcase import crop_leg, split_prediction
 
     paths = split_prediction(args.scan, args.prediction, args.reference, args.out_dir, corrected_leg=args.correct)
+    if args.crop:
+        paths.update({f"{args.correct}_leg_{k}": v for k, v in
+                      crop_leg(args.scan, args.reference, args.out_dir, leg=args.correct).items()})
     for name, path in paths.items():
         print(f"{name}: {path}")
     return 0

@@ -88,3 +88,25 @@ def _right_of(reference: np.ndarray) -> np.ndarray:
     mask = np.zeros(reference.shape, dtype=bool)
     mask[:, :, : reference.shape[2] // 2] = reference[:, :, : reference.shape[2] // 2] > 0
     return mask
+
+
+def crop_leg(scan: str | Path, reference: str | Path, out_dir: str | Path, *, leg: str = "right",
+             split: int | None = None) -> dict[str, Path]:
+    """Write ``leg`` alone as a one-leg case: the scan's and the reference's x columns of that leg.
+
+    The crop keeps the spacing; its origin is set to (0, 0, 0) mm, since it serves as a training
+    case (a corrected leg on its own), not as an overlay of the source. Returns the two paths.
+    """
+    from legseg_core.io import Volume, save_image
+
+    image = load_volume(scan)
+    truth = load_labels(reference, image).data
+    if split is None:
+        recorded = Path(out_dir) / "leg_split_x.txt"
+        split = int(recorded.read_text().strip()) if recorded.is_file() else leg_split_column(truth, _right_of(truth))
+    columns = slice(None, split) if leg == "right" else slice(split, None)
+    cropped = Volume.from_array(np.ascontiguousarray(image.data[:, :, columns]), image.spacing)
+    paths = {"scan": Path(out_dir) / f"{leg}_leg_scan.nii.gz", "labels": Path(out_dir) / f"{leg}_leg_labels.nii.gz"}
+    save_image(cropped.data.astype(np.float32), cropped, paths["scan"])
+    save_labels(np.ascontiguousarray(truth[:, :, columns]), cropped, paths["labels"])
+    return paths
