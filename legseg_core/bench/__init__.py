@@ -23,6 +23,7 @@ BENCHMARKS: tuple[str, ...] = (
     "phantom",
     "train",
     "inference",
+    "demo",
 )
 
 #: Benchmarks of the Qt widgets: name -> module. They are imported only when run, so that the

@@ -120,3 +120,56 @@ def test_starter_register_command_fills_a_store_without_models(tmp_path: Path, m
     assert "active (unet-lite-starter)" in capsys.readouterr().out
     assert main(["starter", "register", "--store", str(tmp_path / "store")]) == 0
     assert "nothing registered" in capsys.readouterr().out
+
+
+def _two_legs(tmp_path: Path):
+    import numpy as np
+
+    from legseg_core.io import Volume, save_image, save_labels
+
+    image = Volume.from_array(np.random.default_rng(0).random((4, 10, 20)).astype(np.float32), (5.0, 2.0, 2.0))
+    raw = np.zeros((4, 10, 20), dtype=np.uint8)
+    raw[:, 2:6, 2:5], raw[:, 2:6, 14:17] = 17, 18  # soleus: odd value right leg (small x), even left
+    raw[:, 6:8, 3:5], raw[:, 6:8, 15:17] = 25, 26  # tibialis posterior
+    save_image(image.data, image, tmp_path / "scan.nii.gz")
+    save_labels(raw, image, tmp_path / "raw.nii.gz")
+    return image
+
+
+def test_real_case_reference_per_leg_correction_and_crop(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    import numpy as np
+
+    from legseg_core.io import load_volume, save_labels
+
+    image = _two_legs(tmp_path)
+    assert main(["starter", "reference", str(tmp_path / "scan.nii.gz"), str(tmp_path / "raw.nii.gz"),
+                 "--out-dir", str(tmp_path / "out")]) == 0
+    reference = load_volume(tmp_path / "out" / "reference.nii.gz").data
+    assert set(np.unique(reference)) == {0, 3, 7}
+    split = int((tmp_path / "out" / "leg_split_x.txt").read_text())
+    assert 4 < split < 15
+    right = load_volume(tmp_path / "out" / "reference_right.nii.gz").data
+    assert right[:, :, split:].max() == 0 and (right[:, :, :split] == reference[:, :, :split]).all()
+    prediction = np.full(image.shape, 5, dtype=np.uint8)
+    save_labels(prediction, image, tmp_path / "pred.nii.gz")
+    assert main(["starter", "legs", str(tmp_path / "scan.nii.gz"), str(tmp_path / "pred.nii.gz"), "--reference",
+                 str(tmp_path / "out" / "reference.nii.gz"), "--out-dir", str(tmp_path / "out"), "--crop"]) == 0
+    corrected = load_volume(tmp_path / "out" / "pred_corrected_right.nii.gz").data
+    assert (corrected[:, :, :split] == reference[:, :, :split]).all() and (corrected[:, :, split:] == 5).all()
+    left = load_volume(tmp_path / "out" / "pred_left.nii.gz").data
+    assert left[:, :, :split].max() == 0 and (left[:, :, split:] == 5).all()
+    crop = load_volume(tmp_path / "out" / "right_leg_labels.nii.gz")
+    assert crop.shape == (4, 10, split) and (crop.data == reference[:, :, :split]).all()
+    assert load_volume(tmp_path / "out" / "right_leg_scan.nii.gz").spacing == pytest.approx((5.0, 2.0, 2.0))
+
+
+def test_real_case_errors_name_the_problem(tmp_path: Path) -> None:
+    import numpy as np
+
+    from legseg_core.errors import ImageValueError
+    from legseg_core.starter import realcase
+
+    with pytest.raises(ImageValueError, match="muscles on both legs"):
+        realcase.leg_split_column(np.zeros((2, 3, 4), dtype=np.uint8), np.zeros((2, 3, 4), dtype=bool))
+    with pytest.raises(ImageValueError, match="leg 'middle' is unknown"):
+        realcase.leg_only(np.zeros((2, 3, 4), dtype=np.uint8), 2, "middle")
