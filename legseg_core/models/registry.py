@@ -11,14 +11,15 @@ with keyword overrides; every network takes the MONAI-style leading keywords
   twice and y, x three times (factors 4, 8, 8), which divides the 20 x 104 x 104 patch exactly:
   no padding, no wasted work. Widths were chosen by timing a forward pass of ten patches (one
   bilateral 90-slice scan) on a 2-core CPU, in CPU seconds: the U-Net of 16 to 128 channels
-  (1.4 M parameters) cost about twice the 12-to-96-channel lite U-Net (0.79 M), and the
-  8-to-64-channel one (0.35 M) about two thirds of it. 12 to 96 channels keep the whole scan
-  well under the 5 s target with room for preprocessing, at the largest width that does. The
+  (1.4 M parameters) cost about twice the 12-to-96-channel U-Net (0.79 M), and the
+  8-to-64-channel one (0.35 M) about two thirds of that. The lite U-Net takes 8 to 64 channels:
+  on the shared 2-core machine the 12-to-96 one missed the 5 s end-to-end target for a 90-slice
+  scan (6.3 s), and the starter U-Net trained on the synthetic cohort has this width too. The
   lite ResNet (12 to 96 channels, one residual block per level on each path, 0.84 M) costs
-  about the same. Dense blocks at full resolution are memory-bound on a CPU (each layer
+  about the same as a 12-to-96-channel U-Net. Dense blocks at full resolution are memory-bound on a CPU (each layer
   normalises all earlier features again), so the lite DenseNet keeps one dense layer at full
   resolution and grows deeper below (1, 2, 4, 6 layers, growth 6, 0.24 M parameters); it still
-  costs about twice the lite U-Net (``legseg bench inference`` measures all three).
+  costs more than the lite U-Net (``legseg bench inference`` measures all three).
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ class Architecture:
 
 ARCHITECTURES: dict[str, Architecture] = {
     "unet": Architecture("unet", UNet, "3D U-Net (Cicek 2016): max pooling, transposed convolutions, identity skips", {
-        "lite": dict(channels=(12, 24, 48, 96), strides=LITE_STRIDES),
+        "lite": dict(channels=(8, 16, 32, 64), strides=LITE_STRIDES),
         "paper": dict(channels=(27, 54, 108, 216, 432), strides=PAPER_STRIDES),
     }),
     "resnet": Architecture("resnet", ResNet, "residual encoder-decoder (Drozdal 2016): 1x1 stride-2 down, "
