@@ -162,7 +162,7 @@ class Segmenter:
     def segment_steps(self, volume: Volume, *, probabilities: bool = False,
                       cancel: CancelToken | None = None) -> ProgressWork[Segmentation]:
         """Segment one scan, yielding a Progress event after each stage and each batch of patches."""
-        from legseg_core.preprocess import probabilities_from_patches, to_patches
+        from legseg_core.preprocess import covered_probabilities, paste_covered, to_patches
 
         start = time.perf_counter()
         patches = to_patches(volume, config=self.config)
@@ -181,14 +181,15 @@ class Segmenter:
             _check(cancel, volume)
         timings["forward"] = time.perf_counter() - forward_start
         post_start = time.perf_counter()
-        scan_probabilities = probabilities_from_patches(outputs, patches.plan)
+        covered, box = covered_probabilities(outputs, patches.plan)
         del outputs
-        labels, uncertainty = labels_and_uncertainty(scan_probabilities, patches.plan)
+        labels, uncertainty = labels_and_uncertainty(covered, box, volume.shape)
+        scan_probabilities = paste_covered(covered, box, volume.shape) if probabilities else None
         timings["postprocess"] = time.perf_counter() - post_start
         timings["total"] = time.perf_counter() - start
         yield Progress(total, total, f"{volume.name}: done")
         return Segmentation(labels, uncertainty, uncertainty_score(uncertainty, labels),
-                            scan_probabilities if probabilities else None, timings, str(self.device),
+                            scan_probabilities, timings, str(self.device),
                             self.precision, count, self.card.model_id)
 
     def forward(self, images: np.ndarray) -> np.ndarray:
@@ -205,21 +206,20 @@ class Segmenter:
         return result.float().cpu().numpy()
 
 
-def labels_and_uncertainty(probabilities: np.ndarray, plan: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Argmax labels uint8 and normalised entropy float32 ``[z, y, x]`` of ``[classes, z, y, x]`` probabilities.
+def labels_and_uncertainty(covered: np.ndarray, box: tuple[tuple[int, int], tuple[int, int]],
+                           scan_shape: tuple[int, int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Argmax labels uint8 and normalised entropy float32 ``[z, y, x]`` on the scan's grid.
 
-    Only the rows and columns that the plan's patch boxes cover are computed; elsewhere the
-    probabilities are certain background (label 0, uncertainty 0).
+    ``covered`` holds the class probabilities ``[classes, z, rows, cols]`` of the rows and columns
+    ``box`` that the patches cover (see preprocess.covered_probabilities); elsewhere the scan is
+    certain background (label 0, uncertainty 0).
     """
-    labels = np.zeros(probabilities.shape[1:], dtype=np.uint8)
-    uncertainty = np.zeros(probabilities.shape[1:], dtype=np.float32)
-    insides = [record.inside(plan.scan_shape) for record in plan.records]
-    rows = slice(min(r[0] for r, _ in insides), max(r[1] for r, _ in insides))
-    cols = slice(min(c[0] for _, c in insides), max(c[1] for _, c in insides))
-    if rows.stop > rows.start and cols.stop > cols.start:
-        covered = probabilities[:, :, rows, cols]
-        labels[:, rows, cols] = covered.argmax(axis=0)
-        uncertainty[:, rows, cols] = normalised_entropy(covered)
+    (y0, y1), (x0, x1) = box
+    labels = np.zeros(scan_shape, dtype=np.uint8)
+    uncertainty = np.zeros(scan_shape, dtype=np.float32)
+    if y1 > y0 and x1 > x0:
+        labels[:, y0:y1, x0:x1] = covered.argmax(axis=0)
+        uncertainty[:, y0:y1, x0:x1] = normalised_entropy(covered)
     return labels, uncertainty
 
 

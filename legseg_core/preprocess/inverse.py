@@ -27,13 +27,29 @@ def from_patches(probabilities: np.ndarray, plan: PatchPlan) -> np.ndarray:
 
 def probabilities_from_patches(probabilities: np.ndarray, plan: PatchPlan) -> np.ndarray:
     """Class probabilities float32 ``[8, z, y, x]`` on the scan's grid (background 1 outside the legs)."""
-    total, count, (rows, cols) = _accumulate(probabilities, plan)
-    result = np.zeros((plan.num_classes, *plan.scan_shape), dtype=np.float32)
+    covered, box = covered_probabilities(probabilities, plan)
+    return paste_covered(covered, box, plan.scan_shape)
+
+
+def paste_covered(covered: np.ndarray, box: tuple[Range, Range], scan_shape: tuple[int, int, int]) -> np.ndarray:
+    """Whole-scan probabilities ``[classes, z, y, x]`` from covered ones: background 1 outside ``box``."""
+    (y0, y1), (x0, x1) = box
+    result = np.zeros((covered.shape[0], *scan_shape), dtype=np.float32)
     result[0] = 1.0
+    result[:, :, y0:y1, x0:x1] = covered
+    return result
+
+
+def covered_probabilities(probabilities: np.ndarray, plan: PatchPlan) -> tuple[np.ndarray, tuple[Range, Range]]:
+    """Class probabilities float32 ``[8, z, rows, cols]`` over the rows and columns the boxes cover.
+
+    The cheap form of :func:`probabilities_from_patches` for callers that only need labels and
+    uncertainty: it skips the whole-scan array, which is mostly certain background.
+    """
+    total, count, (rows, cols) = _accumulate(probabilities, plan)
     total /= np.maximum(count, 1.0)
     total[0][count == 0] = 1.0
-    result[:, :, rows[0]: rows[1], cols[0]: cols[1]] = total
-    return result
+    return total, (rows, cols)
 
 
 def check_probabilities(probabilities: np.ndarray, plan: PatchPlan) -> np.ndarray:
