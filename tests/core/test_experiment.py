@@ -6,7 +6,6 @@ import csv
 import json
 
 import pytest
-import torch
 
 from legseg_core.cli import main
 from legseg_core.errors import TrainingError
@@ -15,12 +14,7 @@ from legseg_core.training.experiment import ExperimentRequest, default_hom_filte
 from tests.core.test_train_store import TINY_MODEL, TINY_PREPROCESS, add_phantom_cases
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

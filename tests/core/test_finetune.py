@@ -7,7 +7,6 @@ import shutil
 
 import numpy as np
 import pytest
-import torch
 
 from legseg_core.cli import main
 from legseg_core.errors import CancelledError, TrainingError
@@ -21,12 +20,7 @@ from legseg_core.training.session import train_from_store
 from tests.core.test_train_store import TINY_RECIPE, make_store, tiny_request
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def correct_cases(store: Store, count: int = 2) -> list[str]:

@@ -18,12 +18,7 @@ from legseg_core.preprocess import from_patches, to_patches
 from legseg_core.progress import CancelToken, drive
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

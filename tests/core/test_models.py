@@ -20,12 +20,7 @@ TINY = {
 TWO_LEVELS = ((1, 2, 2), (2, 2, 2))
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def tiny(arch: str, **overrides) -> torch.nn.Module:

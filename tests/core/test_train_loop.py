@@ -19,13 +19,7 @@ from legseg_core.training.recipes import get_recipe
 SHAPE = (4, 16, 16)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny networks run fastest on one thread, and the test machine's cores are shared."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def tiny_patches(cases: int = 4, per_case: int = 2, seed: int = 0) -> LabelledPatches:

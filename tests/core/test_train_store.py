@@ -6,7 +6,6 @@ import json
 import math
 
 import pytest
-import torch
 
 from legseg_core.cli import main
 from legseg_core.errors import CancelledError, TrainingError
@@ -22,12 +21,7 @@ TINY_PREPROCESS = {"patch_shape": [8, 32, 32]}
 TINY_RECIPE = {"precision": "fp32", "batch_size": 2, "learning_rate": 1e-2}
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def add_phantom_cases(store: Store, seeds, *, protocol: str = "A", health: str = "healthy") -> list[str]:
