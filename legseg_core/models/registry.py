@@ -63,7 +63,8 @@ ARCHITECTURES: dict[str, Architecture] = {
     "resnet": Architecture("resnet", ResNet, "residual encoder-decoder (Drozdal 2016): 1x1 stride-2 down, "
                                              "voxel-repeat up, summed long skips", {
         "lite": dict(channels=(12, 24, 48, 96), strides=LITE_STRIDES, blocks=1),
-        "paper": dict(channels=(32, 64, 128, 256, 512), strides=PAPER_STRIDES, blocks=(2, 2, 2, 2, 1)),
+        "paper": dict(channels=(32, 64, 128, 256, 512), strides=PAPER_STRIDES, blocks=(2, 2, 2, 2, 1),
+                      checkpointing=True),
     }),
     "densenet": Architecture("densenet", DenseNet, "FC-DenseNet Tiramisu (Jegou 2017): dense blocks, "
                                                    "transitions down and up", {

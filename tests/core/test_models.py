@@ -58,11 +58,12 @@ def test_training_step_reaches_every_parameter(arch):
     assert not missing
 
 
-def test_densenet_checkpointing_gives_the_same_gradients():
+@pytest.mark.parametrize("arch", ["densenet", "resnet"])
+def test_checkpointing_gives_the_same_gradients(arch):
     x = torch.rand(2, 1, 4, 8, 8)
     grads = []
     for checkpointing in (True, False):
-        network = tiny("densenet", checkpointing=checkpointing).train()
+        network = tiny(arch, checkpointing=checkpointing).train()
         network.logits(x).square().mean().backward()
         grads.append(torch.cat([p.grad.flatten() for p in network.parameters()]))
     torch.testing.assert_close(grads[0], grads[1])
@@ -116,6 +117,7 @@ def test_build_model_records_preset_and_json_arguments():
     ("densenet", dict(layers=(3,)), r"layers=\(3,\) must list the dense layers per block"),
     ("densenet", dict(growth_rate=0), r"growth_rate=0"),
     ("densenet", dict(checkpointing="yes"), r"checkpointing='yes' must be True or False"),
+    ("resnet", dict(checkpointing=1), r"checkpointing=1 must be True or False"),
 ])
 def test_bad_arguments_say_what_is_wrong_and_what_is_right(arch, arguments, message):
     with pytest.raises(ModelError, match=message):
