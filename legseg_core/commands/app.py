@@ -1,12 +1,17 @@
 """``legseg app``: the standalone review station (worklist, image view, segment, correct, accept, fine-tune).
 
-The GUI lives in ``legseg_gui``; it is imported inside the handler only, so the core never
-imports Qt and ``legseg --help`` stays quick.
+The GUI lives in ``legseg_gui``. Like the GUI benchmarks, it is reached by module name when the
+command runs (``APP_MODULE``), never imported by the core, so ``legseg_core`` stays free of Qt
+and ``legseg --help`` stays quick.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
+
+#: The module that builds and runs the application window (AppOptions, run_app, DEFAULT_SIZE).
+APP_MODULE = "legseg_gui.app.launch"
 
 OVERLAYS = ("labels", "overlap", "none")
 PANELS = ("segment", "review", "finetune")
@@ -51,10 +56,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from legseg_gui.app.launch import DEFAULT_SIZE, AppOptions, run_app
-
-    options = AppOptions(store=args.store, open=args.open, labels=args.labels, reference=args.reference,
-                         overlay=args.overlay, slice=args.slice, panel=args.panel, screenshot=args.screenshot,
-                         quit=args.quit,
-                         size=args.size or DEFAULT_SIZE)
-    return run_app(options, announce=print)
+    launch = importlib.import_module(APP_MODULE)
+    options = launch.AppOptions(store=args.store, open=args.open, labels=args.labels, reference=args.reference,
+                                overlay=args.overlay, slice=args.slice, panel=args.panel,
+                                screenshot=args.screenshot, quit=args.quit, size=args.size or launch.DEFAULT_SIZE)
+    return launch.run_app(options, announce=print)
