@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 
 from legseg_core.errors import LegsegError
+from legseg_core.store.files import sync_folder
 from legseg_core.labels import NUM_CLASSES
 
 log = logging.getLogger(__name__)
@@ -302,14 +303,4 @@ def _write_atomically(path: Path, payload: bytes) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
-    _sync_folder(path.parent)
-
-
-def _sync_folder(folder: Path) -> None:
-    if os.name != "posix":
-        return
-    descriptor = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
+    sync_folder(path.parent)

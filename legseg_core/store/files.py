@@ -74,7 +74,7 @@ def write_atomically(path: Path, payload: bytes) -> None:
     except BaseException:
         remove_file(temporary)
         raise
-    _sync_folder(path.parent)
+    sync_folder(path.parent)
 
 
 def remove_file(path: Path) -> None:
@@ -84,7 +84,7 @@ def remove_file(path: Path) -> None:
         path.unlink()
 
 
-def _sync_folder(folder: Path) -> None:
+def sync_folder(folder: Path) -> None:
     """Flush a folder's entry list so a rename survives a power cut (no-op where unsupported)."""
     if os.name != "posix":
         return
