@@ -171,6 +171,7 @@ def _resumes(runtime: Runtime, folder: RunFolder, described: dict[str, Any]) -> 
 def _run(trainer: StepRunner, data: TrainingData, recipe: Recipe, plan: EpochPlan, seed: int,
          folder: RunFolder | None, state: _RunState) -> Iterator[Progress]:
     pool = data.train if plan.replay_patches == 0 else LabelledPatches.concatenate([data.train, data.replay])
+    _check_crop(recipe, pool)
     clock = _Clock(plan.total_steps, state.step)
     for epoch in range(state.epoch, plan.epochs):
         losses = []
@@ -204,11 +205,32 @@ def _batches(pool: LabelledPatches, plan: EpochPlan, recipe: Recipe, runtime: Ru
     generator = torch.Generator().manual_seed(epoch_seed(seed, epoch, runtime.rank))
     for step in range(plan.steps_per_epoch):
         index = order[(step * recipe.batch_size) % len(order):][: recipe.batch_size]
-        images = torch.from_numpy(pool.images[index]).unsqueeze(1)
-        labels = torch.from_numpy(pool.labels[index].astype(np.int64))
+        images, labels = _crops(pool, index, recipe.crop_shape, rng)
+        images = torch.from_numpy(images).unsqueeze(1)
+        labels = torch.from_numpy(labels.astype(np.int64))
         if recipe.augment is not None:
             images, labels = augment_batch(images, labels, recipe.augment, generator)
         yield images, labels
+
+
+def _check_crop(recipe: Recipe, pool: LabelledPatches) -> None:
+    if recipe.crop_shape is not None and any(c > p for c, p in zip(recipe.crop_shape, pool.patch_shape)):
+        raise TrainingError(f"recipe {recipe.name}: crop_shape={list(recipe.crop_shape)} is larger than the "
+                            f"training patches {list(pool.patch_shape)} (z, y, x); choose a smaller crop")
+
+
+def _crops(pool: LabelledPatches, index: np.ndarray, crop: tuple[int, int, int] | None,
+           rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """The patches at ``index``, or a random ``crop`` (z, y, x) of each, image and labels alike."""
+    if crop is None:
+        return pool.images[index], pool.labels[index]
+    images = np.empty((len(index), *crop), dtype=pool.images.dtype)
+    labels = np.empty((len(index), *crop), dtype=pool.labels.dtype)
+    for row, patch in enumerate(index):
+        start = [int(rng.integers(0, size - c + 1)) for size, c in zip(pool.patch_shape, crop)]
+        window = tuple(slice(s, s + c) for s, c in zip(start, crop))
+        images[row], labels[row] = pool.images[patch][window], pool.labels[patch][window]
+    return images, labels
 
 
 def _check_loss(loss: float, first: float | None, recipe: Recipe, epoch: int, step: int) -> float:

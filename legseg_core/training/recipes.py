@@ -46,7 +46,10 @@ class Recipe:
     ``divergence_factor``: the run stops when the loss is not finite or exceeds this many times
     the first step's loss. ``replay_fraction`` (fine-tuning): the share of each epoch's patches
     drawn from cases the model has seen. ``precision`` ``auto`` means bf16 autocast on CPU and
-    fp16 mixed precision with loss scaling on CUDA.
+    fp16 mixed precision with loss scaling on CUDA. ``crop_shape`` ``(z, y, x)``: train on a random
+    crop of this size from each patch (a fresh position every time the patch is drawn) instead of
+    the whole patch, so that a network meant for full-size patches trains several times faster per
+    step; validation and inference still see whole patches.
     """
 
     name: str
@@ -68,8 +71,11 @@ class Recipe:
     divergence_factor: float = 10.0
     replay_fraction: float = 0.0
     keep: str = "best"
+    crop_shape: tuple[int, int, int] | None = None
 
     def __post_init__(self) -> None:
+        if self.crop_shape is not None:
+            object.__setattr__(self, "crop_shape", _crop_shape(self.name, self.crop_shape))
         _choice("optimizer", self.optimizer, OPTIMIZERS)
         _choice("schedule", self.schedule, SCHEDULES)
         _choice("loss", self.loss, LOSSES)
@@ -142,6 +148,16 @@ def learning_rate_at(recipe: Recipe, step: int, total_steps: int) -> float:
     if recipe.schedule == "poly":
         return base * (1.0 - progress) ** 0.9
     return base * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+def _crop_shape(recipe: str, value: Any) -> tuple[int, int, int]:
+    try:
+        shape = tuple(value)
+    except TypeError:
+        shape = ()
+    if len(shape) != 3 or any(isinstance(n, bool) or not isinstance(n, int) or n < 1 for n in shape):
+        raise TrainingError(f"recipe {recipe}: crop_shape={value!r} must be three whole numbers >= 1 (z, y, x)")
+    return shape  # type: ignore[return-value]
 
 
 def _choice(name: str, value: Any, choices: tuple[str, ...]) -> None:

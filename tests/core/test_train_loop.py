@@ -126,3 +126,33 @@ def test_no_training_patches_is_refused():
     empty = tiny_patches().select_cases([])
     with pytest.raises(TrainingError, match="no training patches"):
         run_quietly(train_network(tiny_network(), TrainingData(empty), recipe()))
+
+
+def test_crop_shape_trains_on_aligned_random_windows_of_the_patches():
+    from legseg_core.training.loop import _crops
+
+    patches = tiny_patches()
+    # Make every voxel's image value identify its position and label, so a misaligned crop shows.
+    images = np.arange(patches.images.size, dtype=np.float32).reshape(patches.images.shape)
+    labels = (np.arange(patches.labels.size) % 8).astype(np.uint8).reshape(patches.labels.shape)
+    coded = LabelledPatches(images, labels, patches.case_ids)
+    rng = np.random.default_rng(3)
+    starts = set()
+    for _ in range(20):
+        crop_images, crop_labels = _crops(coded, np.array([0, 5]), (2, 8, 8), rng)
+        assert crop_images.shape == crop_labels.shape == (2, 2, 8, 8)
+        np.testing.assert_array_equal(crop_images.astype(np.int64) % 8, crop_labels)
+        assert int(crop_images[1, 0, 0, 0]) // int(np.prod(SHAPE)) == 5
+        starts.add(int(crop_images[0, 0, 0, 0]))
+    assert len(starts) > 5  # fresh positions
+    outcome = run_quietly(train_network(tiny_network(), tiny_data(), recipe(crop_shape=[4, 8, 8], epochs=1)))
+    assert outcome.steps == 3 and set(outcome.validation_dice) == {"GL", "GM", "SOL", "TA", "PER", "EDL", "TP"}
+
+
+def test_bad_crop_shapes_are_refused():
+    with pytest.raises(TrainingError, match="crop_shape"):
+        recipe(crop_shape=[4, 8])
+    with pytest.raises(TrainingError, match="crop_shape"):
+        recipe(crop_shape=[4, 0, 8])
+    with pytest.raises(TrainingError, match=r"crop_shape=\[4, 32, 8\] is larger than the training patches \[4, 16, 16\]"):
+        run_quietly(train_network(tiny_network(), tiny_data(), recipe(crop_shape=[4, 32, 8])))
