@@ -30,7 +30,9 @@ import numpy as np
 from legseg_core.errors import LegsegError, ModelError
 from legseg_core.io import Volume
 from legseg_core.labels import NUM_CLASSES
+from legseg_core.preprocess.inverse import argmax_classes
 from legseg_core.progress import CancelToken, Progress, ProgressWork, run_quietly
+from legseg_core.threads import run_each, split, worker_count
 
 log = logging.getLogger(__name__)
 
@@ -217,9 +219,15 @@ def labels_and_uncertainty(covered: np.ndarray, box: tuple[tuple[int, int], tupl
     (y0, y1), (x0, x1) = box
     labels = np.zeros(scan_shape, dtype=np.uint8)
     uncertainty = np.zeros(scan_shape, dtype=np.float32)
-    if y1 > y0 and x1 > x0:
-        labels[:, y0:y1, x0:x1] = covered.argmax(axis=0)
-        uncertainty[:, y0:y1, x0:x1] = normalised_entropy(covered)
+    if y1 <= y0 or x1 <= x0:
+        return labels, uncertainty
+
+    def fill(z: slice) -> None:  # each thread writes its own slices
+        chunk = covered[:, z]
+        labels[z, y0:y1, x0:x1] = argmax_classes(chunk)
+        uncertainty[z, y0:y1, x0:x1] = normalised_entropy(chunk)
+
+    run_each(fill, split(covered.shape[1], 4 * worker_count()))
     return labels, uncertainty
 
 

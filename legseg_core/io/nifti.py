@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import os
 import tempfile
 import zlib
@@ -26,13 +27,24 @@ def is_nifti_path(path: str | Path) -> bool:
 def load_nifti(path: Path, **options: Any) -> Volume:
     """Read a NIfTI file into a canonical Volume (options as in :func:`build_volume`)."""
     try:
-        image = nib.load(str(path))
+        image = _read_image(Path(path))
         source = np.asanyarray(image.dataobj)
-    except (nib.filebasedimages.ImageFileError, EOFError, zlib.error, OSError, ValueError) as error:
+    except (nib.filebasedimages.ImageFileError, nib.spatialimages.HeaderDataError, EOFError, zlib.error, OSError,
+            ValueError) as error:
         raise ImageFormatError(f"{path}: not a readable NIfTI image ({type(error).__name__}: {error})") from None
     header = image.header
     metadata = {"description": _text(header.get("descrip")), "dtype": str(source.dtype)}
     return build_volume(source, image.affine, path=str(path), format="nifti", metadata=metadata, **options)
+
+
+def _read_image(path: Path) -> nib.Nifti1Image:
+    """The NIfTI image of ``path``; a .gz file is decompressed in one call (several times faster than
+    nibabel's streamed reads of small blocks)."""
+    if not str(path).lower().endswith(".gz"):
+        return nib.load(str(path))
+    data = gzip.decompress(path.read_bytes())
+    klass = nib.Nifti2Image if data[:4] == b"\x1c\x02\x00\x00" or data[:4] == b"\x00\x00\x02\x1c" else nib.Nifti1Image
+    return klass.from_bytes(data)
 
 
 def _text(value: Any) -> str:

@@ -15,13 +15,14 @@ import numpy as np
 from legseg_core.errors import ImageShapeError, ImageValueError
 from legseg_core.preprocess.plan import PatchPlan, Range
 from legseg_core.preprocess.resample import resize_linear
+from legseg_core.threads import run_each, split, worker_count
 
 
 def from_patches(probabilities: np.ndarray, plan: PatchPlan) -> np.ndarray:
     """Labels uint8 ``[z, y, x]`` on the scan's own grid from probabilities ``[n, 8, z, y, x]`` of the patches."""
     total, count, (rows, cols) = _accumulate(probabilities, plan)
     labels = np.zeros(plan.scan_shape, dtype=np.uint8)
-    labels[:, rows[0]: rows[1], cols[0]: cols[1]] = np.where(count > 0, _argmax(total), 0)
+    labels[:, rows[0]: rows[1], cols[0]: cols[1]] = np.where(count > 0, argmax_classes(total), 0)
     return labels
 
 
@@ -47,8 +48,15 @@ def covered_probabilities(probabilities: np.ndarray, plan: PatchPlan) -> tuple[n
     uncertainty: it skips the whole-scan array, which is mostly certain background.
     """
     total, count, (rows, cols) = _accumulate(probabilities, plan)
-    total /= np.maximum(count, 1.0)
-    total[0][count == 0] = 1.0
+
+    def normalise(z: slice) -> None:
+        covers = count[z]
+        if covers.max(initial=0.0) > 1.0:  # only the slices where z parts overlap need the mean
+            total[:, z] /= np.maximum(covers, 1.0)
+        background = total[0, z]
+        background[covers == 0] = 1.0
+
+    run_each(normalise, split(total.shape[1], 4 * worker_count()))
     return total, (rows, cols)
 
 
@@ -66,23 +74,33 @@ def check_probabilities(probabilities: np.ndarray, plan: PatchPlan) -> np.ndarra
 
 
 def _accumulate(probabilities: np.ndarray, plan: PatchPlan) -> tuple[np.ndarray, np.ndarray, tuple[Range, Range]]:
-    """Sum of probabilities ``[classes, z, y, x]`` and cover count over the boxes' union (rows, cols)."""
+    """Sum of probabilities ``[classes, z, y, x]`` and cover count over the boxes' union (rows, cols).
+
+    The classes are resampled in groups on separate threads (each writes only its own channels).
+    """
     array = check_probabilities(probabilities, plan)
     rows, cols = _union(plan)
     shape = (plan.scan_shape[0], rows[1] - rows[0], cols[1] - cols[0])
     total = np.zeros((plan.num_classes, *shape), dtype=np.float32)
     count = np.zeros(shape, dtype=np.float32)
-    for patch, record in zip(array, plan.records):
+    placements = []
+    for index, record in enumerate(plan.records):
         (y0, y1), (x0, x1) = record.inside(plan.scan_shape)
         if y1 <= y0 or x1 <= x0:
             continue
-        if record.mirrored:
-            patch = patch[..., ::-1]
         windows = ((0, record.box_shape[0]), (y0 - record.y[0], y1 - record.y[0]), (x0 - record.x[0], x1 - record.x[0]))
-        box = resize_linear(patch, record.box_shape, (1, 2, 3), windows)
         target = (slice(record.z[0], record.z[1]), slice(y0 - rows[0], y1 - rows[0]), slice(x0 - cols[0], x1 - cols[0]))
-        total[(slice(None), *target)] += box
         count[target] += 1.0
+        placements.append((index, record, windows, target))
+
+    def add(classes: slice) -> None:
+        for index, record, windows, target in placements:
+            patch = array[index, classes]
+            if record.mirrored:
+                patch = patch[..., ::-1]
+            total[(classes, *target)] += resize_linear(patch, record.box_shape, (1, 2, 3), windows)
+
+    run_each(add, split(plan.num_classes, worker_count()))
     return total, count, (rows, cols)
 
 
@@ -94,7 +112,7 @@ def _union(plan: PatchPlan) -> tuple[Range, Range]:
     return (first_row, max(first_row, last_row)), (first_col, max(first_col, last_col))
 
 
-def _argmax(total: np.ndarray) -> np.ndarray:
+def argmax_classes(total: np.ndarray) -> np.ndarray:
     """Index of the largest class per voxel of a ``[classes, ...]`` array (first one on ties), uint8."""
     best = total[0].copy()
     labels = np.zeros(best.shape, dtype=np.uint8)

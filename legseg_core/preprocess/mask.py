@@ -22,6 +22,10 @@ from scipy import ndimage
 from legseg_core.errors import PreprocessingError
 from legseg_core.preprocess.config import PreprocessConfig
 
+#: Voxels sampled (every k-th) for the medians, percentiles and histograms of the mask: their
+#: robust statistics need no more, and sorting every voxel of a large scan would cost more than the rest.
+SAMPLE_SIZE = 1 << 17
+
 # Connectivity within one axial slice only: specks are judged slice by slice.
 _IN_SLICE = np.zeros((3, 3, 3), dtype=bool)
 _IN_SLICE[1] = ndimage.generate_binary_structure(2, 1)
@@ -140,18 +144,21 @@ def foreground_contrast(values: np.ndarray, mask: np.ndarray) -> float:
     absolute value / sqrt 2), which the air around the legs dominates; a scan of pure noise
     splits into two classes whose medians differ by less than one noise level.
     """
-    foreground, background = _sample(values[mask]), _sample(values[~mask])
-    if background.size == 0:
+    step = max(1, values.size // SAMPLE_SIZE)
+    sampled, inside = values.ravel()[::step], mask.ravel()[::step]  # every k-th voxel, not all of them
+    foreground, background = sampled[inside], sampled[~inside]
+    if background.size == 0 or foreground.size == 0:
         return 0.0
     difference = float(np.median(foreground)) - float(np.median(background))
-    steps = _sample(np.diff(values, axis=2).ravel())
+    rows = max(1, values.shape[0] * values.shape[1] * values.shape[2] // SAMPLE_SIZE)
+    steps = np.diff(values.reshape(-1, values.shape[2])[::rows], axis=1).ravel()
     noise = 1.4826 * float(np.median(np.abs(steps))) / np.sqrt(2.0)
     if noise == 0.0:
         return float("inf") if difference > 0 else 0.0
     return difference / noise
 
 
-def _sample(values: np.ndarray, most: int = 1 << 18) -> np.ndarray:
+def _sample(values: np.ndarray, most: int | None = None) -> np.ndarray:
     """Every k-th value of a flat array, at most ``most`` of them (histograms and medians need no more)."""
-    step = max(1, values.size // most)
+    step = max(1, values.size // (most or SAMPLE_SIZE))
     return values[::step]

@@ -298,3 +298,14 @@ def test_every_error_is_a_legseg_error() -> None:
     for error in (InputPathError, ImageFormatError, ImageShapeError, ImageValueError, OrientationError,
                   DicomSeriesError, DicomGeometryError, GridMismatchError):
         assert issubclass(error, LegsegError)
+
+
+@pytest.mark.parametrize("suffix", [".nii.gz", ".nii"])
+@pytest.mark.parametrize("image_class", [nib.Nifti1Image, nib.Nifti2Image])
+def test_nifti1_and_nifti2_load_compressed_or_not(tmp_path: Path, suffix: str, image_class) -> None:
+    data = np.arange(4 * 5 * 6, dtype=np.int16).reshape(4, 5, 6)
+    path = tmp_path / f"scan{suffix}"
+    nib.save(image_class(data, np.diag([2.0, 3.0, 4.0, 1.0])), str(path))
+    volume = load_volume(path)
+    assert volume.shape == (6, 5, 4) and volume.spacing == (4.0, 3.0, 2.0)
+    assert sorted(np.unique(volume.data).tolist()) == list(range(120))

@@ -121,3 +121,22 @@ def test_a_fine_grid_comes_back_with_probabilities_that_sum_to_one() -> None:
     probabilities = probabilities_from_patches(one_hot(patches.labels), patches.plan)
     assert np.allclose(probabilities.sum(axis=0), 1.0, atol=1e-5)
     assert mean_dice(labels, np.argmax(probabilities, axis=0)) >= 0.97
+
+
+def test_threaded_resampling_gives_the_same_result_as_one_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    from legseg_core.inference import labels_and_uncertainty
+    from legseg_core.preprocess import covered_probabilities
+
+    volume, labels = synthetic_legs(slices=45, seed=3)
+    patches = to_patches(volume, labels)
+    rng = np.random.default_rng(0)
+    soft = one_hot(patches.labels) + rng.random((len(patches.labels), 8, *patches.labels.shape[1:]), dtype=np.float32)
+    soft /= soft.sum(axis=1, keepdims=True)
+    results = {}
+    for threads in ("1", "3"):
+        monkeypatch.setenv("LEGSEG_THREADS", threads)
+        covered, box = covered_probabilities(soft, patches.plan)
+        results[threads] = (covered, *labels_and_uncertainty(covered, box, volume.shape))
+    for single, threaded in zip(results["1"], results["3"]):
+        np.testing.assert_array_equal(single, threaded)
+    assert mean_dice(labels, results["3"][1]) >= 0.9

@@ -1,0 +1,54 @@
+"""The numpy thread pool: every item runs once, slices cover the range, the thread count is checked."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from legseg_core.errors import LegsegError
+from legseg_core.threads import run_each, split, worker_count
+
+
+def test_split_covers_the_range_in_order_without_empty_pieces() -> None:
+    for length, pieces in [(8, 2), (8, 3), (3, 8), (90, 16), (1, 4)]:
+        slices = split(length, pieces)
+        assert [i for s in slices for i in range(length)[s]] == list(range(length))
+        assert len(slices) == min(length, pieces) and all(s.stop > s.start for s in slices)
+
+
+def test_run_each_runs_every_item_once_on_several_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LEGSEG_THREADS", "3")
+    seen, names = [], set()
+    lock = threading.Lock()
+
+    def record(item: int) -> None:
+        with lock:
+            seen.append(item)
+            names.add(threading.current_thread().name)
+
+    run_each(record, range(12))
+    assert sorted(seen) == list(range(12))
+    assert all(name.startswith("legseg-numpy") for name in names)
+
+
+def test_an_error_in_a_worker_reaches_the_caller(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LEGSEG_THREADS", "2")
+
+    def fail(item: int) -> None:
+        if item == 3:
+            raise ValueError("item 3 failed")
+
+    with pytest.raises(ValueError, match="item 3 failed"):
+        run_each(fail, range(5))
+
+
+def test_thread_count_comes_from_the_environment_or_the_cores(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LEGSEG_THREADS", "1")
+    assert worker_count() == 1
+    monkeypatch.delenv("LEGSEG_THREADS")
+    assert 1 <= worker_count() <= 4
+    for bad in ("0", "two", "-1"):
+        monkeypatch.setenv("LEGSEG_THREADS", bad)
+        with pytest.raises(LegsegError, match=f"LEGSEG_THREADS={bad!r}"):
+            worker_count()
