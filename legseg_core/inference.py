@@ -32,7 +32,6 @@ from legseg_core.io import Volume
 from legseg_core.labels import NUM_CLASSES
 from legseg_core.preprocess.inverse import argmax_classes
 from legseg_core.progress import CancelToken, Progress, ProgressWork, run_quietly
-from legseg_core.threads import run_each, split, worker_count
 
 log = logging.getLogger(__name__)
 
@@ -164,7 +163,7 @@ class Segmenter:
     def segment_steps(self, volume: Volume, *, probabilities: bool = False,
                       cancel: CancelToken | None = None) -> ProgressWork[Segmentation]:
         """Segment one scan, yielding a Progress event after each stage and each batch of patches."""
-        from legseg_core.preprocess import covered_probabilities, paste_covered, to_patches
+        from legseg_core.preprocess import to_patches
 
         start = time.perf_counter()
         patches = to_patches(volume, config=self.config)
@@ -183,10 +182,9 @@ class Segmenter:
             _check(cancel, volume)
         timings["forward"] = time.perf_counter() - forward_start
         post_start = time.perf_counter()
-        covered, box = covered_probabilities(outputs, patches.plan)
+        labels, uncertainty, scan_probabilities = labels_and_uncertainty(outputs, patches.plan,
+                                                                         probabilities=probabilities)
         del outputs
-        labels, uncertainty = labels_and_uncertainty(covered, box, volume.shape)
-        scan_probabilities = paste_covered(covered, box, volume.shape) if probabilities else None
         timings["postprocess"] = time.perf_counter() - post_start
         timings["total"] = time.perf_counter() - start
         yield Progress(total, total, f"{volume.name}: done")
@@ -208,27 +206,33 @@ class Segmenter:
         return result.float().cpu().numpy()
 
 
-def labels_and_uncertainty(covered: np.ndarray, box: tuple[tuple[int, int], tuple[int, int]],
-                           scan_shape: tuple[int, int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """Argmax labels uint8 and normalised entropy float32 ``[z, y, x]`` on the scan's grid.
+def labels_and_uncertainty(outputs: np.ndarray, plan: Any, *, probabilities: bool = False
+                           ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Argmax labels uint8, normalised entropy float32 ``[z, y, x]`` and, if asked, the class
+    probabilities float32 ``[8, z, y, x]`` on the scan's grid, from the patches' probabilities.
 
-    ``covered`` holds the class probabilities ``[classes, z, rows, cols]`` of the rows and columns
-    ``box`` that the patches cover (see preprocess.covered_probabilities); elsewhere the scan is
-    certain background (label 0, uncertainty 0).
+    The probabilities are resampled and reduced a few slices at a time on a thread pool (see
+    :func:`legseg_core.preprocess.reduce_covered`); outside the legs' box the scan is certain
+    background (label 0, uncertainty 0, probability 1 of class 0).
     """
-    (y0, y1), (x0, x1) = box
-    labels = np.zeros(scan_shape, dtype=np.uint8)
-    uncertainty = np.zeros(scan_shape, dtype=np.float32)
-    if y1 <= y0 or x1 <= x0:
-        return labels, uncertainty
+    from legseg_core.preprocess import covered_box, reduce_covered
 
-    def fill(z: slice) -> None:  # each thread writes its own slices
-        chunk = covered[:, z]
-        labels[z, y0:y1, x0:x1] = argmax_classes(chunk)
-        uncertainty[z, y0:y1, x0:x1] = normalised_entropy(chunk)
+    labels = np.zeros(plan.scan_shape, dtype=np.uint8)
+    uncertainty = np.zeros(plan.scan_shape, dtype=np.float32)
+    kept = None
+    if probabilities:
+        kept = np.zeros((plan.num_classes, *plan.scan_shape), dtype=np.float32)
+        kept[0] = 1.0
+    (y0, y1), (x0, x1) = covered_box(plan)
 
-    run_each(fill, split(covered.shape[1], 4 * worker_count()))
-    return labels, uncertainty
+    def reduce(z: slice, covered: np.ndarray) -> None:  # each call writes its own slices
+        labels[z, y0:y1, x0:x1] = argmax_classes(covered)
+        uncertainty[z, y0:y1, x0:x1] = normalised_entropy(covered)
+        if kept is not None:
+            kept[:, z, y0:y1, x0:x1] = covered
+
+    reduce_covered(outputs, plan, reduce)
+    return labels, uncertainty, kept
 
 
 def normalised_entropy(probabilities: np.ndarray, *, chunk: int = 8) -> np.ndarray:

@@ -2,28 +2,76 @@
 
 Each patch's class probabilities ``[8, z, y, x]`` are flipped back if the patch was mirrored,
 resampled linearly onto its box (only the part of the box inside the scan and the leg's
-columns is computed), and added into one buffer that spans the union of the boxes; voxels that
+columns is computed), and added into a buffer that spans the union of the boxes; voxels that
 several patches cover (the overlapping slices of z parts) take the mean of their
 probabilities. Outside every box the scan is background (probability 1 of class 0). Labels are
 the argmax of the probabilities.
+
+:func:`reduce_covered` does this a few slices at a time on a thread pool and hands each run of
+slices to a reducer (argmax, entropy) at once, so the probabilities of the whole scan never
+exist at the same time: the working set of each step stays in the processor's cache, which
+makes this several times faster than resampling everything first. :func:`covered_probabilities`
+builds the whole array for callers that want the probabilities themselves.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import NamedTuple
+
 import numpy as np
 
 from legseg_core.errors import ImageShapeError, ImageValueError
-from legseg_core.preprocess.plan import PatchPlan, Range
+from legseg_core.preprocess.plan import PatchPlan, PatchRecord, Range
 from legseg_core.preprocess.resample import resize_linear
-from legseg_core.threads import run_each, split, worker_count
+from legseg_core.threads import run_each
+
+#: Slices per step of :func:`reduce_covered`: eight classes of a few slices of the legs' box fit
+#: in a processor cache, and there are enough steps to share among the threads.
+CHUNK_SLICES = 4
+
+#: ``reducer(z, covered)``: ``z`` a slice of the scan's slices, ``covered`` float32
+#: ``[classes, slices, rows, cols]`` probabilities over the union box of those slices.
+Reducer = Callable[[slice, np.ndarray], None]
 
 
 def from_patches(probabilities: np.ndarray, plan: PatchPlan) -> np.ndarray:
     """Labels uint8 ``[z, y, x]`` on the scan's own grid from probabilities ``[n, 8, z, y, x]`` of the patches."""
-    total, count, (rows, cols) = _accumulate(probabilities, plan)
     labels = np.zeros(plan.scan_shape, dtype=np.uint8)
-    labels[:, rows[0]: rows[1], cols[0]: cols[1]] = np.where(count > 0, argmax_classes(total), 0)
+    (y0, y1), (x0, x1) = covered_box(plan)
+
+    def label(z: slice, covered: np.ndarray) -> None:
+        labels[z, y0:y1, x0:x1] = argmax_classes(covered)
+
+    reduce_covered(probabilities, plan, label)
     return labels
+
+
+def reduce_covered(probabilities: np.ndarray, plan: PatchPlan, reducer: Reducer) -> tuple[Range, Range]:
+    """Call ``reducer(z, covered)`` for every run of slices of the scan, on the thread pool.
+
+    ``covered`` holds the mean resampled probabilities over the box :func:`covered_box` (background
+    1 where no patch reaches); the reducers of different runs may run at the same time and must
+    write to disjoint slices. Returns the box (rows, cols).
+    """
+    array = check_probabilities(probabilities, plan)
+    rows, cols = covered_box(plan)
+    placements = _placements(plan, rows, cols)
+    shape = (rows[1] - rows[0], cols[1] - cols[0])
+    if shape[0] <= 0 or shape[1] <= 0:
+        return rows, cols
+
+    def step(z: slice) -> None:
+        total = np.zeros((plan.num_classes, z.stop - z.start, *shape), dtype=np.float32)
+        count = np.zeros((z.stop - z.start, *shape), dtype=np.float32)
+        for placement in placements:
+            _add(array, placement, z, total, count)
+        _mean(total, count)
+        reducer(z, total)
+
+    run_each(step, [slice(z, min(z + CHUNK_SLICES, plan.scan_shape[0]))
+                    for z in range(0, plan.scan_shape[0], CHUNK_SLICES)])
+    return rows, cols
 
 
 def probabilities_from_patches(probabilities: np.ndarray, plan: PatchPlan) -> np.ndarray:
@@ -44,20 +92,18 @@ def paste_covered(covered: np.ndarray, box: tuple[Range, Range], scan_shape: tup
 def covered_probabilities(probabilities: np.ndarray, plan: PatchPlan) -> tuple[np.ndarray, tuple[Range, Range]]:
     """Class probabilities float32 ``[8, z, rows, cols]`` over the rows and columns the boxes cover.
 
-    The cheap form of :func:`probabilities_from_patches` for callers that only need labels and
-    uncertainty: it skips the whole-scan array, which is mostly certain background.
+    Lighter than :func:`probabilities_from_patches`: it skips the whole-scan array, which is
+    mostly certain background.
     """
-    total, count, (rows, cols) = _accumulate(probabilities, plan)
+    rows, cols = covered_box(plan)
+    covered = np.zeros((plan.num_classes, plan.scan_shape[0], max(0, rows[1] - rows[0]), max(0, cols[1] - cols[0])),
+                       dtype=np.float32)
 
-    def normalise(z: slice) -> None:
-        covers = count[z]
-        if covers.max(initial=0.0) > 1.0:  # only the slices where z parts overlap need the mean
-            total[:, z] /= np.maximum(covers, 1.0)
-        background = total[0, z]
-        background[covers == 0] = 1.0
+    def keep(z: slice, chunk: np.ndarray) -> None:
+        covered[:, z] = chunk
 
-    run_each(normalise, split(total.shape[1], 4 * worker_count()))
-    return total, (rows, cols)
+    reduce_covered(probabilities, plan, keep)
+    return covered, (rows, cols)
 
 
 def check_probabilities(probabilities: np.ndarray, plan: PatchPlan) -> np.ndarray:
@@ -73,38 +119,53 @@ def check_probabilities(probabilities: np.ndarray, plan: PatchPlan) -> np.ndarra
     return array.astype(np.float32, copy=False)
 
 
-def _accumulate(probabilities: np.ndarray, plan: PatchPlan) -> tuple[np.ndarray, np.ndarray, tuple[Range, Range]]:
-    """Sum of probabilities ``[classes, z, y, x]`` and cover count over the boxes' union (rows, cols).
+class _Placement(NamedTuple):
+    """Where patch ``index`` lands: its record, the window of its box inside the scan, the target rows/cols."""
 
-    The classes are resampled in groups on separate threads (each writes only its own channels).
-    """
-    array = check_probabilities(probabilities, plan)
-    rows, cols = _union(plan)
-    shape = (plan.scan_shape[0], rows[1] - rows[0], cols[1] - cols[0])
-    total = np.zeros((plan.num_classes, *shape), dtype=np.float32)
-    count = np.zeros(shape, dtype=np.float32)
+    index: int
+    record: PatchRecord
+    window_y: Range
+    window_x: Range
+    target_y: slice
+    target_x: slice
+
+
+def _placements(plan: PatchPlan, rows: Range, cols: Range) -> list[_Placement]:
     placements = []
     for index, record in enumerate(plan.records):
         (y0, y1), (x0, x1) = record.inside(plan.scan_shape)
         if y1 <= y0 or x1 <= x0:
             continue
-        windows = ((0, record.box_shape[0]), (y0 - record.y[0], y1 - record.y[0]), (x0 - record.x[0], x1 - record.x[0]))
-        target = (slice(record.z[0], record.z[1]), slice(y0 - rows[0], y1 - rows[0]), slice(x0 - cols[0], x1 - cols[0]))
-        count[target] += 1.0
-        placements.append((index, record, windows, target))
-
-    def add(classes: slice) -> None:
-        for index, record, windows, target in placements:
-            patch = array[index, classes]
-            if record.mirrored:
-                patch = patch[..., ::-1]
-            total[(classes, *target)] += resize_linear(patch, record.box_shape, (1, 2, 3), windows)
-
-    run_each(add, split(plan.num_classes, worker_count()))
-    return total, count, (rows, cols)
+        placements.append(_Placement(index, record, (y0 - record.y[0], y1 - record.y[0]),
+                                     (x0 - record.x[0], x1 - record.x[0]),
+                                     slice(y0 - rows[0], y1 - rows[0]), slice(x0 - cols[0], x1 - cols[0])))
+    return placements
 
 
-def _union(plan: PatchPlan) -> tuple[Range, Range]:
+def _add(array: np.ndarray, placement: _Placement, z: slice, total: np.ndarray, count: np.ndarray) -> None:
+    """Add the part of one patch's resampled box that falls in slices ``z`` to ``total`` and ``count``."""
+    record = placement.record
+    first, last = max(z.start, record.z[0]), min(z.stop, record.z[1])
+    if last <= first:
+        return
+    patch = array[placement.index]
+    if record.mirrored:
+        patch = patch[..., ::-1]
+    windows = ((first - record.z[0], last - record.z[0]), placement.window_y, placement.window_x)
+    target = (slice(first - z.start, last - z.start), placement.target_y, placement.target_x)
+    total[(slice(None), *target)] += resize_linear(patch, record.box_shape, (1, 2, 3), windows)
+    count[target] += 1.0
+
+
+def _mean(total: np.ndarray, count: np.ndarray) -> None:
+    """Sums to means where patches overlap; background probability 1 where none reaches."""
+    if count.max(initial=0.0) > 1.0:
+        total /= np.maximum(count, 1.0)
+    background = total[0]
+    background[count == 0] = 1.0
+
+
+def covered_box(plan: PatchPlan) -> tuple[Range, Range]:
     """Rows and columns of the scan spanned by the inside parts of all boxes (empty ranges if none)."""
     insides = [record.inside(plan.scan_shape) for record in plan.records]
     first_row, last_row = min(r[0] for r, _ in insides), max(r[1] for r, _ in insides)

@@ -125,7 +125,6 @@ def test_a_fine_grid_comes_back_with_probabilities_that_sum_to_one() -> None:
 
 def test_threaded_resampling_gives_the_same_result_as_one_thread(monkeypatch: pytest.MonkeyPatch) -> None:
     from legseg_core.inference import labels_and_uncertainty
-    from legseg_core.preprocess import covered_probabilities
 
     volume, labels = synthetic_legs(slices=45, seed=3)
     patches = to_patches(volume, labels)
@@ -135,8 +134,11 @@ def test_threaded_resampling_gives_the_same_result_as_one_thread(monkeypatch: py
     results = {}
     for threads in ("1", "3"):
         monkeypatch.setenv("LEGSEG_THREADS", threads)
-        covered, box = covered_probabilities(soft, patches.plan)
-        results[threads] = (covered, *labels_and_uncertainty(covered, box, volume.shape))
+        results[threads] = labels_and_uncertainty(soft, patches.plan, probabilities=True)
     for single, threaded in zip(results["1"], results["3"]):
         np.testing.assert_array_equal(single, threaded)
-    assert mean_dice(labels, results["3"][1]) >= 0.9
+    found, uncertainty, probabilities = results["3"]
+    np.testing.assert_array_equal(found, from_patches(soft, patches.plan))
+    np.testing.assert_allclose(probabilities, probabilities_from_patches(soft, patches.plan))
+    np.testing.assert_allclose(probabilities.sum(axis=0), 1.0, atol=1e-5)
+    assert mean_dice(labels, found) >= 0.9 and 0.0 < uncertainty.max() <= 1.0
