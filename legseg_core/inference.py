@@ -136,12 +136,20 @@ class Segmenter:
 
     ``model`` is a model file path, a model name (see :func:`legseg_core.models.resolve_model`)
     or a ``(network, card)`` pair; ``device`` a torch device string or None for the best one;
-    ``precision`` one of auto, fp32, bf16, fp16; ``batch_size`` patches per forward pass.
+    ``precision`` one of auto, fp32, bf16, fp16; ``batch_size`` patches per forward pass; ``leg``
+    the side of the leg in single-leg scans (``auto``: from its place in the field of view, right
+    when it is centred; a left leg taken for a right one is segmented as its mirror image).
     """
 
     def __init__(self, model: Any, device: str | None = None, *, precision: str = "auto",
-                 batch_size: int | None = None) -> None:
+                 batch_size: int | None = None, leg: str = "auto") -> None:
+        from dataclasses import replace
+
         from legseg_core.preprocess import PreprocessConfig
+        from legseg_core.preprocess.config import SINGLE_LEG_SIDES
+
+        if leg not in SINGLE_LEG_SIDES:
+            raise ModelError(f"leg={leg!r} must be one of {', '.join(SINGLE_LEG_SIDES)}")
 
         self.device = pick_device(device)
         self.precision = pick_precision(precision, self.device)
@@ -151,6 +159,8 @@ class Segmenter:
             self.network = self.network.to(memory_format=_torch().channels_last_3d)
         self.config = PreprocessConfig.from_dict(dict(self.card.preprocessing)) if self.card.preprocessing \
             else PreprocessConfig()
+        if leg != "auto":  # the side of a single-leg scan, which its position cannot always tell
+            self.config = replace(self.config, single_leg_side=leg)
         self.batch_size = batch_size if batch_size is not None else DEFAULT_BATCH.get(self.device.type, 2)
         if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int) or self.batch_size < 1:
             raise ModelError(f"batch_size={batch_size!r} must be a whole number >= 1")

@@ -36,6 +36,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--batch-size", type=int, default=None, help="patches per forward pass")
     parser.add_argument("--probabilities", action="store_true",
                         help="also write the 8-class probabilities and the uncertainty map")
+    parser.add_argument("--leg", choices=("auto", "right", "left"), default="auto",
+                        help="which leg a single-leg scan shows (default auto: from its place in the field of "
+                             "view, right when it is centred)")
     parser.add_argument("--store", metavar="PATH", default=None, help="the store that registered models come from")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
@@ -105,7 +108,8 @@ def run(args: argparse.Namespace) -> int:
     scans = collect_scans(args.scans)
     outputs = output_paths(scans, args.output)
     model_file = resolve_model(args.model, store=args.store)
-    segmenter = Segmenter(model_file, args.device, precision=args.precision, batch_size=args.batch_size)
+    segmenter = Segmenter(model_file, args.device, precision=args.precision, batch_size=args.batch_size,
+                          leg=args.leg)
     results, failures = [], 0
     for scan, paths in zip(scans, outputs):
         try:

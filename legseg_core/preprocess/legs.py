@@ -66,7 +66,7 @@ def _single_side(profile: np.ndarray, side_hint: str | None, name: str) -> str:
     if abs(centre - 0.5) > OFF_CENTRE:
         return "right" if centre < 0.5 else "left"
     logger.warning("%s: one leg in the middle of the field of view; taken as the right leg "
-                   "(set single_leg_side to say which it is)", name)
+                   "(say which it is: legseg segment --leg left|right, or the single_leg_side setting)", name)
     return "right"
 
 

@@ -115,3 +115,23 @@ def test_models_list_shows_architectures_presets_and_parameter_counts(capsys):
     assert main(["models", "list"]) == 0
     text = capsys.readouterr().out
     assert "unet" in text and "15695864" in text and "registered models: none" in text
+
+
+def test_leg_names_the_side_of_a_single_leg_scan(model_file, tmp_path, capsys):
+    from legseg_core.errors import ModelError
+    from legseg_core.inference import Segmenter
+    from legseg_core.preprocess import to_patches
+
+    volume = make_case(seed=3, size="tiny", legs="left").images["dixon_water"]
+    scan = save_image(volume.data, volume, tmp_path / "left.nii.gz")
+    for side in ("left", "right"):
+        segmenter = Segmenter(model_file, "cpu", leg=side)
+        plan = to_patches(volume, config=segmenter.config).plan
+        assert plan.legs == (side,) and [r.mirrored for r in plan.records] == [side == "left"] * len(plan.records)
+    with pytest.raises(ModelError, match="leg='up' must be one of auto, right, left"):
+        Segmenter(model_file, "cpu", leg="up")
+    assert segment(str(scan), "-o", str(tmp_path / "out.nii.gz"), "--model", str(model_file), "--leg", "left") == 0
+    assert load_labels(tmp_path / "out.nii.gz", volume).data.shape == volume.shape
+    with pytest.raises(SystemExit):
+        segment(str(scan), "-o", str(tmp_path / "x.nii.gz"), "--model", str(model_file), "--leg", "up")
+    assert "invalid choice: 'up'" in capsys.readouterr().err
