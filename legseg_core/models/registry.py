@@ -13,14 +13,13 @@ with keyword overrides; every network takes the MONAI-style leading keywords
   bilateral 90-slice scan) on the idle 2-core CPU: 1.0 s for a U-Net of 8 to 64 channels (0.35 M
   parameters), 2.0 s for 12 to 96 (0.79 M) and 3.0 s for 16 to 128 (1.4 M). The lite U-Net takes
   16 to 128 channels: it keeps the whole scan under the 5 s end-to-end target with room to
-  spare, while loading, patching, resampling back and writing (about 0.5 s whatever the
-  network) stay a small share of the time, and it learns much faster per training step than
-  the narrow ones. The
-  lite ResNet (12 to 96 channels, one residual block per level on each path, 0.84 M) costs
+  spare, while loading, patching, resampling back and writing (about 0.4 s whatever the
+  network) stay a small share of the time; the starter U-Net has this width. The lite ResNet (12 to 96 channels, one residual block per level on each path, 0.84 M) costs
   about the same as a 12-to-96-channel U-Net. Dense blocks at full resolution are memory-bound on a CPU (each layer
   normalises all earlier features again), so the lite DenseNet keeps one dense layer at full
-  resolution and grows deeper below (1, 2, 4, 6 layers, growth 6, 0.24 M parameters); it still
-  costs more than the lite U-Net (``legseg bench inference`` measures all three).
+  resolution and grows deeper below (1, 2, 4, 6 layers, growth 6, 0.24 M parameters); with few
+  parameters it still costs about as much time as the lite U-Net (``legseg bench inference``
+  measures all three).
 """
 
 from __future__ import annotations
