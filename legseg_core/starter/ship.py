@@ -43,7 +43,8 @@ def ship_model(trained: str | Path, out: str | Path, *, name: str, details: dict
     network, card = load_checkpoint(trained)
     extra = dict(details)
     metrics = {**dict(card.metrics), **dict(extra.pop("metrics", {}))}
-    card = card.with_updates(name=name, notes=notes or card.notes, metrics=metrics,
+    # The network's own arguments: a file written before an argument existed gets its default spelled out.
+    card = card.with_updates(name=name, notes=notes or card.notes, metrics=metrics, arguments=dict(network.arguments),
                              training={**dict(card.training), **extra})
     return save_checkpoint(network, card, Path(out), half=True)
 

@@ -173,3 +173,19 @@ def test_real_case_errors_name_the_problem(tmp_path: Path) -> None:
         realcase.leg_split_column(np.zeros((2, 3, 4), dtype=np.uint8), np.zeros((2, 3, 4), dtype=bool))
     with pytest.raises(ImageValueError, match="leg 'middle' is unknown"):
         realcase.leg_only(np.zeros((2, 3, 4), dtype=np.uint8), 2, "middle")
+
+
+def test_a_model_file_written_before_an_argument_existed_ships_with_it_spelled_out(tmp_path: Path) -> None:
+    import torch
+
+    from legseg_core.models.checkpoint import read_payload
+
+    path = _trained(tmp_path / "older.pt", "resnet")
+    payload = read_payload(path)
+    card = json.loads(payload["card"])
+    del card["arguments"]["checkpointing"]  # as files made before the argument existed
+    payload["card"] = json.dumps(card)
+    torch.save(payload, path)
+    shipped = ship.ship_model(path, tmp_path / "out" / "resnet-lite-starter.pt", name="resnet-lite-starter",
+                              details={})
+    assert read_card(shipped).arguments["checkpointing"] is False
