@@ -123,10 +123,18 @@ def _card_beside(path: Path) -> tuple[str, str]:
 
 
 def shipped_choices(folders: list[Path] | None = None) -> list[ModelChoice]:
-    """The model files shipped with LegSeg."""
+    """The model files shipped with LegSeg: the starter models first (the U-Net, which a new store
+    makes active, at the top), then any others by name."""
+    from legseg_core.starter.ship import STARTER_NAMES
+
     files = {p.resolve() for folder in (folders or shipped_folders()) if folder.is_dir()
              for pattern in MODEL_FILE_PATTERNS for p in folder.glob(pattern)}
-    return [file_choice(path, "shipped") for path in sorted(files)]
+
+    def order(path: Path) -> tuple[int, str]:
+        stem = path.name.split(".")[0]
+        return (STARTER_NAMES.index(stem) if stem in STARTER_NAMES else len(STARTER_NAMES), path.name)
+
+    return [file_choice(path, "shipped") for path in sorted(files, key=order)]
 
 
 def available_devices() -> list[str]:

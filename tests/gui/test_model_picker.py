@@ -103,3 +103,14 @@ def test_building_the_picker_and_the_app_panels_imports_no_torch(tmp_path) -> No
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip().splitlines()[-1] == "False", (result.stdout, result.stderr[-2000:])
+
+
+def test_the_starter_u_net_is_the_first_and_chosen_shipped_model(qtbot, tmp_path) -> None:
+    shipped = tmp_path / "assets" / "models"
+    for name in ("densenet-lite-starter", "aaa", "resnet-lite-starter", "unet-lite-starter"):
+        tiny_model_file(shipped / f"{name}.pt")
+    picker = ModelPickerWidget(None, shipped=[shipped])
+    qtbot.addWidget(picker)
+    assert [c.name for c in picker.choices()] == ["unet-lite-starter", "resnet-lite-starter",
+                                                  "densenet-lite-starter", "aaa"]
+    assert picker.current_choice().name == "unet-lite-starter"
