@@ -11,7 +11,7 @@ overrides it, and 1 runs everything on the calling thread.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
@@ -47,9 +47,3 @@ def run_each(function: Callable[[Item], object], items: Iterable[Item]) -> None:
         for future in [pool.submit(function, item) for item in items]:
             future.result()
 
-
-def split(length: int, pieces: int) -> Sequence[slice]:
-    """``length`` indices as at most ``pieces`` contiguous, non-empty slices of near-equal size."""
-    pieces = max(1, min(pieces, length))
-    bounds = [round(i * length / pieces) for i in range(pieces + 1)]
-    return [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
