@@ -225,21 +225,17 @@ def labels_and_uncertainty(outputs: np.ndarray, plan: Any, *, probabilities: boo
     :func:`legseg_core.preprocess.reduce_covered`); outside the legs' box the scan is certain
     background (label 0, uncertainty 0, probability 1 of class 0).
     """
-    from legseg_core.preprocess import covered_box, reduce_covered
+    from legseg_core.preprocess import background_probabilities, reduce_covered
 
     labels = np.zeros(plan.scan_shape, dtype=np.uint8)
     uncertainty = np.zeros(plan.scan_shape, dtype=np.float32)
-    kept = None
-    if probabilities:
-        kept = np.zeros((plan.num_classes, *plan.scan_shape), dtype=np.float32)
-        kept[0] = 1.0
-    (y0, y1), (x0, x1) = covered_box(plan)
+    kept = background_probabilities(plan) if probabilities else None
 
-    def reduce(z: slice, covered: np.ndarray) -> None:  # each call writes its own slices
-        labels[z, y0:y1, x0:x1] = argmax_classes(covered)
-        uncertainty[z, y0:y1, x0:x1] = normalised_entropy(covered)
+    def reduce(where: tuple[slice, slice, slice], covered: np.ndarray) -> None:  # each call writes only where
+        labels[where] = argmax_classes(covered)
+        uncertainty[where] = normalised_entropy(covered)
         if kept is not None:
-            kept[:, z, y0:y1, x0:x1] = covered
+            kept[(slice(None), *where)] = covered
 
     reduce_covered(outputs, plan, reduce)
     return labels, uncertainty, kept

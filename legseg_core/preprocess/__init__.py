@@ -14,11 +14,11 @@ from __future__ import annotations
 from legseg_core.preprocess.config import PreprocessConfig
 from legseg_core.preprocess.extract import (PatchSet, checked_labels, extract_image_patches, extract_label_patches,
                                             to_patches)
-from legseg_core.preprocess.inverse import (check_probabilities, covered_box, covered_probabilities, from_patches,
-                                           paste_covered, probabilities_from_patches, reduce_covered)
+from legseg_core.preprocess.inverse import (background_probabilities, check_probabilities, from_patches,
+                                           probabilities_from_patches, reduce_covered)
 from legseg_core.preprocess.plan import PatchPlan, PatchRecord
 from legseg_core.preprocess.planning import plan_patches
 
 __all__ = ["PatchPlan", "PatchRecord", "PatchSet", "PreprocessConfig", "check_probabilities", "checked_labels",
-           "covered_box", "covered_probabilities", "extract_image_patches", "extract_label_patches", "from_patches",
-           "plan_patches", "paste_covered", "probabilities_from_patches", "reduce_covered", "to_patches"]
+           "background_probabilities", "extract_image_patches", "extract_label_patches", "from_patches",
+           "plan_patches", "probabilities_from_patches", "reduce_covered", "to_patches"]

@@ -10,8 +10,8 @@ the argmax of the probabilities.
 :func:`reduce_covered` does this a few slices at a time on a thread pool and hands each run of
 slices to a reducer (argmax, entropy) at once, so the probabilities of the whole scan never
 exist at the same time: the working set of each step stays in the processor's cache, which
-makes this several times faster than resampling everything first. :func:`covered_probabilities`
-builds the whole array for callers that want the probabilities themselves.
+makes this several times faster than resampling everything first. :func:`probabilities_from_patches`
+builds the whole-scan array for callers that want the probabilities themselves.
 """
 
 from __future__ import annotations
@@ -30,36 +30,53 @@ from legseg_core.threads import run_each
 #: in a processor cache, and there are enough steps to share among the threads.
 CHUNK_SLICES = 4
 
-#: ``reducer(z, covered)``: ``z`` a slice of the scan's slices, ``covered`` float32
-#: ``[classes, slices, rows, cols]`` probabilities over the union box of those slices.
-Reducer = Callable[[slice, np.ndarray], None]
+#: ``reducer(where, covered)``: ``where`` the (z, y, x) slices of the scan that ``covered``, float32
+#: ``[classes, slices, rows, cols]`` probabilities, spans: a run of slices of the legs' box.
+Reducer = Callable[[tuple[slice, slice, slice], np.ndarray], None]
 
 
 def from_patches(probabilities: np.ndarray, plan: PatchPlan) -> np.ndarray:
     """Labels uint8 ``[z, y, x]`` on the scan's own grid from probabilities ``[n, 8, z, y, x]`` of the patches."""
     labels = np.zeros(plan.scan_shape, dtype=np.uint8)
-    (y0, y1), (x0, x1) = covered_box(plan)
 
-    def label(z: slice, covered: np.ndarray) -> None:
-        labels[z, y0:y1, x0:x1] = argmax_classes(covered)
+    def label(where: tuple[slice, slice, slice], covered: np.ndarray) -> None:
+        labels[where] = argmax_classes(covered)
 
     reduce_covered(probabilities, plan, label)
     return labels
 
 
-def reduce_covered(probabilities: np.ndarray, plan: PatchPlan, reducer: Reducer) -> tuple[Range, Range]:
-    """Call ``reducer(z, covered)`` for every run of slices of the scan, on the thread pool.
+def probabilities_from_patches(probabilities: np.ndarray, plan: PatchPlan) -> np.ndarray:
+    """Class probabilities float32 ``[8, z, y, x]`` on the scan's grid (background 1 outside the legs)."""
+    result = background_probabilities(plan)
 
-    ``covered`` holds the mean resampled probabilities over the box :func:`covered_box` (background
-    1 where no patch reaches); the reducers of different runs may run at the same time and must
-    write to disjoint slices. Returns the box (rows, cols).
+    def keep(where: tuple[slice, slice, slice], covered: np.ndarray) -> None:
+        result[(slice(None), *where)] = covered
+
+    reduce_covered(probabilities, plan, keep)
+    return result
+
+
+def background_probabilities(plan: PatchPlan) -> np.ndarray:
+    """Float32 ``[classes, z, y, x]`` of the scan: certain background everywhere (class 0 at 1)."""
+    result = np.zeros((plan.num_classes, *plan.scan_shape), dtype=np.float32)
+    result[0] = 1.0
+    return result
+
+
+def reduce_covered(probabilities: np.ndarray, plan: PatchPlan, reducer: Reducer) -> None:
+    """Call ``reducer(where, covered)`` for every run of slices of the legs' box, on the thread pool.
+
+    ``covered`` holds the mean resampled probabilities over the scan region ``where`` (background
+    1 where no patch reaches); outside the box the scan is certain background and no reducer is
+    called. Reducers of different runs may run at the same time: each must write only ``where``.
     """
     array = check_probabilities(probabilities, plan)
-    rows, cols = covered_box(plan)
+    rows, cols = _covered_box(plan)
     placements = _placements(plan, rows, cols)
     shape = (rows[1] - rows[0], cols[1] - cols[0])
     if shape[0] <= 0 or shape[1] <= 0:
-        return rows, cols
+        return
 
     def step(z: slice) -> None:
         total = np.zeros((plan.num_classes, z.stop - z.start, *shape), dtype=np.float32)
@@ -67,43 +84,10 @@ def reduce_covered(probabilities: np.ndarray, plan: PatchPlan, reducer: Reducer)
         for placement in placements:
             _add(array, placement, z, total, count)
         _mean(total, count)
-        reducer(z, total)
+        reducer((z, slice(*rows), slice(*cols)), total)
 
     run_each(step, [slice(z, min(z + CHUNK_SLICES, plan.scan_shape[0]))
                     for z in range(0, plan.scan_shape[0], CHUNK_SLICES)])
-    return rows, cols
-
-
-def probabilities_from_patches(probabilities: np.ndarray, plan: PatchPlan) -> np.ndarray:
-    """Class probabilities float32 ``[8, z, y, x]`` on the scan's grid (background 1 outside the legs)."""
-    covered, box = covered_probabilities(probabilities, plan)
-    return paste_covered(covered, box, plan.scan_shape)
-
-
-def paste_covered(covered: np.ndarray, box: tuple[Range, Range], scan_shape: tuple[int, int, int]) -> np.ndarray:
-    """Whole-scan probabilities ``[classes, z, y, x]`` from covered ones: background 1 outside ``box``."""
-    (y0, y1), (x0, x1) = box
-    result = np.zeros((covered.shape[0], *scan_shape), dtype=np.float32)
-    result[0] = 1.0
-    result[:, :, y0:y1, x0:x1] = covered
-    return result
-
-
-def covered_probabilities(probabilities: np.ndarray, plan: PatchPlan) -> tuple[np.ndarray, tuple[Range, Range]]:
-    """Class probabilities float32 ``[8, z, rows, cols]`` over the rows and columns the boxes cover.
-
-    Lighter than :func:`probabilities_from_patches`: it skips the whole-scan array, which is
-    mostly certain background.
-    """
-    rows, cols = covered_box(plan)
-    covered = np.zeros((plan.num_classes, plan.scan_shape[0], max(0, rows[1] - rows[0]), max(0, cols[1] - cols[0])),
-                       dtype=np.float32)
-
-    def keep(z: slice, chunk: np.ndarray) -> None:
-        covered[:, z] = chunk
-
-    reduce_covered(probabilities, plan, keep)
-    return covered, (rows, cols)
 
 
 def check_probabilities(probabilities: np.ndarray, plan: PatchPlan) -> np.ndarray:
@@ -165,7 +149,7 @@ def _mean(total: np.ndarray, count: np.ndarray) -> None:
     background[count == 0] = 1.0
 
 
-def covered_box(plan: PatchPlan) -> tuple[Range, Range]:
+def _covered_box(plan: PatchPlan) -> tuple[Range, Range]:
     """Rows and columns of the scan spanned by the inside parts of all boxes (empty ranges if none)."""
     insides = [record.inside(plan.scan_shape) for record in plan.records]
     first_row, last_row = min(r[0] for r, _ in insides), max(r[1] for r, _ in insides)

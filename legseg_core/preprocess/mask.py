@@ -150,15 +150,14 @@ def foreground_contrast(values: np.ndarray, mask: np.ndarray) -> float:
     if background.size == 0 or foreground.size == 0:
         return 0.0
     difference = float(np.median(foreground)) - float(np.median(background))
-    rows = max(1, values.shape[0] * values.shape[1] * values.shape[2] // SAMPLE_SIZE)
-    steps = np.diff(values.reshape(-1, values.shape[2])[::rows], axis=1).ravel()
+    steps = np.diff(values.reshape(-1, values.shape[2])[::step], axis=1).ravel()  # every k-th row
     noise = 1.4826 * float(np.median(np.abs(steps))) / np.sqrt(2.0)
     if noise == 0.0:
         return float("inf") if difference > 0 else 0.0
     return difference / noise
 
 
-def _sample(values: np.ndarray, most: int | None = None) -> np.ndarray:
-    """Every k-th value of a flat array, at most ``most`` of them (histograms and medians need no more)."""
-    step = max(1, values.size // (most or SAMPLE_SIZE))
+def _sample(values: np.ndarray) -> np.ndarray:
+    """Every k-th value of a flat array, at most :data:`SAMPLE_SIZE` of them."""
+    step = max(1, values.size // SAMPLE_SIZE)
     return values[::step]
