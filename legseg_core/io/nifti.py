@@ -29,8 +29,8 @@ def load_nifti(path: Path, **options: Any) -> Volume:
     try:
         image = _read_image(Path(path))
         source = np.asanyarray(image.dataobj)
-    except (nib.filebasedimages.ImageFileError, nib.spatialimages.HeaderDataError, EOFError, zlib.error, OSError,
-            ValueError) as error:
+    except (nib.filebasedimages.ImageFileError, nib.spatialimages.HeaderDataError, nib.wrapstruct.WrapStructError,
+            EOFError, zlib.error, OSError, ValueError) as error:
         raise ImageFormatError(f"{path}: not a readable NIfTI image ({type(error).__name__}: {error})") from None
     header = image.header
     metadata = {"description": _text(header.get("descrip")), "dtype": str(source.dtype)}
@@ -43,8 +43,8 @@ def _read_image(path: Path) -> nib.Nifti1Image:
     if not str(path).lower().endswith(".gz"):
         return nib.load(str(path))
     data = gzip.decompress(path.read_bytes())
-    klass = nib.Nifti2Image if data[:4] == b"\x1c\x02\x00\x00" or data[:4] == b"\x00\x00\x02\x1c" else nib.Nifti1Image
-    return klass.from_bytes(data)
+    two = nib.Nifti2Header.may_contain_header(data[:nib.Nifti2Header.template_dtype.itemsize])
+    return (nib.Nifti2Image if two else nib.Nifti1Image).from_bytes(data)
 
 
 def _text(value: Any) -> str:

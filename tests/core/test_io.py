@@ -185,6 +185,13 @@ def test_corrupt_gzip(tmp_path: Path) -> None:
         load_volume(path)
 
 
+def test_gzip_holding_too_few_bytes_for_a_header(tmp_path: Path) -> None:
+    path = tmp_path / "short.nii.gz"
+    path.write_bytes(gzip.compress(b"abc"))
+    with pytest.raises(ImageFormatError, match="short.nii.gz: not a readable NIfTI image"):
+        load_volume(path)
+
+
 def _write_nifti(path: Path, data: np.ndarray, affine: np.ndarray | None = None) -> Path:
     nib.save(nib.Nifti1Image(data, np.eye(4) if affine is None else affine), path)
     return path
