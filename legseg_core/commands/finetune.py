@@ -46,19 +46,16 @@ def run(args: argparse.Namespace) -> int:
     launched = launch_if_asked(args, "finetune", FINETUNE_OPTIONS)
     if launched is not None:
         return launched
-    from legseg_core.training.distributed import join_process_group, leave_process_group
+    from legseg_core.training.distributed import process_group
 
     set_threads(args.threads)
-    joined = join_process_group(args.device)
-    try:
-        return _finetune(args)
-    except LegsegError as error:
-        if args.json_progress:
-            _print_line({"event": "error", "message": str(error)})
-        raise
-    finally:
-        if joined:
-            leave_process_group()
+    with process_group(args.device):
+        try:
+            return _finetune(args)
+        except LegsegError as error:
+            if args.json_progress:
+                _print_line({"event": "error", "message": str(error)})
+            raise
 
 
 def _finetune(args: argparse.Namespace) -> int:

@@ -137,12 +137,11 @@ def run(args: argparse.Namespace) -> int:
     if launched is not None:
         return launched
     from legseg_core.store import Store
-    from legseg_core.training.distributed import join_process_group, leave_process_group
+    from legseg_core.training.distributed import process_group
     from legseg_core.training.session import TrainRequest, train_from_store
 
     set_threads(args.threads)
-    joined = join_process_group(args.device)
-    try:
+    with process_group(args.device):
         store = Store.open(args.store)
         request = TrainRequest(architecture=args.arch, preset=args.preset, recipe=args.recipe, epochs=args.epochs,
                                seed=args.seed, device=args.device,
@@ -156,9 +155,6 @@ def run(args: argparse.Namespace) -> int:
         if main:
             _print_report(report, store, args)
         return 0
-    finally:
-        if joined:
-            leave_process_group()
 
 
 def _rank() -> int:

@@ -15,7 +15,8 @@ import logging
 import os
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from legseg_core.errors import TrainingError
 
@@ -58,11 +59,29 @@ def join_process_group(device: str | None) -> bool:
 
 
 def leave_process_group() -> None:
-    """Leave the process group if this process joined one."""
+    """Leave the process group once every rank has reached this point.
+
+    The barrier first: a rank that tears down its group while a peer still has collective work
+    in flight aborts the process (gloo's "terminate called without an active exception").
+    """
     import torch.distributed as dist
 
     if dist.is_available() and dist.is_initialized():
+        dist.barrier()
         dist.destroy_process_group()
+
+
+@contextmanager
+def process_group(device: str | None) -> Iterator[bool]:
+    """Join torchrun's process group for the body (if there is one) and leave it after success.
+
+    When the body raises, the group is left alone: peers may be inside a collective, where a
+    barrier would hang and a teardown abort; the error surfaces and torchrun stops the others.
+    """
+    joined = join_process_group(device)
+    yield joined
+    if joined:
+        leave_process_group()
 
 
 def launch(arguments: Sequence[str], nproc: int) -> int:

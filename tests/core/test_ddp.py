@@ -16,19 +16,18 @@ def _worker(rank: int, folder: str) -> None:
     import torch.distributed as dist
 
     from legseg_core.progress import run_quietly
+    from legseg_core.training.distributed import leave_process_group
     from legseg_core.training.loop import train_network
     from tests.core.test_train_loop import recipe, tiny_data, tiny_network
 
     torch.set_num_threads(1)
     dist.init_process_group("gloo", init_method=f"file://{folder}/rendezvous", rank=rank, world_size=WORLD)
-    try:
-        # Different initial weights per rank: DistributedDataParallel must start every rank from rank 0's.
-        outcome = run_quietly(train_network(tiny_network(seed=rank), tiny_data(), recipe(epochs=2), seed=5,
-                                            run_dir=f"{folder}/run"))
-        torch.save({"weights": outcome.network.state_dict(), "steps": outcome.steps,
-                    "dice": outcome.validation_mean_dice}, f"{folder}/rank{rank}.pt")
-    finally:
-        dist.destroy_process_group()
+    # Different initial weights per rank: DistributedDataParallel must start every rank from rank 0's.
+    outcome = run_quietly(train_network(tiny_network(seed=rank), tiny_data(), recipe(epochs=2), seed=5,
+                                        run_dir=f"{folder}/run"))
+    torch.save({"weights": outcome.network.state_dict(), "steps": outcome.steps,
+                "dice": outcome.validation_mean_dice}, f"{folder}/rank{rank}.pt")
+    leave_process_group()  # the way the commands leave: after a barrier, and only after success
 
 
 def test_two_gloo_processes_end_with_identical_weights(tmp_path):
