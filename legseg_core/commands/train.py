@@ -27,8 +27,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Train a network on the accepted cases of the store's train split and register it: active if "
                     "the store has no active model, else a candidate. Interrupted runs resume when the same "
                     "command runs again (or with --resume RUN_DIR).")
-    parser.add_argument("--arch", default="unet", help="architecture: unet, resnet or densenet (default: unet)")
-    parser.add_argument("--preset", default="lite", help="size preset of the architecture (default: lite)")
+    parser.add_argument("--arch", default=None, help="architecture: unet, resnet or densenet (default: unet)")
+    parser.add_argument("--preset", default=None, help="size preset of the architecture (default: lite)")
+    parser.add_argument("--init", metavar="MODEL", default=None,
+                        help="start from this model's weights (a model file or name) instead of random ones; the "
+                             "network and its preprocessing come from it, so --arch, --preset, --model-option and "
+                             "--preprocess-option are refused")
     parser.add_argument("--recipe", default="default", choices=RECIPE_NAMES,
                         help="default (Dice+CE, AdamW, augmentation) or paper (section 2.6: Adam 1e-5, CE, 200 "
                              "epochs, 80/20 split)")
@@ -128,7 +132,7 @@ def launch_if_asked(args: argparse.Namespace, command: str, names: tuple[str, ..
     return launch(relaunch_arguments(args, command, {name: getattr(args, name) for name in names}), args.nproc)
 
 
-TRAIN_OPTIONS = ("arch", "preset", "recipe", "epochs", "store", "device", "seed", "recipe_option", "threads",
+TRAIN_OPTIONS = ("arch", "preset", "init", "recipe", "epochs", "store", "device", "seed", "recipe_option", "threads",
                  "no_progress", "resume", "out", "where", "model_option", "preprocess_option", "json")
 
 
@@ -143,7 +147,8 @@ def run(args: argparse.Namespace) -> int:
     set_threads(args.threads)
     with process_group(args.device):
         store = Store.open(args.store)
-        request = TrainRequest(architecture=args.arch, preset=args.preset, recipe=args.recipe, epochs=args.epochs,
+        request = TrainRequest(architecture=args.arch, preset=args.preset, init=args.init, recipe=args.recipe,
+                               epochs=args.epochs,
                                seed=args.seed, device=args.device,
                                model_options=parse_pairs(args.model_option, "--model-option"),
                                recipe_options=parse_pairs(args.recipe_option, "--recipe-option"),

@@ -37,14 +37,16 @@ def architecture_of(network: Any) -> str:
 
 
 def make_card(network: Any, config: Any, data: Sequence[CaseEntry], metrics: dict[str, Any], recipe: Recipe,
-              parent_id: str | None, model_id: str = "") -> Any:
-    """The card of a trained network (``model_id``: its registry id, when it has one)."""
+              parent_id: str | None, model_id: str = "", init: dict[str, str] | None = None) -> Any:
+    """The card of a trained network (``model_id``: its registry id, when it has one; ``init``: the
+    model its training started from, when not from random weights)."""
     from legseg_core.evaluation.tables import jsonable
     from legseg_core.models import ModelCard
 
     return ModelCard.for_network(network, preprocessing=config.to_dict(), model_id=model_id,
                                  training_data=[e.to_list() for e in data], metrics=jsonable(metrics),
-                                 training={"recipe": recipe.to_dict(), "parent": parent_id})
+                                 training={"recipe": recipe.to_dict(), "parent": parent_id,
+                                           **({"init": init} if init else {})})
 
 
 def save(network: Any, card: Any, path: Path) -> None:

@@ -41,13 +41,16 @@ REGISTERED_FILE = "registered.json"
 
 @dataclass(frozen=True)
 class TrainRequest:
-    """What ``legseg train`` asks for. ``model_options`` override the preset's network arguments,
+    """What ``legseg train`` asks for: a new ``architecture``/``preset`` network (U-Net, lite when
+    not given), or with ``init`` (a model file or name) the weights, network and preprocessing of
+    an existing model to train further. ``model_options`` override the preset's network arguments,
     ``recipe_options`` the recipe's settings and ``preprocess`` the paper's preprocessing settings
     (e.g. a smaller ``patch_shape``); ``filters`` select store cases by metadata (contrast, protocol,
     health, ...)."""
 
-    architecture: str = "unet"
-    preset: str = "lite"
+    architecture: str | None = None
+    preset: str | None = None
+    init: str | None = None
     recipe: str = "default"
     epochs: int | None = None
     seed: int = 0
@@ -111,36 +114,64 @@ def train_from_store(store: Any, request: TrainRequest) -> ProgressWork[TrainRep
     import torch
 
     recipe = request.recipe_value()
+    network, config, init = starting_network(store, request)
     selection = select_training_data(store, recipe, request.seed, request.filters)
-    config = cards.preprocess_config(request.preprocess)
     torch.manual_seed(request.seed)
-    network = cards.build_network(request.architecture, request.preset, request.model_options)
     cache = store_cache(store)
     train = yield from collect_patches(store, selection.train, cache, config, "training patches")
     validation = yield from collect_patches(store, selection.validation, cache, config, "validation patches")
-    settings = {"kind": "train", "architecture": request.architecture, "preset": request.preset,
+    settings = {"kind": "train", "architecture": network.architecture, "preset": network.preset,
                 "model_options": request.model_options, "data": [e.to_list() for e in selection.train],
-                "validation": [e.to_list() for e in selection.validation], "preprocess": config.to_dict()}
+                "validation": [e.to_list() for e in selection.validation], "preprocess": config.to_dict(),
+                **({"init": init} if init else {})}
     run_dir = request.run_dir or fresh_run_dir(store, "train", settings, recipe, request.seed)
     outcome = yield from train_network(network, TrainingData(train, validation), recipe, run_dir=run_dir,
                                        device=request.device, seed=request.seed, settings=settings)
     rule = "active if the store has no active model, otherwise candidate"
     model = None
     if request.register and _is_main_process():
-        model = register_outcome(store, outcome, recipe, selection, config, request, parent=None)
+        model = register_outcome(store, outcome, recipe, selection, config, request, parent=None, init=init)
         mark_registered(run_dir, model.id)
     return TrainReport(model, outcome, selection.train, selection.validation, Path(run_dir), rule)
 
 
+def starting_network(store: Any, request: TrainRequest) -> tuple[Any, Any, dict[str, str] | None]:
+    """The network to train, its preprocessing settings, and (with ``request.init``) where its
+    starting weights came from: the model's file name, id and checksum."""
+    import torch
+
+    if request.init is None:
+        torch.manual_seed(request.seed)
+        network = cards.build_network(request.architecture or "unet", request.preset or "lite", request.model_options)
+        return network, cards.preprocess_config(request.preprocess), None
+    given = [flag for flag, value in (("--arch", request.architecture), ("--preset", request.preset),
+                                      ("--model-option", request.model_options),
+                                      ("--preprocess-option", request.preprocess)) if value]
+    if given:
+        raise TrainingError(f"--init {request.init} brings its own network and preprocessing; leave out "
+                            f"{', '.join(given)}")
+    from legseg_core.models import resolve_model
+    from legseg_core.store.files import file_sha256
+
+    path = resolve_model(request.init, store=store.root)
+    network, card = cards.load(path)
+    log.info("training starts from the weights of %s (%s)", path, card.model_id)
+    return network, cards.card_preprocess(card), {"file": path.name, "model_id": card.model_id,
+                                                  "sha256": file_sha256(path)}
+
+
 def register_outcome(store: Any, outcome: TrainingOutcome, recipe: Recipe, selection: DataSelection, config: Any,
                      request: TrainRequest, parent: ModelVersion | None, seen: list[CaseEntry] = (),
-                     status: str | None = None, reason: str = "") -> ModelVersion:
-    """Register a trained network: its card, file and registry row."""
+                     status: str | None = None, reason: str = "", init: dict[str, str] | None = None
+                     ) -> ModelVersion:
+    """Register a trained network: its card, file and registry row (``init``: where its starting
+    weights came from, when not random)."""
     registry = ModelRegistry(store)
     data = list(dict.fromkeys([*seen, *selection.train]))
     metrics = {"validation": {"source": "validation patches", "mean_dice": outcome.validation_mean_dice,
                               "dice": outcome.validation_dice, "cases": [e.case_id for e in selection.validation]}}
-    training = {"kind": "finetune" if parent else "train", "preset": request.preset, "recipe": recipe.to_dict(),
+    training = {"kind": "finetune" if parent else "train", "preset": getattr(outcome.network, "preset", request.preset),
+                "init": init, "recipe": recipe.to_dict(),
                 "data": [e.to_list() for e in data], "validation": [e.to_list() for e in selection.validation],
                 "seed": request.seed, "epochs": outcome.epochs, "steps": outcome.steps,
                 "best_epoch": outcome.best_epoch, "seconds": round(outcome.seconds, 1),
@@ -148,7 +179,7 @@ def register_outcome(store: Any, outcome: TrainingOutcome, recipe: Recipe, selec
     parent_id = parent.id if parent else None
 
     def write(path: Path, model_id: str) -> None:
-        card = cards.make_card(outcome.network, config, data, metrics, recipe, parent_id, model_id)
+        card = cards.make_card(outcome.network, config, data, metrics, recipe, parent_id, model_id, init=init)
         cards.save(outcome.network, card, path)
 
     if status is None:

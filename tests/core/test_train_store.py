@@ -8,7 +8,7 @@ import math
 import pytest
 
 from legseg_core.cli import main
-from legseg_core.errors import CancelledError, TrainingError
+from legseg_core.errors import CancelledError, LegsegError, TrainingError
 from legseg_core.progress import CancelToken, drive, run_quietly
 from legseg_core.store import SplitConfig, Store
 from legseg_core.training import losses
@@ -140,3 +140,35 @@ def test_cli_reports_user_errors_without_traceback(store, capsys):
     assert "--recipe-option 'epochs' must look like KEY=VALUE" in capsys.readouterr().err
     assert main(["train", "--store", str(store.root), "--arch", "vnet", "--no-progress"]) == 2
     assert "unknown architecture 'vnet'" in capsys.readouterr().err
+
+
+def test_init_trains_further_from_a_model_and_records_where_it_started(store):
+    import torch
+
+    from legseg_core.models import load_checkpoint
+    from legseg_core.training.session import starting_network
+
+    registry = ModelRegistry(store)
+    base = run_quietly(train_from_store(store, tiny_request(seed=6))).model
+    path = registry.verified_path(base)
+    request = TrainRequest(init=str(path), epochs=1, recipe_options=TINY_RECIPE, device="cpu", seed=7)
+    network, config, init = starting_network(store, request)
+    saved, card = load_checkpoint(path)
+    assert all(torch.equal(value, saved.state_dict()[key]) for key, value in network.state_dict().items())
+    assert list(config.patch_shape) == TINY_PREPROCESS["patch_shape"]  # the model's preprocessing, not the paper's
+    assert init["model_id"] == base.id == card.model_id and init["file"] == path.name
+    further = run_quietly(train_from_store(store, request)).model
+    assert further.training["init"]["model_id"] == base.id and further.training["kind"] == "train"
+    _, further_card = load_checkpoint(registry.verified_path(further))
+    assert further_card.training["init"]["sha256"] == init["sha256"]
+    assert base.id in {m.id for m in registry.models()}  # the starting model is kept
+
+
+def test_init_refuses_network_settings_and_unknown_models(store):
+    with pytest.raises(TrainingError, match="brings its own network and preprocessing; leave out --model-option, "
+                                            "--preprocess-option"):
+        run_quietly(train_from_store(store, tiny_request(init="unet-lite-starter")))
+    with pytest.raises(TrainingError, match="leave out --arch"):
+        run_quietly(train_from_store(store, TrainRequest(init="unet-lite-starter", architecture="resnet")))
+    with pytest.raises(LegsegError, match="unknown model 'no-such-model'"):
+        run_quietly(train_from_store(store, TrainRequest(init="no-such-model", device="cpu")))
