@@ -112,7 +112,8 @@ def cpu_has_native_bf16() -> bool:
 class Segmentation:
     """The result of segmenting one scan; arrays are on the scan's canonical ``[z, y, x]`` grid.
 
-    ``timings`` holds seconds per stage (``preprocess``, ``forward``, ``postprocess``, ``total``).
+    ``timings`` holds seconds per stage (``preprocess``, ``forward``, ``postprocess``, ``total``);
+    ``legs`` the sides of the legs as segmented, in x order (``("right", "left")`` for two).
     """
 
     labels: np.ndarray
@@ -124,6 +125,7 @@ class Segmentation:
     precision: str = "fp32"
     patches: int = 0
     model_id: str = ""
+    legs: tuple[str, ...] = ()
 
     def muscle_voxels(self) -> dict[int, int]:
         """Voxel count per muscle id 1..7."""
@@ -137,8 +139,9 @@ class Segmenter:
     ``model`` is a model file path, a model name (see :func:`legseg_core.models.resolve_model`)
     or a ``(network, card)`` pair; ``device`` a torch device string or None for the best one;
     ``precision`` one of auto, fp32, bf16, fp16; ``batch_size`` patches per forward pass; ``leg``
-    the side of the leg in single-leg scans (``auto``: from its place in the field of view, right
-    when it is centred; a left leg taken for a right one is segmented as its mirror image).
+    the side of the leg in single-leg scans (``auto``: from the scan's metadata, else its place in
+    the field of view, else, for a centred leg, the side the network is more certain of; a left leg
+    taken for a right one would be segmented as its mirror image).
     """
 
     def __init__(self, model: Any, device: str | None = None, *, precision: str = "auto",
@@ -172,35 +175,66 @@ class Segmenter:
 
     def segment_steps(self, volume: Volume, *, probabilities: bool = False,
                       cancel: CancelToken | None = None) -> ProgressWork[Segmentation]:
-        """Segment one scan, yielding a Progress event after each stage and each batch of patches."""
+        """Segment one scan, yielding a Progress event after each stage and each batch of patches.
+
+        A single leg in the middle of the field of view, whose side neither the scan nor the
+        ``leg`` setting tells, is segmented both as a right and as a left (mirrored) leg, and the
+        more certain result (lower uncertainty score) is kept: a network that learned right legs
+        is less sure of a mirror image.
+        """
+        from dataclasses import replace
+
         from legseg_core.preprocess import to_patches
 
         start = time.perf_counter()
-        patches = to_patches(volume, config=self.config)
-        count = len(patches.images)
-        batches = math.ceil(count / self.batch_size)
-        total = batches + 2
-        timings = {"preprocess": time.perf_counter() - start}
+        sets = [to_patches(volume, config=self.config)]
+        if sets[0].plan.side_guessed:
+            sets.append(to_patches(volume, config=replace(self.config, single_leg_side="left")))
+        timings = {"preprocess": time.perf_counter() - start, "forward": 0.0, "postprocess": 0.0}
+        count = sum(len(patches.images) for patches in sets)
+        total = sum(math.ceil(len(patches.images) / self.batch_size) for patches in sets) + 2
         yield Progress(1, total, f"{volume.name}: {count} patches", {"patches": count})
         _check(cancel, volume)
-        forward_start = time.perf_counter()
-        outputs = np.empty((count, NUM_CLASSES, *patches.images.shape[1:]), dtype=np.float32)
-        for index, first in enumerate(range(0, count, self.batch_size)):
-            last = min(first + self.batch_size, count)
-            outputs[first:last] = self.forward(patches.images[first:last])
-            yield Progress(2 + index, total, f"{volume.name}: patches {last}/{count}")
-            _check(cancel, volume)
-        timings["forward"] = time.perf_counter() - forward_start
-        post_start = time.perf_counter()
-        labels, uncertainty, scan_probabilities = labels_and_uncertainty(outputs, patches.plan,
-                                                                         probabilities=probabilities)
-        del outputs
-        timings["postprocess"] = time.perf_counter() - post_start
+        done, results = 1, []
+        for patches in sets:
+            forward_start = time.perf_counter()
+            outputs = yield from self._forward_all(patches.images, volume, cancel, done, total)
+            done += math.ceil(len(patches.images) / self.batch_size)
+            timings["forward"] += time.perf_counter() - forward_start
+            post_start = time.perf_counter()
+            labels, uncertainty, scan_probabilities = labels_and_uncertainty(outputs, patches.plan,
+                                                                             probabilities=probabilities)
+            del outputs
+            results.append((uncertainty_score(uncertainty, labels), labels, uncertainty, scan_probabilities,
+                            patches.plan.legs))
+            timings["postprocess"] += time.perf_counter() - post_start
+        score, labels, uncertainty, scan_probabilities, legs = min(results, key=lambda result: result[0])
+        if len(results) > 1:
+            log.warning("%s: one leg in the middle of the field of view; segmented as a right and as a left leg, "
+                        "kept the %s leg (uncertainty %.3f against %.3f); if that is wrong, say which it is "
+                        "(legseg segment --leg left|right)", volume.name, legs[0], score,
+                        max(result[0] for result in results))
         timings["total"] = time.perf_counter() - start
         yield Progress(total, total, f"{volume.name}: done")
-        return Segmentation(labels, uncertainty, uncertainty_score(uncertainty, labels),
-                            scan_probabilities, timings, str(self.device),
-                            self.precision, count, self.card.model_id)
+        return Segmentation(labels, uncertainty, score, scan_probabilities, timings, str(self.device),
+                            self.precision, count, self.card.model_id, legs)
+
+    def _forward_all(self, images: np.ndarray, volume: Volume, cancel: CancelToken | None, done: int,
+                     total: int) -> ProgressWork[np.ndarray]:
+        """Probabilities ``[n, 8, z, y, x]`` of all patches, a batch at a time, with progress."""
+        count, outputs = len(images), None
+        for index, first in enumerate(range(0, count, self.batch_size)):
+            last = min(first + self.batch_size, count)
+            batch = self.forward(images[first:last])
+            if last - first == count:
+                outputs = batch  # one batch: no copy into a buffer
+            else:
+                if outputs is None:
+                    outputs = np.empty((count, *batch.shape[1:]), dtype=np.float32)
+                outputs[first:last] = batch
+            yield Progress(done + index + 1, total, f"{volume.name}: patches {last}/{count}")
+            _check(cancel, volume)
+        return outputs
 
     def forward(self, images: np.ndarray) -> np.ndarray:
         """Probabilities float32 ``[n, 8, z, y, x]`` for image patches ``[n, z, y, x]``, in one pass."""

@@ -10,7 +10,8 @@ at the lowest column of its own profile between the two lobes' peaks, so legs th
 along z are still cut between them. Canonical x runs from the patient's right to left, so the
 leg at smaller x is the right one. A single leg takes ``single_leg_side``; ``auto`` takes the
 scan's ``leg_side`` metadata if a reader set it, else the side of the field of view where the
-leg lies if it is clearly off-centre, else calls it right and logs a warning.
+leg lies if it is clearly off-centre, else calls it right and marks the side as guessed
+(``LegLayout.side_guessed``): the Segmenter then tries both sides, and training data warns.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ class LegLayout:
     sides: tuple[str, ...]
     peaks: tuple[int, ...]
     split: int | None
+    side_guessed: bool = False
 
 
 def find_legs(body: BodyMask, config: PreprocessConfig, name: str, side_hint: str | None = None) -> LegLayout:
@@ -52,22 +54,23 @@ def find_legs(body: BodyMask, config: PreprocessConfig, name: str, side_hint: st
     profile = _smooth(extents.sum(axis=0).astype(np.float64))
     split = _valley(profile, config)
     if split is None:
-        side = config.single_leg_side if config.single_leg_side != "auto" else _single_side(profile, side_hint, name)
-        return LegLayout((side,), (int(np.argmax(profile)),), None)
+        side, guessed = (config.single_leg_side, False) if config.single_leg_side != "auto" \
+            else _single_side(profile, side_hint, name)
+        return LegLayout((side,), (int(np.argmax(profile)),), None, guessed)
     peaks = (int(np.argmax(profile[:split])), split + int(np.argmax(profile[split:])))
     return LegLayout(("right", "left"), peaks, split)
 
 
-def _single_side(profile: np.ndarray, side_hint: str | None, name: str) -> str:
-    """A single leg's side: the hint, else where it lies in the field of view, else right (with a warning)."""
+def _single_side(profile: np.ndarray, side_hint: str | None, name: str) -> tuple[str, bool]:
+    """A single leg's side and whether it is a guess: the hint, else where it lies in the field of
+    view, else right, guessed."""
     if side_hint in ("right", "left"):
-        return side_hint
+        return side_hint, False
     centre = float(np.average(np.arange(profile.size), weights=profile)) / max(profile.size - 1, 1)
     if abs(centre - 0.5) > OFF_CENTRE:
-        return "right" if centre < 0.5 else "left"
-    logger.warning("%s: one leg in the middle of the field of view; taken as the right leg "
-                   "(say which it is: legseg segment --leg left|right, or the single_leg_side setting)", name)
-    return "right"
+        return ("right" if centre < 0.5 else "left"), False
+    logger.info("%s: one leg in the middle of the field of view; its side is not known from its position", name)
+    return "right", True
 
 
 def part_split(body: BodyMask, layout: LegLayout, start: int, stop: int) -> int | None:

@@ -75,7 +75,8 @@ class PatchPlan:
 
     ``scan_shape`` and ``spacing`` (mm) are ``(z, y, x)``; ``parts`` are the z ranges; ``splits``
     is the x column between the legs in each part (None for a single leg); ``records`` has one
-    entry per patch, in the order of the patch arrays.
+    entry per patch, in the order of the patch arrays; ``side_guessed`` is True when a single leg
+    in the middle of the field of view was taken as a right leg for want of knowing its side.
     """
 
     scan_name: str
@@ -87,6 +88,7 @@ class PatchPlan:
     records: tuple[PatchRecord, ...]
     config: PreprocessConfig
     num_classes: int = NUM_CLASSES
+    side_guessed: bool = False
 
     @property
     def patch_shape(self) -> tuple[int, int, int]:
@@ -103,7 +105,7 @@ class PatchPlan:
         return {"schema_version": SCHEMA_VERSION, "scan_name": self.scan_name,
                 "scan_shape": list(self.scan_shape), "spacing": list(self.spacing), "legs": list(self.legs),
                 "parts": [list(p) for p in self.parts], "splits": list(self.splits),
-                "num_classes": self.num_classes, "config": self.config.to_dict(),
+                "num_classes": self.num_classes, "side_guessed": self.side_guessed, "config": self.config.to_dict(),
                 "records": [r.to_dict(self.patch_shape) for r in self.records]}
 
     @classmethod
@@ -117,7 +119,8 @@ class PatchPlan:
                        tuple(str(leg) for leg in data["legs"]), tuple(_range(p) for p in data["parts"]),
                        tuple(None if s is None else int(s) for s in data["splits"]),
                        tuple(PatchRecord.from_dict(r) for r in data["records"]),
-                       PreprocessConfig.from_dict(data["config"]), int(data["num_classes"]))
+                       PreprocessConfig.from_dict(data["config"]), int(data["num_classes"]),
+                       bool(data.get("side_guessed", False)))
         except (KeyError, TypeError, ValueError, IndexError) as error:
             raise PreprocessingError(f"patch plan is malformed: {error!r}") from error
 

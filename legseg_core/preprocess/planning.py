@@ -46,7 +46,7 @@ def plan_patches(volume: Volume, config: PreprocessConfig | None = None) -> Patc
     logger.info("%s: %d leg(s) %s, %d part(s), %d patches", volume.name, len(layout.sides),
                 "/".join(layout.sides), len(parts), len(records))
     return PatchPlan(volume.name, tuple(data.shape), tuple(volume.spacing), layout.sides, tuple(parts),
-                     tuple(splits), tuple(records), config)
+                     tuple(splits), tuple(records), config, side_guessed=layout.side_guessed)
 
 
 def check_scan(data: np.ndarray, name: str, config: PreprocessConfig) -> None:

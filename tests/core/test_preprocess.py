@@ -193,14 +193,18 @@ def test_a_single_leg_takes_its_side_from_where_it_lies(legs: str, side: str) ->
 
 
 def test_a_single_centred_leg_takes_the_configured_side_or_the_scans_hint(caplog: pytest.LogCaptureFixture) -> None:
-    volume, _ = synthetic_legs(legs="centre")
-    assert plan_patches(volume, PreprocessConfig(single_leg_side="left")).legs == ("left",)
-    assert plan_patches(volume, PreprocessConfig(single_leg_side="right")).legs == ("right",)
+    volume, labels = synthetic_legs(legs="centre")
+    for side in ("left", "right"):
+        plan = plan_patches(volume, PreprocessConfig(single_leg_side=side))
+        assert plan.legs == (side,) and not plan.side_guessed
     hinted = Volume.from_array(volume.data, volume.spacing, name="hinted", leg_side="left")
-    assert plan_patches(hinted).legs == ("left",)
-    with caplog.at_level("WARNING", logger="legseg_core.preprocess.legs"):
-        assert plan_patches(volume).legs == ("right",)
-    assert "taken as the right leg" in caplog.text
+    assert plan_patches(hinted).legs == ("left",) and not plan_patches(hinted).side_guessed
+    guessed = plan_patches(volume)
+    assert guessed.legs == ("right",) and guessed.side_guessed
+    assert PatchPlan.from_dict(guessed.to_dict()).side_guessed
+    with caplog.at_level("WARNING", logger="legseg_core.preprocess.extract"):
+        to_patches(volume, labels)  # training data: a guessed side is worth a warning
+    assert "taken as a right leg" in caplog.text
 
 
 def test_mirroring_makes_the_left_leg_look_like_the_right_one() -> None:

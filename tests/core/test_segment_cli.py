@@ -13,6 +13,7 @@ import torch
 
 from legseg_core.cli import main
 from legseg_core.io import Volume, load_labels, load_volume, save_image
+from legseg_core.labels import NUM_CLASSES
 from legseg_core.models import PAPER_PARAMETERS, ModelCard, build_model, save_checkpoint
 from legseg_core.phantom import make_case
 
@@ -135,3 +136,43 @@ def test_leg_names_the_side_of_a_single_leg_scan(model_file, tmp_path, capsys):
     with pytest.raises(SystemExit):
         segment(str(scan), "-o", str(tmp_path / "x.nii.gz"), "--model", str(model_file), "--leg", "up")
     assert "invalid choice: 'up'" in capsys.readouterr().err
+
+
+class SidedNetwork(torch.nn.Module):
+    """Certain of muscle 1 when the left half of a patch is brighter than its right half; otherwise
+    it spreads its belief over the seven muscles (uncertain, and labels nothing)."""
+
+    architecture, preset, arguments, out_channels = "sided", None, {"out_channels": NUM_CLASSES}, NUM_CLASSES
+
+    def forward(self, batch: torch.Tensor) -> torch.Tensor:
+        half = batch.shape[-1] // 2
+        lean = batch[..., :half].mean(dim=(1, 2, 3, 4)) - batch[..., half:].mean(dim=(1, 2, 3, 4))
+        logits = torch.zeros(batch.shape[0], NUM_CLASSES, *batch.shape[2:])
+        logits[:, 1:] = 1.0
+        logits[:, 1] += (50.0 * lean).clamp(-20.0, 20.0)[:, None, None, None]
+        return torch.softmax(logits, dim=1)
+
+
+def test_a_centred_leg_of_unknown_side_keeps_the_side_the_network_is_surer_of(caplog):
+    from legseg_core.inference import Segmenter
+    from legseg_core.preprocess import to_patches
+    from tests.core.test_preprocess import synthetic_legs
+
+    network = SidedNetwork()
+    segmenter = Segmenter((network, ModelCard.for_network(network)), "cpu")
+    volume, _ = synthetic_legs(legs="centre")
+    flipped = Volume.from_array(np.ascontiguousarray(volume.data[..., ::-1]), volume.spacing, name="flipped")
+    kept = {}
+    for scan in (volume, flipped):
+        patch = to_patches(scan, config=segmenter.config).images[0]  # as a right leg: not mirrored
+        certain_as_right = patch[..., :patch.shape[-1] // 2].mean() > patch[..., patch.shape[-1] // 2:].mean()
+        with caplog.at_level("WARNING", logger="legseg_core.inference"):
+            result = segmenter.segment(scan)
+        kept[scan.name] = result.legs
+        assert result.legs == (("right",) if certain_as_right else ("left",))
+        assert result.uncertainty_score < 0.5 and result.muscle_voxels()[1] > 0
+        assert result.patches == 2 * len(to_patches(scan, config=segmenter.config).images)
+    assert kept[volume.name] != kept[flipped.name]  # the mirror image of the scan gets the other side
+    assert "segmented as a right and as a left leg, kept the" in caplog.text
+    sided = Segmenter((network, ModelCard.for_network(network)), "cpu", leg="left").segment(volume)
+    assert sided.legs == ("left",) and sided.patches == len(to_patches(volume).images)  # a given side: one pass
