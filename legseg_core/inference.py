@@ -30,7 +30,6 @@ import numpy as np
 from legseg_core.errors import LegsegError, ModelError
 from legseg_core.io import Volume
 from legseg_core.labels import NUM_CLASSES
-from legseg_core.preprocess.inverse import argmax_classes
 from legseg_core.progress import CancelToken, Progress, ProgressWork, run_quietly
 
 log = logging.getLogger(__name__)
@@ -266,8 +265,7 @@ def labels_and_uncertainty(outputs: np.ndarray, plan: Any, *, probabilities: boo
     kept = background_probabilities(plan) if probabilities else None
 
     def reduce(where: tuple[slice, slice, slice], covered: np.ndarray) -> None:  # each call writes only where
-        labels[where] = argmax_classes(covered)
-        uncertainty[where] = normalised_entropy(covered)
+        labels[where], uncertainty[where] = classify(covered)
         if kept is not None:
             kept[(slice(None), *where)] = covered
 
@@ -275,15 +273,34 @@ def labels_and_uncertainty(outputs: np.ndarray, plan: Any, *, probabilities: boo
     return labels, uncertainty, kept
 
 
-def normalised_entropy(probabilities: np.ndarray, *, chunk: int = 8) -> np.ndarray:
-    """Entropy of ``[classes, z, y, x]`` probabilities over log(classes): float32 ``[z, y, x]`` in 0..1."""
+def classify(probabilities: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Argmax labels uint8 (the first class on ties) and entropy over log(classes), float32 in
+    0..1, of ``[classes, z, y, x]`` probabilities, in one pass over the classes with no temporary
+    larger than one class (the reduction of the way back runs this on every run of slices)."""
     classes = probabilities.shape[0]
-    result = np.empty(probabilities.shape[1:], dtype=np.float32)
-    for first in range(0, probabilities.shape[1], chunk):
-        p = np.clip(probabilities[:, first:first + chunk], 1e-12, 1.0)
-        result[first:first + chunk] = -(p * np.log(p)).sum(axis=0) / math.log(classes)
-    np.clip(result, 0.0, 1.0, out=result)
-    return result
+    best = probabilities[0].astype(np.float32, copy=True)
+    labels = np.zeros(best.shape, dtype=np.uint8)
+    entropy = np.zeros(best.shape, dtype=np.float32)
+    term = np.empty(best.shape, dtype=np.float32)
+    better = np.empty(best.shape, dtype=bool)
+    for index in range(classes):
+        p = probabilities[index]
+        if index:
+            np.greater(p, best, out=better)
+            np.copyto(labels, index, where=better)
+            np.maximum(best, p, out=best)
+        np.maximum(p, 1e-12, out=term)
+        np.log(term, out=term)
+        term *= p
+        entropy -= term
+    entropy *= 1.0 / math.log(classes)
+    np.clip(entropy, 0.0, 1.0, out=entropy)
+    return labels, entropy
+
+
+def normalised_entropy(probabilities: np.ndarray) -> np.ndarray:
+    """Entropy of ``[classes, z, y, x]`` probabilities over log(classes): float32 ``[z, y, x]`` in 0..1."""
+    return classify(probabilities)[1]
 
 
 def uncertainty_score(uncertainty: np.ndarray, labels: np.ndarray) -> float:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import gzip
 import os
 import tempfile
-import zlib
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +11,7 @@ import nibabel as nib
 import numpy as np
 
 from legseg_core.errors import ImageFormatError, InputPathError
+from legseg_core.io import gz
 from legseg_core.io.canonical import build_volume
 from legseg_core.io.volume import Volume
 
@@ -30,7 +29,7 @@ def load_nifti(path: Path, **options: Any) -> Volume:
         image = _read_image(Path(path))
         source = np.asanyarray(image.dataobj)
     except (nib.filebasedimages.ImageFileError, nib.spatialimages.HeaderDataError, nib.wrapstruct.WrapStructError,
-            EOFError, zlib.error, OSError, ValueError) as error:
+            *gz.ERRORS, ValueError) as error:
         raise ImageFormatError(f"{path}: not a readable NIfTI image ({type(error).__name__}: {error})") from None
     header = image.header
     metadata = {"description": _text(header.get("descrip")), "dtype": str(source.dtype)}
@@ -42,7 +41,7 @@ def _read_image(path: Path) -> nib.Nifti1Image:
     nibabel's streamed reads of small blocks)."""
     if not str(path).lower().endswith(".gz"):
         return nib.load(str(path))
-    data = gzip.decompress(path.read_bytes())
+    data = gz.decompress(path.read_bytes())
     two = nib.Nifti2Header.may_contain_header(data[:nib.Nifti2Header.template_dtype.itemsize])
     return (nib.Nifti2Image if two else nib.Nifti1Image).from_bytes(data)
 
@@ -65,11 +64,13 @@ def write_nifti(source_array: np.ndarray, affine: np.ndarray, path: str | Path) 
     image.header.set_xyzt_units("mm")
     image.set_qform(affine, code=1)
     image.set_sform(affine, code=1)
-    suffix = ".nii.gz" if str(path).lower().endswith(".gz") else ".nii"
-    handle, temporary = tempfile.mkstemp(prefix=".legseg-", suffix=suffix, dir=path.parent)
-    os.close(handle)
+    compressed = str(path).lower().endswith(".gz")
+    handle, temporary = tempfile.mkstemp(prefix=".legseg-", suffix=".nii.gz" if compressed else ".nii",
+                                         dir=path.parent)
     try:
-        nib.save(image, temporary)
+        with os.fdopen(handle, "wb") as file:
+            data = image.to_bytes()
+            file.write(gz.compress(data) if compressed else data)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

@@ -158,3 +158,20 @@ def test_bad_models_and_batch_sizes(tmp_path):
     corrupt.write_bytes(b"PK\x03\x04 not really a zip")
     with pytest.raises(CheckpointError, match=r"broken.pt: not a readable model file"):
         Segmenter(corrupt, "cpu")
+
+
+def test_classify_matches_argmax_and_entropy_by_hand():
+    from legseg_core.inference import classify
+    from legseg_core.preprocess.inverse import argmax_classes
+
+    rng = np.random.default_rng(4)
+    p = rng.random((8, 3, 5, 7)).astype(np.float32) ** 4
+    p[:, 0, 0, 0] = 0.0
+    p[2:4, 0, 0, 0] = 0.5  # a tie goes to the first class
+    p /= p.sum(axis=0)
+    labels, entropy = classify(p)
+    np.testing.assert_array_equal(labels, np.argmax(p, axis=0))
+    np.testing.assert_array_equal(labels, argmax_classes(p))
+    assert labels[0, 0, 0] == 2 and labels.dtype == np.uint8 and entropy.dtype == np.float32
+    q = np.clip(p, 1e-12, 1.0)
+    np.testing.assert_allclose(entropy, -(q * np.log(q)).sum(axis=0) / np.log(8), atol=1e-6)

@@ -316,3 +316,18 @@ def test_nifti1_and_nifti2_load_compressed_or_not(tmp_path: Path, suffix: str, i
     volume = load_volume(path)
     assert volume.shape == (6, 5, 4) and volume.spacing == (4.0, 3.0, 2.0)
     assert sorted(np.unique(volume.data).tolist()) == list(range(120))
+
+
+@pytest.mark.parametrize("engine", ["installed", "standard library"])
+def test_written_nifti_gz_is_plain_gzip_with_either_engine(tmp_path: Path, monkeypatch, engine: str) -> None:
+    from legseg_core.io import gz
+
+    if engine == "standard library":
+        monkeypatch.setattr(gz, "_engine", gzip)
+    data = np.arange(6 * 7 * 8, dtype=np.float32).reshape(6, 7, 8)
+    source = Volume.from_array(data, (3.0, 1.0, 1.5), name="ramp")
+    path = save_image(data, source, tmp_path / "ramp.nii.gz")
+    assert gzip.decompress(path.read_bytes())[344:348] == b"n+1\x00"  # plain gzip around a single-file NIfTI-1
+    np.testing.assert_array_equal(np.asanyarray(nib.load(path).dataobj).shape, (8, 7, 6))
+    np.testing.assert_array_equal(load_volume(path).data, data)
+    assert list(tmp_path.iterdir()) == [path]  # no temporary file left behind
