@@ -38,7 +38,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="also write the 8-class probabilities and the uncertainty map")
     parser.add_argument("--leg", choices=("auto", "right", "left"), default="auto",
                         help="which leg a single-leg scan shows (default auto: from its place in the field of "
-                             "view, right when it is centred)")
+                             "view; a centred leg is segmented both ways and the more certain side kept, which "
+                             "doubles its time)")
     parser.add_argument("--store", metavar="PATH", default=None, help="the store that registered models come from")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
