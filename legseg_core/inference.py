@@ -196,17 +196,9 @@ class Segmenter:
         _check(cancel, volume)
         done, results = 1, []
         for patches in sets:
-            forward_start = time.perf_counter()
-            outputs = yield from self._forward_all(patches.images, volume, cancel, done, total)
+            result = yield from self._segment_patches(patches, volume, probabilities, cancel, (done, total), timings)
             done += math.ceil(len(patches.images) / self.batch_size)
-            timings["forward"] += time.perf_counter() - forward_start
-            post_start = time.perf_counter()
-            labels, uncertainty, scan_probabilities = labels_and_uncertainty(outputs, patches.plan,
-                                                                             probabilities=probabilities)
-            del outputs
-            results.append((uncertainty_score(uncertainty, labels), labels, uncertainty, scan_probabilities,
-                            patches.plan.legs))
-            timings["postprocess"] += time.perf_counter() - post_start
+            results.append(result)
         score, labels, uncertainty, scan_probabilities, legs = min(results, key=lambda result: result[0])
         if len(results) > 1:
             log.warning("%s: one leg in the middle of the field of view; segmented as a right and as a left leg, "
@@ -217,6 +209,19 @@ class Segmenter:
         yield Progress(total, total, f"{volume.name}: done")
         return Segmentation(labels, uncertainty, score, scan_probabilities, timings, str(self.device),
                             self.precision, count, self.card.model_id, legs)
+
+    def _segment_patches(self, patches: Any, volume: Volume, probabilities: bool, cancel: CancelToken | None,
+                         progress: tuple[int, int], timings: dict[str, float]) -> ProgressWork[tuple[Any, ...]]:
+        """(uncertainty score, labels, uncertainty, probabilities or None, legs) of one set of patches;
+        adds its seconds to ``timings``."""
+        forward_start = time.perf_counter()
+        outputs = yield from self._forward_all(patches.images, volume, cancel, *progress)
+        post_start = time.perf_counter()
+        labels, uncertainty, scan_probabilities = labels_and_uncertainty(outputs, patches.plan,
+                                                                         probabilities=probabilities)
+        timings["forward"] += post_start - forward_start
+        timings["postprocess"] += time.perf_counter() - post_start
+        return uncertainty_score(uncertainty, labels), labels, uncertainty, scan_probabilities, patches.plan.legs
 
     def _forward_all(self, images: np.ndarray, volume: Volume, cancel: CancelToken | None, done: int,
                      total: int) -> ProgressWork[np.ndarray]:
