@@ -72,6 +72,7 @@ def reduce_covered(probabilities: np.ndarray, plan: PatchPlan, reducer: Reducer)
     called. Reducers of different runs may run at the same time: each must write only ``where``.
     """
     array = check_probabilities(probabilities, plan)
+    patches = _unmirrored(array, plan)
     rows, cols = _covered_box(plan)
     placements = _placements(plan, rows, cols)
     shape = (rows[1] - rows[0], cols[1] - cols[0])
@@ -82,7 +83,7 @@ def reduce_covered(probabilities: np.ndarray, plan: PatchPlan, reducer: Reducer)
         total = np.zeros((plan.num_classes, z.stop - z.start, *shape), dtype=np.float32)
         count = np.zeros((z.stop - z.start, *shape), dtype=np.float32)
         for placement in placements:
-            _add(array, placement, z, total, count)
+            _add(patches[placement.index], placement, z, total, count)
         _mean(total, count)
         reducer((z, slice(*rows), slice(*cols)), total)
 
@@ -126,15 +127,21 @@ def _placements(plan: PatchPlan, rows: Range, cols: Range) -> list[_Placement]:
     return placements
 
 
-def _add(array: np.ndarray, placement: _Placement, z: slice, total: np.ndarray, count: np.ndarray) -> None:
-    """Add the part of one patch's resampled box that falls in slices ``z`` to ``total`` and ``count``."""
+def _unmirrored(array: np.ndarray, plan: PatchPlan) -> list[np.ndarray]:
+    """Each patch's probabilities ``[classes, z, y, x]`` the way round of the scan: mirrored patches
+    flipped back once, into contiguous copies (a gather from a reversed view would copy the whole
+    patch again for every run of slices)."""
+    return [np.ascontiguousarray(patch[..., ::-1]) if record.mirrored else patch
+            for patch, record in zip(array, plan.records)]
+
+
+def _add(patch: np.ndarray, placement: _Placement, z: slice, total: np.ndarray, count: np.ndarray) -> None:
+    """Add the part of one (unmirrored) patch's resampled box that falls in slices ``z`` to ``total``
+    and ``count``."""
     record = placement.record
     first, last = max(z.start, record.z[0]), min(z.stop, record.z[1])
     if last <= first:
         return
-    patch = array[placement.index]
-    if record.mirrored:
-        patch = patch[..., ::-1]
     windows = ((first - record.z[0], last - record.z[0]), placement.window_y, placement.window_x)
     target = (slice(first - z.start, last - z.start), placement.target_y, placement.target_x)
     total[(slice(None), *target)] += resize_linear(patch, record.box_shape, (1, 2, 3), windows)
