@@ -47,8 +47,8 @@ def to_patches(volume: Volume, labels: np.ndarray | Volume | None = None,
         return PatchSet(images, None, plan)
     label_data = checked_labels(volume, labels)
     if plan.side_guessed:
-        logger.warning("%s: one leg in the middle of the field of view, taken as a right leg; if it is a left "
-                       "one, give its side (the leg_side metadata or the single_leg_side setting)", volume.name)
+        logger.warning("%s: one leg in the middle of the field of view, taken as a right leg (its position does "
+                       "not tell its side; a left leg would be used as the mirror image of one)", volume.name)
     outside = count_uncovered(label_data, plan)
     if outside:
         logger.warning("%s: %d labelled voxels lie outside every patch box", volume.name, outside)
