@@ -111,12 +111,9 @@ def select_training_data(store: Any, recipe: Recipe, seed: int, filters: dict[st
 
 def train_from_store(store: Any, request: TrainRequest) -> ProgressWork[TrainReport]:
     """Train a network on the store's accepted cases and register it; yields progress, returns the report."""
-    import torch
-
     recipe = request.recipe_value()
     network, config, init = starting_network(store, request)
     selection = select_training_data(store, recipe, request.seed, request.filters)
-    torch.manual_seed(request.seed)
     cache = store_cache(store)
     train = yield from collect_patches(store, selection.train, cache, config, "training patches")
     validation = yield from collect_patches(store, selection.validation, cache, config, "validation patches")
@@ -140,8 +137,8 @@ def starting_network(store: Any, request: TrainRequest) -> tuple[Any, Any, dict[
     starting weights came from: the model's file name, id and checksum."""
     import torch
 
+    torch.manual_seed(request.seed)  # the initial weights, and every later draw from torch's generator
     if request.init is None:
-        torch.manual_seed(request.seed)
         network = cards.build_network(request.architecture or "unet", request.preset or "lite", request.model_options)
         return network, cards.preprocess_config(request.preprocess), None
     given = [flag for flag, value in (("--arch", request.architecture), ("--preset", request.preset),
