@@ -124,7 +124,26 @@ class Recipe:
         unknown = sorted(set(changes) - known)
         if unknown:
             raise TrainingError(f"recipe {self.name}: unknown settings {unknown}; known: {sorted(known)}")
+        if "augment" in changes:
+            changes["augment"] = self._augment_override(changes["augment"])
         return replace(self, **changes)
+
+    def _augment_override(self, value: Any) -> AugmentConfig | None:
+        """``augment`` given as an override: a config, ``False`` (off), or a dict of settings that
+        change the recipe's own augmentation (the default ranges where the recipe has none)."""
+        if value is False:
+            return None
+        if isinstance(value, AugmentConfig):
+            return value
+        if isinstance(value, dict):
+            base = (self.augment or AugmentConfig()).to_dict()
+            unknown = sorted(set(value) - set(base))
+            if unknown:
+                raise TrainingError(f"recipe {self.name}: unknown augmentation settings {unknown}; "
+                                    f"known: {sorted(base)}")
+            return AugmentConfig.from_dict({**base, **value})
+        raise TrainingError(f"recipe {self.name}: augment={value!r} must be false (no augmentation) or a JSON "
+                            f"object of augmentation settings, such as {{\"rotation_degrees\": 20}}")
 
 
 def get_recipe(name: str, **overrides: Any) -> Recipe:

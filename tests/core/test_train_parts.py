@@ -39,6 +39,14 @@ def test_recipe_round_trips_and_overrides():
     assert get_recipe("default", epochs=3, batch_size=None).epochs == 3
 
 
+def test_augmentation_overrides_change_only_the_settings_given():
+    # as --recipe-option augment='{"rotation_degrees": 25}' gives them: a dict over the recipe's own ranges
+    finetune = get_recipe("finetune", augment={"rotation_degrees": 25, "elastic": 1.5})
+    assert finetune.augment == AugmentConfig(probability=0.5, rotation_degrees=25, elastic=1.5)
+    assert get_recipe("paper", augment={"noise_std": 1.0}).augment == AugmentConfig(noise_std=1.0)
+    assert get_recipe("default", augment=False).augment is None
+
+
 @pytest.mark.parametrize("overrides, message", [
     (dict(epochs=0), "epochs=0 must be a whole number >= 1"),
     (dict(learning_rate=-1.0), "learning_rate=-1.0 must be a number > 0"),
@@ -46,6 +54,8 @@ def test_recipe_round_trips_and_overrides():
     (dict(replay_fraction=1.0), "replay_fraction=1.0 must be a number in"),
     (dict(divergence_factor=1.0), "divergence_factor=1.0 must be > 1"),
     (dict(colour="red"), "unknown settings \\['colour'\\]"),
+    (dict(augment={"spin": 3}), "unknown augmentation settings \\['spin'\\]"),
+    (dict(augment="yes"), "augment='yes' must be false"),
 ])
 def test_bad_recipe_settings_are_refused(overrides, message):
     with pytest.raises(TrainingError, match=message):
@@ -83,8 +93,25 @@ def test_augmentation_keeps_shapes_labels_and_is_reproducible():
     assert torch.allclose(unchanged[0], images, atol=1e-4) and torch.equal(unchanged[1], labels)
 
 
+def test_elastic_deformation_reshapes_the_muscles_and_only_when_asked():
+    images = torch.rand(2, 1, 4, 24, 24) * 100
+    labels = torch.zeros(2, 4, 24, 24, dtype=torch.long)
+    labels[:, :, 6:18, 6:18] = 3
+    still = AugmentConfig(probability=1.0, rotation_degrees=0.0, scale=(1.0, 1.0))
+    bent = AugmentConfig(probability=1.0, rotation_degrees=0.0, scale=(1.0, 1.0), elastic=2.0)
+    plain = augment_batch(images, labels, still, torch.Generator().manual_seed(9))
+    moved = augment_batch(images, labels, bent, torch.Generator().manual_seed(9))
+    assert torch.equal(plain[1], labels)  # no geometry asked for: the labels stay where they were
+    assert not torch.equal(moved[1], labels) and set(moved[1].unique().tolist()) == {0, 3}
+    # the deformation is in-plane and smooth: every slice of the square moves, none disappears
+    area = (moved[1] == 3).sum(dim=(2, 3)).float()
+    assert bool(((area > 0.6 * 144) & (area < 1.4 * 144)).all())
+
+
 @pytest.mark.parametrize("settings, message", [
     (dict(probability=1.5), "probability=1.5 must lie in 0..1"),
+    (dict(elastic=-1.0), "elastic must be >= 0"),
+    (dict(elastic_grid=(2, 0, 4)), "elastic_grid=\\(2, 0, 4\\) must be three whole numbers"),
     (dict(scale=(1.2, 0.8)), "scale=\\(1.2, 0.8\\) must be \\(low, high\\)"),
     (dict(noise_std=-1.0), "must be >= 0"),
 ])
