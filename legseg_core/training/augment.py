@@ -1,4 +1,5 @@
-"""On-the-fly augmentation of a batch of patches: intensity (contrast, gamma, bias field, noise)
+"""On-the-fly augmentation of a batch of patches: intensity (per-label brightness, contrast, gamma, bias
+field, noise)
 and geometry (small in-plane rotations and scaling, and optionally a smooth in-plane elastic
 deformation).
 
@@ -32,6 +33,10 @@ class AugmentConfig:
     ``elastic_grid`` (z, y, x) grid and interpolated to the patch (0: none, and no random numbers are
     drawn for it, so recipes without it augment exactly as before). It changes the shapes of the
     muscles, not only their pose: the most useful transform when a model learns from very few cases.
+    ``label_intensity``: standard deviation of the log of a random brightness factor drawn for each
+    label of each patch (background included) and applied to its voxels, so that a network fine-tuned
+    on a few real cases does not learn the brightness of each muscle in them (a coil's shading differs
+    from leg to leg); 0: none, no random numbers drawn.
     """
 
     probability: float = 0.7
@@ -44,6 +49,7 @@ class AugmentConfig:
     scale: tuple[float, float] = (0.9, 1.1)
     elastic: float = 0.0
     elastic_grid: tuple[int, int, int] = (2, 4, 4)
+    label_intensity: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("contrast", "gamma_log", "bias_grid", "scale", "elastic_grid"):
@@ -56,9 +62,10 @@ class AugmentConfig:
                 raise TrainingError(f"augmentation {name}={getattr(self, name)!r} must be (low, high), low <= high")
         if self.contrast[0] <= 0 or self.scale[0] <= 0:
             raise TrainingError(f"augmentation contrast={self.contrast} and scale={self.scale} must be above 0")
-        if min(self.bias_amplitude, self.noise_std, self.rotation_degrees, self.elastic) < 0:
-            raise TrainingError("augmentation bias_amplitude, noise_std, rotation_degrees and elastic must be >= 0, "
-                                f"got {self.bias_amplitude}, {self.noise_std}, {self.rotation_degrees}, {self.elastic}")
+        spreads = ("bias_amplitude", "noise_std", "rotation_degrees", "elastic", "label_intensity")
+        negative = [f"{name}={getattr(self, name)}" for name in spreads if getattr(self, name) < 0]
+        if negative:
+            raise TrainingError(f"augmentation {', '.join(negative)}: {', '.join(spreads)} must be >= 0")
         for name in ("bias_grid", "elastic_grid"):
             grid = getattr(self, name)
             if len(grid) != 3 or min(grid) < 1:
@@ -81,6 +88,8 @@ def augment_batch(images: "torch.Tensor", labels: "torch.Tensor", config: Augmen
                   generator: "torch.Generator") -> tuple["torch.Tensor", "torch.Tensor"]:  # noqa: F821
     """Augmented copies of ``images`` ``[b, 1, z, y, x]`` (float) and ``labels`` ``[b, z, y, x]`` (int)."""
     images, labels = _geometry(images, labels, config, generator)
+    if config.label_intensity > 0:
+        images = _label_intensity(images, labels, config, generator)
     images = _contrast(images, config, generator)
     images = _gamma(images, config, generator)
     images = _bias_field(images, config, generator)
@@ -109,6 +118,20 @@ def _contrast(images, config, generator):
     factor = _uniform(images.shape[0], *config.contrast, generator).where(chosen, _ones(chosen))
     mean = images.mean(dim=(1, 2, 3, 4), keepdim=True)
     return (images - mean) * _per_patch(factor).to(images) + mean
+
+
+def _label_intensity(images, labels, config, generator):
+    """Each label's voxels brighter or darker by a random factor of their own (per patch)."""
+    import torch
+
+    from legseg_core.labels import NUM_CLASSES
+
+    batch = images.shape[0]
+    chosen = _chosen(batch, config, generator)
+    log_factor = torch.randn((batch, NUM_CLASSES), generator=generator) * config.label_intensity
+    factor = torch.exp(log_factor * chosen.float().view(-1, 1)).to(images.device)
+    voxel_factor = torch.gather(factor, 1, labels.long().reshape(batch, -1)).view(labels.shape)
+    return images * voxel_factor.unsqueeze(1).to(images)
 
 
 def _gamma(images, config, generator):

@@ -108,9 +108,25 @@ def test_elastic_deformation_reshapes_the_muscles_and_only_when_asked():
     assert bool(((area > 0.6 * 144) & (area < 1.4 * 144)).all())
 
 
+def test_label_intensity_changes_each_label_by_one_factor():
+    images = torch.full((2, 1, 2, 8, 8), 50.0)
+    labels = torch.zeros(2, 2, 8, 8, dtype=torch.long)
+    labels[:, :, :4] = 4
+    labels[:, :, 4:, :4] = 7
+    only = AugmentConfig(probability=1.0, label_intensity=0.3, rotation_degrees=0.0, scale=(1.0, 1.0), contrast=(1, 1),
+                         gamma_log=(0, 0), bias_amplitude=0.0, noise_std=0.0)
+    out, same_labels = augment_batch(images, labels, only, torch.Generator().manual_seed(3))
+    assert torch.equal(same_labels, labels)
+    for patch in range(2):
+        values = [out[patch, 0][labels[patch] == label] for label in (0, 4, 7)]
+        assert all(torch.allclose(v, v[0]) for v in values)  # one factor per label
+        assert len({round(float(v[0]), 3) for v in values}) == 3  # and a different one for each
+
+
 @pytest.mark.parametrize("settings, message", [
     (dict(probability=1.5), "probability=1.5 must lie in 0..1"),
-    (dict(elastic=-1.0), "elastic must be >= 0"),
+    (dict(elastic=-1.0), "elastic=-1.0: .* must be >= 0"),
+    (dict(label_intensity=-0.1), "label_intensity=-0.1: .* must be >= 0"),
     (dict(elastic_grid=(2, 0, 4)), "elastic_grid=\\(2, 0, 4\\) must be three whole numbers"),
     (dict(scale=(1.2, 0.8)), "scale=\\(1.2, 0.8\\) must be \\(low, high\\)"),
     (dict(noise_std=-1.0), "must be >= 0"),
