@@ -62,7 +62,8 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
                         help="processes on this machine (DistributedDataParallel under torchrun)")
     parser.add_argument("--recipe-option", metavar="KEY=VALUE", action="append", default=[],
                         help="override a recipe setting, e.g. batch_size=4, learning_rate=1e-3, max_steps=100, "
-                             "precision=fp32")
+                             "precision=fp32, crop_shape=[20,64,64]; augment='{\"elastic\": 2}' changes some "
+                             "augmentation ranges (JSON object), augment=false turns augmentation off")
     parser.add_argument("--threads", type=int, default=None,
                         help="CPU threads per process (default: PyTorch's choice, one per core); 1 is faster "
                              "on a machine whose cores are busy with other work")
