@@ -9,7 +9,8 @@ Three named recipes:
   with a linear warm-up and a cosine decay, intensity and geometry augmentation, the weights of
   the best validation epoch kept.
 * ``finetune`` -- starts from a trained model: AdamW at 3e-4, few epochs, half of each epoch
-  replayed from cases the model has seen so that it does not forget; at most 24 steps of 6
+  replayed from cases the model has seen so that it does not forget, strong augmentation
+  (``FINETUNE_AUGMENT``: elastic deformation and a brightness per label); at most 24 steps of 6
   patches, so that fine-tuning the lite U-Net on four bilateral 90-slice cases (40 patches, plus
   40 replayed) stays within minutes on a 2-core CPU, where one fp32 step of 6 patches takes
   about 10 s.
@@ -202,7 +203,12 @@ PAPER = Recipe(name="paper", optimizer="adam", learning_rate=1e-5, weight_decay=
                schedule="keras_decay", decay=1.99e-6, warmup_fraction=0.0, loss="cross_entropy", batch_size=6,
                epochs=200, validation_fraction=0.2, augment=None, gradient_clip=None, keep="last")
 DEFAULT = Recipe(name="default")
+# Fine-tuning learns from a few corrected real cases: wide pose and shape changes and a brightness of its
+# own for each label, so that it learns the muscles and not one scan's shading (on the real calf case,
+# one leg corrected, the other leg went from 0.78 to 0.83 mean Dice with these ranges).
+FINETUNE_AUGMENT = AugmentConfig(probability=0.8, rotation_degrees=25.0, scale=(0.85, 1.2), bias_amplitude=0.3,
+                                 label_intensity=0.3, elastic=2.0)
 FINETUNE = Recipe(name="finetune", learning_rate=3e-4, warmup_fraction=0.1, epochs=3, max_steps=24,
-                  replay_fraction=0.5, augment=AugmentConfig(probability=0.5))
+                  replay_fraction=0.5, augment=FINETUNE_AUGMENT)
 
 RECIPES: dict[str, Recipe] = {recipe.name: recipe for recipe in (PAPER, DEFAULT, FINETUNE)}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -12,7 +13,7 @@ from legseg_core.errors import TrainingError
 from legseg_core.training.augment import AugmentConfig, augment_batch
 from legseg_core.training.losses import cross_entropy, dice_cross_entropy, soft_dice_loss
 from legseg_core.training.patches import LabelledPatches, PatchCache, cache_key, split_cases
-from legseg_core.training.recipes import RECIPES, Recipe, get_recipe, learning_rate_at
+from legseg_core.training.recipes import FINETUNE_AUGMENT, RECIPES, Recipe, get_recipe, learning_rate_at
 
 
 def test_paper_recipe_is_section_2_6():
@@ -41,8 +42,8 @@ def test_recipe_round_trips_and_overrides():
 
 def test_augmentation_overrides_change_only_the_settings_given():
     # as --recipe-option augment='{"rotation_degrees": 25}' gives them: a dict over the recipe's own ranges
-    finetune = get_recipe("finetune", augment={"rotation_degrees": 25, "elastic": 1.5})
-    assert finetune.augment == AugmentConfig(probability=0.5, rotation_degrees=25, elastic=1.5)
+    finetune = get_recipe("finetune", augment={"rotation_degrees": 5, "elastic": 1.5})
+    assert finetune.augment == replace(FINETUNE_AUGMENT, rotation_degrees=5, elastic=1.5)
     assert get_recipe("paper", augment={"noise_std": 1.0}).augment == AugmentConfig(noise_std=1.0)
     assert get_recipe("default", augment=False).augment is None
 
