@@ -4,7 +4,7 @@
 
 1. It starts from the active model (or a chosen one) and reads the label versions it has seen
    from its registry entry (its data snapshot).
-2. It trains, with the ``finetune`` recipe (lower learning rate, few epochs), on the accepted
+2. It trains, with the ``finetune`` recipe (random windows, strong augmentation), on the accepted
    train-split cases whose accepted label version the model has not seen -- new cases and
    corrected ones -- mixed with a replay sample of cases it has seen (``replay_fraction`` of
    each epoch), so that it does not forget. Training progress is judged on the validation split.
@@ -35,7 +35,7 @@ from legseg_core.training import cards
 from legseg_core.training.data import CaseEntry, collect_patches, snapshot, store_cache
 from legseg_core.training.gate import GateRule, GateVerdict, judge, summarise_scores
 from legseg_core.training.loop import TrainingData, train_network
-from legseg_core.training.recipes import get_recipe
+from legseg_core.training.recipes import Recipe, get_recipe
 from legseg_core.training.registry import ModelRegistry, ModelVersion
 from legseg_core.training.runtime import Runtime
 from legseg_core.training.scoring import score_cases
@@ -142,6 +142,7 @@ def finetune_from_store(store: Any, request: FinetuneRequest) -> ProgressWork[Fi
     new = yield from collect_patches(store, data.new, cache, config, "new cases")
     replay = yield from collect_patches(store, data.replay, cache, config, "replay cases")
     validation = yield from collect_patches(store, data.validation, cache, config, "validation patches")
+    recipe = fit_crop(recipe, new.patch_shape)
     settings = {"kind": "finetune", "base": base.id, "data": [e.to_list() for e in data.new],
                 "replay": [e.to_list() for e in data.replay], "preprocess": config.to_dict()}
     run_dir = request.run_dir or fresh_run_dir(store, "finetune", settings, recipe, request.seed)
@@ -158,6 +159,18 @@ def finetune_from_store(store: Any, request: FinetuneRequest) -> ProgressWork[Fi
                                         request)
     return FinetuneReport(base, registry.get(candidate.id), verdict, data.new, data.replay,
                           time.perf_counter() - started, outcome)
+
+
+def fit_crop(recipe: Recipe, patch_shape: tuple[int, int, int]) -> Recipe:
+    """The recipe with its windows no larger than the model's patches: the fine-tuning recipe serves
+    every model, and a model with smaller patches trains on whole patches along those axes."""
+    if recipe.crop_shape is None:
+        return recipe
+    fitted = tuple(min(c, p) for c, p in zip(recipe.crop_shape, patch_shape))
+    if fitted != recipe.crop_shape:
+        log.info("windows of %s instead of %s: the model's patches are %s", list(fitted),
+                 list(recipe.crop_shape), list(patch_shape))
+    return recipe.with_overrides(crop_shape=fitted)
 
 
 def gate_candidate(store: Any, registry: ModelRegistry, candidate: ModelVersion, network: Any, config: Any,

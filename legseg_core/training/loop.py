@@ -90,14 +90,15 @@ class EpochPlan:
     @classmethod
     def create(cls, data: TrainingData, recipe: Recipe, world_size: int) -> "EpochPlan":
         """Every new patch once per epoch, plus ``replay_fraction`` of the epoch from the replay pool;
-        ``max_steps`` trims the steps of each epoch so that the whole run stays within it."""
+        at least ``min_epoch_steps`` steps (the patches cycled); ``max_steps`` trims the steps of each
+        epoch so that the whole run stays within it."""
         new = len(data.train)
         replay = 0
         if data.replay is not None and len(data.replay) and recipe.replay_fraction > 0:
             wanted = int(round(new * recipe.replay_fraction / (1.0 - recipe.replay_fraction)))
             replay = min(len(data.replay), max(1, wanted))
         per_rank = math.ceil((new + replay) / world_size)
-        steps = math.ceil(per_rank / recipe.batch_size)
+        steps = max(math.ceil(per_rank / recipe.batch_size), recipe.min_epoch_steps)
         if recipe.max_steps is not None:
             steps = max(1, min(steps, math.ceil(recipe.max_steps / recipe.epochs)))
         return cls(new, replay, steps, recipe.epochs)

@@ -135,7 +135,8 @@ def test_failed_finetune_never_changes_the_active_model(store, monkeypatch):
 
 def test_json_progress_prints_one_object_per_line_then_the_result(store, capsys):
     status = main(["finetune", "--store", str(store.root), "--json-progress", "--epochs", "1", "--device", "cpu",
-                   "--recipe-option", "precision=fp32", "--recipe-option", "batch_size=2"])
+                   "--recipe-option", "precision=fp32", "--recipe-option", "batch_size=2",
+                   "--recipe-option", "min_epoch_steps=0"])
     assert status == 0
     records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     events = [r["event"] for r in records]

@@ -122,6 +122,20 @@ def test_replay_draws_the_recipe_share_and_max_steps_trims_epochs():
     assert outcome.steps == 4 and outcome.validation_dice == {}
 
 
+def test_min_epoch_steps_cycles_few_cases_and_the_finetune_recipe_learns_one_leg_in_400_steps():
+    one_case = TrainingData(tiny_patches().select_cases(["case-0"]))  # two patches
+    plan = EpochPlan.create(one_case, recipe(epochs=3, min_epoch_steps=5), world_size=1)
+    assert (plan.steps_per_epoch, plan.total_steps) == (5, 15)
+    assert EpochPlan.create(one_case, recipe(epochs=3, min_epoch_steps=5, max_steps=6), 1).total_steps == 6
+    finetune = get_recipe("finetune")
+    assert EpochPlan.create(one_case, finetune, world_size=1).total_steps == 400
+    # many new cases: the epoch is one pass over them, not the minimum
+    many = TrainingData(tiny_patches(cases=120).select_cases([f"case-{i}" for i in range(110)]))
+    assert EpochPlan.create(many, finetune, world_size=1).steps_per_epoch == 110
+    outcome = run_quietly(train_network(tiny_network(), one_case, recipe(epochs=2, min_epoch_steps=3)))
+    assert outcome.steps == 6 and outcome.epochs == 2
+
+
 def test_no_training_patches_is_refused():
     empty = tiny_patches().select_cases([])
     with pytest.raises(TrainingError, match="no training patches"):

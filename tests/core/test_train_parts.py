@@ -40,6 +40,15 @@ def test_recipe_round_trips_and_overrides():
     assert get_recipe("default", epochs=3, batch_size=None).epochs == 3
 
 
+def test_finetune_windows_fit_a_model_with_smaller_patches():
+    from legseg_core.training.finetune import fit_crop
+
+    finetune = get_recipe("finetune")
+    assert fit_crop(finetune, (20, 104, 104)).crop_shape == (20, 64, 64)
+    assert fit_crop(finetune, (12, 48, 48)).crop_shape == (12, 48, 48)
+    assert fit_crop(get_recipe("default"), (12, 48, 48)).crop_shape is None
+
+
 def test_augmentation_overrides_change_only_the_settings_given():
     # as --recipe-option augment='{"rotation_degrees": 25}' gives them: a dict over the recipe's own ranges
     finetune = get_recipe("finetune", augment={"rotation_degrees": 5, "elastic": 1.5})
@@ -57,6 +66,7 @@ def test_augmentation_overrides_change_only_the_settings_given():
     (dict(colour="red"), "unknown settings \\['colour'\\]"),
     (dict(augment={"spin": 3}), "unknown augmentation settings \\['spin'\\]"),
     (dict(augment="yes"), "augment='yes' must be false"),
+    (dict(min_epoch_steps=-1), "min_epoch_steps=-1 must be a whole number >= 0"),
 ])
 def test_bad_recipe_settings_are_refused(overrides, message):
     with pytest.raises(TrainingError, match=message):

@@ -18,7 +18,7 @@ from legseg_core.training.recipes import get_recipe
 
 TINY_MODEL = {"channels": [4, 8], "strides": [[1, 2, 2]], "norm": "instance"}
 TINY_PREPROCESS = {"patch_shape": [8, 32, 32]}
-TINY_RECIPE = {"precision": "fp32", "batch_size": 2, "learning_rate": 1e-2}
+TINY_RECIPE = {"precision": "fp32", "batch_size": 2, "learning_rate": 1e-2, "min_epoch_steps": 0}
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
