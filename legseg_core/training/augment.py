@@ -1,7 +1,6 @@
-"""On-the-fly augmentation of a batch of patches: intensity (per-label brightness, contrast, gamma, bias
-field, noise)
-and geometry (small in-plane rotations and scaling, and optionally a smooth in-plane elastic
-deformation).
+"""On-the-fly augmentation of a batch of patches: intensity (contrast, gamma, bias field, noise, and
+optionally a brightness per label) and geometry (small in-plane rotations and scaling, and optionally
+a smooth in-plane elastic deformation).
 
 Images are ``[batch, 1, z, y, x]`` float tensors range-normalised to 0..100 by preprocessing;
 labels are ``[batch, z, y, x]`` integer tensors with ids 0..7. Left/right is already handled by
