@@ -35,9 +35,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Fine-tune the active model on the accepted train-split cases whose label versions it has not "
                     "seen, mixed with a replay sample of cases it has seen; register the candidate and promote it "
                     "only if, on the held-out (validation and test) cases, its mean Dice and every muscle's Dice "
-                    "are at least the active model's minus the tolerances. " + _RECIPE_TEXT)
+                    "are at least the active model's minus the tolerances." + _RECIPE_TEXT)
     parser.add_argument("--model", metavar="ID", default=None, help="start from this model (default: the active one)")
-    parser.add_argument("--epochs", type=int, default=None, help=f"number of epochs (default: the finetune recipe's, {FINETUNE.epochs})")
+    parser.add_argument("--epochs", type=int, default=None,
+                        help=f"number of epochs (default: the finetune recipe's, {FINETUNE.epochs})")
     add_run_options(parser)
     parser.add_argument("--mean-tolerance", type=float, default=0.01,
                         help="the candidate's mean Dice may be this much below the active model's (default 0.01)")

@@ -122,7 +122,7 @@ def test_replay_draws_the_recipe_share_and_max_steps_trims_epochs():
     assert outcome.steps == 4 and outcome.validation_dice == {}
 
 
-def test_min_epoch_steps_cycles_few_cases_and_the_finetune_recipe_learns_one_leg_in_400_steps():
+def test_min_epoch_steps_cycles_few_cases_and_one_leg_gets_400_finetune_steps():
     one_case = TrainingData(tiny_patches().select_cases(["case-0"]))  # two patches
     plan = EpochPlan.create(one_case, recipe(epochs=3, min_epoch_steps=5), world_size=1)
     assert (plan.steps_per_epoch, plan.total_steps) == (5, 15)

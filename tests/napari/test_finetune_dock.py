@@ -10,7 +10,8 @@ import pytest
 from legseg_core.training.registry import ModelRegistry
 from tests.gui.app_helpers import TimerGaps, store_ready_to_finetune
 
-FAST_FINETUNE = ["--epochs", "1", "--device", "cpu", "--recipe-option", "precision=fp32", "--recipe-option", "min_epoch_steps=0",
+FAST_FINETUNE = ["--epochs", "1", "--device", "cpu", "--recipe-option", "precision=fp32",
+                 "--recipe-option", "min_epoch_steps=0",
                  "--recipe-option", "batch_size=2", "--mean-tolerance", "0.99", "--muscle-tolerance", "0.99"]
 
 
