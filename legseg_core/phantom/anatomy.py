@@ -34,6 +34,10 @@ FASCIA_MM = 1.0  # deep fascia and intermuscular septa
 SEPTUM_MM = 0.7  # fat between muscles of one compartment
 MEDIAL_BORDER_DEG = 12.0  # direction (from the tibia's centre) where the posterior compartment meets the
 #                          subcutaneous medial face of the tibia
+CREST_DEG = 250.0  # direction (from the tibia's centre) of its anterior crest: TA starts lateral to it
+GM_CENTRE_DEG, GM_HALF_WIDTH_DEG = 20.0, 65.0  # GM: a medial / posteromedial crescent (polar angle, degrees)
+GL_CENTRE_DEG, GL_HALF_WIDTH_DEG = 92.0, 42.0  # GL: posterior / posterolateral
+RAPHE_DEG = 65.0  # the line between the two heads
 CROP_MARGIN_MM = 2.0  # beyond the bound of the outer contour when cropping to the leg
 CHUNK_POINTS = 300_000  # points per chunk of sub-slices (keeps temporaries small)
 
@@ -185,8 +189,11 @@ def _compartments(marks: Landmarks, u, v, bones) -> dict[str, np.ndarray]:
     tu, tv = u - _col(tib["u"]), v - _col(tib["v"])
     mu, mv = direction(MEDIAL_BORDER_DEG)
     medial_side = _cross(tu, tv, np.float32(mu), np.float32(mv))
-    subcutaneous = (tu > 0) & (medial_side > 0) & (bones["tibia"] > 0)
+    cu, cv = direction(CREST_DEG)
+    lateral_of_crest = _cross(np.float32(cu), np.float32(cv), tu, tv)
+    subcutaneous = (lateral_of_crest > 0) & (medial_side > 0) & (bones["tibia"] > 0)
     septa = np.minimum(septa, np.minimum(membrane, _ray_distance(tu, tv, mu, mv, medial_side)))
+    septa = np.minimum(septa, _ray_distance(tu, tv, cu, cv, lateral_of_crest))
     anterior = in_front & ~lateral & ~subcutaneous
     return {"anterior": anterior, "lateral": lateral, "subcutaneous": subcutaneous,
             "posterior": ~(in_front | lateral | subcutaneous), "septa": septa}
@@ -247,11 +254,11 @@ def _anterior(marks: Landmarks, u, v, parts, cls):
 def _gastrocnemius(marks: Landmarks, u, v, outer, superficial, cls):
     """GM and GL as a layer under the posterior fascia, split at the raphe; the soleus stays beneath."""
     sup = marks.superficial
-    ru, rv = direction(100.0)
+    ru, rv = direction(RAPHE_DEG)
     raphe = _cross(u, v, np.float32(ru), np.float32(rv))
     medial = raphe > 0
-    gm = _col(sup["gm"]) * _window(outer["cos"], outer["sin"], 72, 52)
-    gl = _col(sup["gl"]) * _window(outer["cos"], outer["sin"], 124, 50)
+    gm = _col(sup["gm"]) * _window(outer["cos"], outer["sin"], GM_CENTRE_DEG, GM_HALF_WIDTH_DEG)
+    gl = _col(sup["gl"]) * _window(outer["cos"], outer["sin"], GL_CENTRE_DEG, GL_HALF_WIDTH_DEG)
     thickness = np.where(medial, gm, gl)
     under = outer["depth"] - (outer["fascia_depth"] + thickness)
     gastro = superficial & (under < 0)

@@ -21,8 +21,8 @@ PROFILES: dict[str, Table] = {
     # outer contour: medio-lateral half-width (mm) and antero-posterior / medio-lateral ratio
     "half_width": ((0, 35), (.1, 36), (.2, 39), (.3, 44), (.4, 49), (.5, 54), (.6, 57), (.7, 59),
                    (.8, 59), (.9, 57), (1, 55)),
-    "depth_ratio": ((0, .84), (.3, .86), (.5, .88), (.8, .88), (1, .86)),
-    "calf_bulge": ((0, 0), (.4, 0), (.55, .03), (.7, .06), (.85, .07), (1, .05)),
+    "depth_ratio": ((0, .84), (.3, .88), (.5, .95), (.8, .97), (1, .92)),
+    "calf_bulge": ((0, 0), (.3, .02), (.45, .08), (.6, .13), (.75, .15), (.85, .14), (1, .1)),
     # tibia: mean radius, medio-lateral aspect, three-fold (triangular) harmonic, cortex (mm)
     "tibia_radius": ((0, 16), (.1, 14), (.2, 12.5), (.3, 11.5), (.6, 11.5), (.7, 12), (.8, 13.5),
                      (.88, 16), (.95, 21), (1, 27)),
@@ -32,31 +32,32 @@ PROFILES: dict[str, Table] = {
                        (.95, .03), (1, .02)),
     "tibia_cortex": ((0, 1.5), (.1, 2.5), (.2, 3.5), (.3, 4.5), (.4, 5), (.65, 5), (.75, 4.2),
                      (.85, 3), (.95, 1.8), (1, 1.2)),
-    "tibia_u": ((0, .1), (.3, .14), (.6, .14), (.8, .1), (.9, .06), (1, .04)),
+    "tibia_u": ((0, .18), (.3, .26), (.6, .27), (.8, .24), (.9, .18), (1, .12)),
     # fibula: centre as fractions of the deep fascia half-axes, radius and cortex (mm)
-    "fibula_u": ((0, -.7), (.1, -.62), (.2, -.55), (.35, -.49), (.5, -.45), (.7, -.43), (.85, -.46),
-                 (1, -.53)),
-    "fibula_v": ((0, .32), (.1, .26), (.2, .2), (.35, .14), (.5, .1), (.7, .1), (.85, .12),
-                 (1, .15)),
+    "fibula_u": ((0, -.65), (.1, -.57), (.2, -.5), (.35, -.44), (.5, -.4), (.7, -.39), (.85, -.42),
+                 (1, -.48)),
+    "fibula_v": ((0, .32), (.1, .28), (.2, .24), (.35, .2), (.5, .17), (.7, .17), (.85, .18),
+                 (1, .2)),
     "fibula_radius": ((0, 8), (.1, 7.5), (.2, 7), (.8, 7), (.88, 8), (.93, 11), (1, 12)),
     "fibula_cortex": ((0, 1.5), (.15, 2.2), (.3, 2.6), (.8, 2.6), (.92, 1.8), (1, 1.4)),
     # compartment septa leaving the fibula (degrees; 180 = lateral, 270 = anterior, 90 = posterior)
-    "anterior_septum_angle": ((0, 245), (.5, 243), (1, 238)),
-    "posterior_septum_angle": ((0, 130), (.5, 134), (1, 140)),
+    "anterior_septum_angle": ((0, 235), (.5, 228), (1, 225)),
+    "posterior_septum_angle": ((0, 140), (.5, 146), (1, 150)),
     # deep posterior compartment (transverse septum): depth behind the tibia-fibula line (mm)
-    "deep_depth": ((0, 8), (.1, 10), (.25, 12), (.45, 12), (.65, 11), (.8, 10), (.9, 11), (1, 15)),
+    "deep_depth": ((0, 8), (.1, 10), (.25, 11), (.45, 10), (.65, 8.5), (.8, 7.5), (.9, 9), (1, 13)),
     # deep compartment partitions along tibia -> fibula: FDL | TP | FHL
     "fdl_tp_split": ((0, .5), (.15, .46), (.3, .44), (.5, .42), (.7, .36), (.85, .3), (.9, .4),
                      (.95, .8), (1, 1.1)),
     "tp_fhl_split": ((0, .5), (.15, .52), (.3, .58), (.45, .65), (.55, .72), (.65, .85), (.72, 1.2),
                      (1, 1.3)),
     # anterior compartment: where the TA / EDL boundary leaves the interosseous membrane
-    "ta_edl_split": ((0, .55), (.2, .65), (.35, .74), (.5, .8), (1, .82)),
-    "ta_edl_angle": ((0, 250), (.5, 240), (1, 235)),
+    "ta_edl_split": ((0, .64), (.2, .74), (.35, .8), (.5, .85), (1, .87)),
+    "ta_edl_angle": ((0, 255), (.5, 250), (1, 248)),
     # gastrocnemius heads: thickness (mm) under the posterior fascia
-    "gm_thickness": ((0, 0), (.38, 0), (.42, 3), (.5, 14), (.6, 23), (.7, 29), (.8, 32), (.9, 32),
-                     (1, 31)),
-    "gl_thickness": ((0, 0), (.48, 0), (.52, 3), (.6, 13), (.7, 20), (.8, 24), (.9, 25), (1, 25)),
+    # (GM twice GL's volume: about 2.2 in the real case, see realism.REAL_RIGHT_LEG)
+    "gm_thickness": ((0, 0), (.3, 0), (.35, 3), (.45, 10), (.55, 15), (.65, 19), (.75, 21), (.9, 21),
+                     (1, 19)),
+    "gl_thickness": ((0, 0), (.37, 0), (.42, 3), (.5, 8), (.6, 13), (.7, 17), (.8, 19), (.9, 19), (1, 18)),
     # the soleus' median intramuscular septum: length behind the deep compartment (mm)
     "soleus_septum": ((0, 0), (.15, 0), (.22, 10), (.35, 18), (.5, 18), (.6, 10), (.66, 0), (1, 0)),
     # Achilles tendon / gastrocnemius aponeurosis: thickness and half-width (mm)

@@ -126,3 +126,20 @@ def _centroids(labels: np.ndarray, tibia: np.ndarray, spacing) -> dict[str, tupl
             sums[abbr] += (xs.size, ((xs - tibia_x) * spacing[2]).sum(), ((ys - tibia_y) * spacing[1]).sum())
     return {abbr: (float(s[1] / s[0]), float(s[2] / s[0])) if s[0] else (float("nan"), float("nan"))
             for abbr, s in sums.items()}
+
+
+#: Measured with :func:`measure_leg` on /work/shared/data/calf-qmritools (labels.nii.gz mapped with
+#: ``io.relabel.QMRITOOLS_CALF``, tibia by :func:`tibia_from_labels` on dwi_mean.nii.gz), the RIGHT
+#: leg (odd raw values 13..25), all 25 slices (6 mm, 3 x 3 mm in-plane); mid-calf = slices 0..5.
+#: Centroids: (medial, posterior) mm from the tibia; fractions of the seven muscles' area.
+REAL_RIGHT_LEG = LegStatistics(
+    centroid_mm={"GL": (-3.0, 82.0), "GM": (45.0, 52.0), "SOL": (8.0, 49.0), "TA": (-27.0, -4.0),
+                 "PER": (-40.0, 36.0), "EDL": (-33.0, 15.0), "TP": (-5.0, 21.0)},
+    mid_calf_fraction={"GL": 0.048, "GM": 0.167, "SOL": 0.486, "TA": 0.099, "PER": 0.101, "EDL": 0.057,
+                       "TP": 0.042},
+    gm_gl_ratio=2.16,
+    area_profile_mm2={  # slices 0, 6, 12, 18, 24 (inferior to superior)
+        "GL": np.array([180, 531, 945, 999, 1053.]), "GM": np.array([837, 1539, 1863, 1926, 1890.]),
+        "SOL": np.array([3123, 3042, 2313, 1935, 1080.]), "TA": np.array([639, 675, 747, 558, 324.]),
+        "PER": np.array([639, 648, 774, 756, 585.]), "EDL": np.array([351, 333, 171, 243, 216.]),
+        "TP": np.array([279, 288, 342, 216, 27.])})
