@@ -1,0 +1,104 @@
+"""How a synthetic case looks: one intensity per tissue class and muscle, texture, fat, scanner effects.
+
+Intensities come from a contrast prior (the phantom's signal equations for T1w, T2w, PD, Dixon
+water, fat, in phase and opposed phase, and diffusion, each class and each muscle then varied
+around it) or are drawn fully at random per class and per muscle, so that a network learns
+anatomy rather than one protocol's grey values. All images are float32 ``[z, y, x]``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+
+from legseg_core.phantom.contrast import class_signals, combine, sequence_of
+from legseg_core.phantom.tissue import AIR, FAT, MARROW, MUSCLE_CLASS, MUSCLE_FIRST, NUM_TISSUE_CLASSES
+
+PRIOR_CONTRASTS: tuple[str, ...] = ("t1w", "t2w", "pd", "dixon_water", "dixon_fat", "dixon_in_phase",
+                                    "dixon_opposed_phase", "diffusion")
+#: Contrasts whose fat is suppressed or separated away: where fat suppression can fail.
+FAT_SUPPRESSED = ("dixon_water", "diffusion")
+RANDOM_CONTRAST = "random"
+LABELLED_MUSCLE_CLASSES = np.array(sorted(MUSCLE_CLASS.values()))
+
+
+def prior_table(contrast: str) -> np.ndarray:
+    """Intensity of every tissue class in a contrast, healthy muscle = 1 (float64, by class)."""
+    water, fat = class_signals(sequence_of(contrast))
+    table = np.array([combine(contrast, np.float32(w), np.float32(f)) for w, f in zip(water, fat)], dtype=float)
+    muscle = table[MUSCLE_FIRST]
+    return table / (muscle if muscle > 0 else 1.0)
+
+
+def class_table(rng: np.random.Generator, contrast: str, class_jitter: float, muscle_jitter: float) -> np.ndarray:
+    """One case's intensity per tissue class: the prior varied (log-normal), or fully random."""
+    if contrast == RANDOM_CONTRAST:
+        table = rng.uniform(0.05, 1.0, NUM_TISSUE_CLASSES)
+        table[MUSCLE_FIRST:] = table[MUSCLE_FIRST]
+        muscle_jitter *= 2.0
+    else:
+        table = prior_table(contrast) * np.exp(rng.normal(0.0, class_jitter, NUM_TISSUE_CLASSES))
+        table[MUSCLE_FIRST:] = table[MUSCLE_FIRST]
+    table[MUSCLE_FIRST:] *= np.exp(rng.normal(0.0, muscle_jitter, NUM_TISSUE_CLASSES - MUSCLE_FIRST))
+    table[AIR] = 0.0
+    return table
+
+
+def leg_table(rng: np.random.Generator, table: np.ndarray, jitter: float) -> np.ndarray:
+    """The table of one leg: each class a little brighter or darker than on the other leg."""
+    varied = table * np.exp(rng.normal(0.0, jitter, table.size))
+    varied[AIR] = 0.0
+    return varied
+
+
+def smooth_noise(rng: np.random.Generator, shape: tuple[int, ...], cells: tuple[int, ...]) -> np.ndarray:
+    """A smooth random field (float32, mean 0, about unit spread) from a coarse grid of ``cells``."""
+    coarse = rng.standard_normal(cells).astype(np.float32)
+    field = ndimage.zoom(coarse, [s / c for s, c in zip(shape, cells)], order=1, grid_mode=True, mode="nearest")
+    return _fit(field, shape)
+
+
+def _fit(field: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Pad or cut a zoomed field to exactly ``shape`` (zoom can miss by a voxel)."""
+    pads = [(0, max(0, s - f)) for s, f in zip(shape, field.shape)]
+    field = np.pad(field, pads, mode="edge")
+    return np.ascontiguousarray(field[tuple(slice(0, s) for s in shape)])
+
+
+def fat_infiltration(rng: np.random.Generator, tissue: np.ndarray, image: np.ndarray, table: np.ndarray,
+                     severity: float) -> dict[int, float]:
+    """Replace part of some muscles by fat, patchily (in place); returns the mean fat fraction per class."""
+    patch = np.clip(0.5 + 0.5 * smooth_noise(rng, tissue.shape, (3, 6, 6)), 0.0, 1.0)
+    fractions = {}
+    for cls in LABELLED_MUSCLE_CLASSES:
+        fraction = float(rng.uniform(0.0, severity)) if rng.uniform() < 0.7 else 0.0
+        if fraction <= 0.02:
+            continue
+        inside = tissue == cls
+        local = np.float32(fraction) * patch[inside]
+        image[inside] = (1 - local) * image[inside] + local * np.float32(table[FAT])
+        fractions[int(cls)] = fraction
+    return fractions
+
+
+def fat_suppression_failure(rng: np.random.Generator, tissue: np.ndarray, image: np.ndarray) -> None:
+    """Fat that lights up in part of the field of view, as when fat suppression fails (in place)."""
+    region = np.clip(smooth_noise(rng, tissue.shape, (2, 3, 3)) - 0.3, 0.0, 1.0)
+    fatty = (tissue == FAT) | (tissue == MARROW)
+    image[fatty] += region[fatty] * np.float32(rng.uniform(0.5, 1.5))
+
+
+def texture(rng: np.random.Generator, image: np.ndarray, strength: float) -> np.ndarray:
+    """Multiplicative fine texture (a few voxels across), as muscle grain and small vessels."""
+    if strength <= 0:
+        return image
+    noise = ndimage.gaussian_filter(rng.standard_normal(image.shape).astype(np.float32), (0.5, 1.0, 1.0))
+    noise *= np.float32(strength / max(float(noise.std()), 1e-6))
+    return image * (1 + noise)
+
+
+def bias_field(rng: np.random.Generator, shape: tuple[int, int, int], strength: float) -> np.ndarray:
+    """A smooth multiplicative field (float32, geometric mean 1); ``strength`` ~ its log spread."""
+    log_field = smooth_noise(rng, shape, (2, 3, 3)) * np.float32(strength)
+    return np.exp(log_field - log_field.mean()).astype(np.float32)
+

@@ -1,0 +1,133 @@
+"""A cohort of synthetic training cases on disk, importable with ``legseg store import``.
+
+:func:`generate_synthetic_cohort` is long work (a generator yielding one
+:class:`~legseg_core.progress.Progress` per case). Its templates are a pool of whole right legs
+of the parametric phantom (healthy and patients, made once each and reused with fresh
+deformations) and any real labelled legs given. Each case is two legs of one template (a
+person's two legs are near mirror images; each gets its own deformation and shading), two legs
+of different templates, or one leg alone, in the proportions of :class:`SyntheticMix`. Every
+case folder holds ``<contrast>.nii.gz``, ``labels.nii.gz`` and ``metadata.json``; the cohort's
+``metadata.csv`` is rewritten after every case, so a cancelled run leaves a consistent table.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from legseg_core.errors import InputPathError
+from legseg_core.io import save_image, save_labels
+from legseg_core.phantom.disease import DIAGNOSES
+from legseg_core.phantom.validation import PhantomParameterError, check_seed
+from legseg_core.progress import Progress, ProgressWork
+from legseg_core.synth.generate import SynthesisSettings, synthesize_case
+from legseg_core.synth.templates import Template, phantom_template
+
+
+@dataclass(frozen=True)
+class SyntheticMix:
+    """Shares of the kinds of case, and the size of the phantom template pool."""
+
+    real_share: float = 0.4  # cases built from the real labelled legs (when any are given)
+    single_share: float = 0.1  # one leg alone
+    mixed_share: float = 0.15  # two legs of different templates
+    phantom_templates: int = 24  # whole phantom legs in the pool (a third of them patients)
+    settings: SynthesisSettings = SynthesisSettings()
+
+    def __post_init__(self) -> None:
+        for name in ("real_share", "single_share", "mixed_share"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise PhantomParameterError(f"synthetic mix: {name}={value!r} must lie in 0..1")
+        if self.phantom_templates < 1:
+            raise PhantomParameterError(f"synthetic mix: phantom_templates={self.phantom_templates!r} must be >= 1")
+
+
+def generate_synthetic_cohort(n: int, out_dir: str | Path, seed: int = 0, *,
+                              real_templates: tuple[Template, ...] = (),
+                              mix: SyntheticMix = SyntheticMix()) -> ProgressWork[list[dict[str, Any]]]:
+    """Write ``n`` synthetic cases under ``out_dir/<case_id>/`` and ``out_dir/metadata.csv``; yield progress."""
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise PhantomParameterError(f"a cohort needs a whole number of cases >= 1, got {n!r}")
+    seed = check_seed(seed)
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InputPathError(f"{out_dir}: exists and is not a folder")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    pool = _PhantomPool(seed, mix.phantom_templates)
+    written: list[dict[str, Any]] = []
+    yield Progress(0, n, "starting")
+    for index in range(n):
+        rng = np.random.default_rng([seed, index, 7])
+        templates = _choose_templates(rng, pool, real_templates, mix)
+        case_id = f"synth{index:04d}"
+        case = synthesize_case(rng, templates, mix.settings, case_id=case_id)
+        _save(case, out_dir / case_id)
+        written.append(case.metadata)
+        _write_csv(written, out_dir / "metadata.csv")
+        yield Progress(index + 1, n, case_id, {"contrast": case.metadata["contrast"][0],
+                                               "templates": len(templates)})
+    return written
+
+
+class _PhantomPool:
+    """Phantom leg templates, made on first use: seeds drawn from the cohort seed, a third patients."""
+
+    def __init__(self, seed: int, size: int):
+        rng = np.random.default_rng([seed, 11])
+        self.seeds = [int(s) for s in rng.integers(0, 2**31 - 1, size)]
+        self.diagnoses = [str(rng.choice(DIAGNOSES)) if i % 3 == 2 else None for i in range(size)]
+        self.made: dict[int, Template] = {}
+
+    def __len__(self) -> int:
+        return len(self.seeds)
+
+    def __getitem__(self, index: int) -> Template:
+        if index not in self.made:
+            diagnosis = self.diagnoses[index]
+            self.made[index] = phantom_template(self.seeds[index], health="patient" if diagnosis else "healthy",
+                                                diagnosis=diagnosis)
+        return self.made[index]
+
+
+def _choose_templates(rng: np.random.Generator, pool: _PhantomPool, real: tuple[Template, ...],
+                      mix: SyntheticMix) -> tuple[Template, ...]:
+    def one() -> Template:
+        if real and rng.uniform() < mix.real_share:
+            return real[int(rng.integers(len(real)))]
+        return pool[int(rng.integers(len(pool)))]
+
+    first = one()
+    kind = rng.uniform()
+    if kind < mix.single_share:
+        return (first,)
+    if kind < mix.single_share + mix.mixed_share:
+        return first, one()
+    return first, first
+
+
+def _save(case, folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    save_image(case.image.data, case.image, folder / f"{case.metadata['contrast'][0]}.nii.gz")
+    save_labels(case.labels.data, case.labels, folder / "labels.nii.gz")
+    (folder / "metadata.json").write_text(json.dumps(case.metadata, indent=2) + "\n", encoding="utf-8")
+
+
+CSV_COLUMNS = ("case_id", "folder", "protocol", "contrast", "slices", "voxel_size_mm", "shape", "legs", "health")
+
+
+def _write_csv(cases: list[dict[str, Any]], path: Path) -> None:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS)
+        writer.writeheader()
+        for meta in cases:
+            writer.writerow({"case_id": meta["case_id"], "folder": meta["case_id"], "protocol": meta["protocol"],
+                             "contrast": meta["contrast"][0], "slices": meta["slices"],
+                             "voxel_size_mm": "x".join(f"{s:g}" for s in meta["voxel_size_mm"]),
+                             "shape": "x".join(str(s) for s in meta["shape"]), "legs": meta["legs"],
+                             "health": meta["health"]})
