@@ -3,7 +3,9 @@
 ``legseg starter ship TRAINED --name NAME`` writes ``assets/models/NAME.pt`` (float16 weights,
 the card with commands, seeds, data, metrics and limits) and ``assets/models/NAME.md``.
 ``legseg starter register`` registers the shipped starter models in an existing store (``legseg
-store init`` does it for a new store).
+store init`` does it for a new store). ``legseg starter realcheck`` segments the real scans of
+``shared/data`` with each model and writes a plausibility report (per-leg volumes, left/right
+ratios, flags, Dice on the labelled case, overlay pictures) beside the model card.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add.add_argument("--store", metavar="PATH", default=None, help="the store folder (default: $LEGSEG_STORE, ...)")
     add.set_defaults(handler=_run_register)
     _register_realcase(commands)
+    _register_realcheck(commands)
     parser.set_defaults(handler=lambda args: parser.print_help() or 2)
 
 
@@ -55,6 +58,53 @@ def _register_realcase(commands: argparse._SubParsersAction) -> None:
     legs.add_argument("--crop", action="store_true",
                       help="also write the corrected leg alone (scan and reference) as a one-leg case")
     legs.set_defaults(handler=_run_legs)
+
+
+def _register_realcheck(commands: argparse._SubParsersAction) -> None:
+    from legseg_core.starter.realcheck.scans import SCAN_BY_KEY
+    from legseg_core.starter.ship import STARTER_NAMES
+
+    check = commands.add_parser(
+        "realcheck", help="check models on the real scans: per-leg volumes, left/right ratios, Dice, pictures",
+        description="Segment the real scans (shared/data) with each model and report per-leg muscle volumes, "
+                    "left/right ratios (flagged outside 0.75..1.33), muscles missing in a leg, and on the labelled "
+                    "case Dice per leg and a GM/GL swap check; writes report.md, report.json and one PNG per scan.")
+    check.add_argument("--model", action="append", default=None, metavar="NAME_OR_FILE",
+                       help=f"a shipped name, a model file or a store model (repeatable; default: "
+                            f"{', '.join(STARTER_NAMES)})")
+    check.add_argument("--data", type=Path, default=None, metavar="DIR",
+                       help="the folder holding calf-musclemap-dixon/ and calf-qmritools/ (default: the parent of "
+                            "$LEGSEG_REAL_DATA if set, else shared/data beside the repository)")
+    check.add_argument("--scan", action="append", choices=tuple(SCAN_BY_KEY), default=None,
+                       help="check only this scan (repeatable; default: all four)")
+    check.add_argument("--out", type=Path, default=None, metavar="DIR",
+                       help="write into DIR/<model name>/ (default: realcheck/<model name>/ beside the model file, "
+                            "i.e. assets/models/realcheck/<name>/ for a starter)")
+    check.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps")
+    check.add_argument("--threads", type=int, default=None, help="CPU threads for PyTorch (default: one per core)")
+    check.add_argument("--store", metavar="PATH", default=None, help="the store that registered models come from")
+    check.add_argument("--no-progress", action="store_true", help="no progress bar")
+    check.add_argument("--json", action="store_true", help="print the reports as JSON")
+    check.set_defaults(handler=_run_realcheck)
+
+
+def _run_realcheck(args: argparse.Namespace) -> int:
+    from legseg_core.commands.common import print_json, with_progress_bar
+    from legseg_core.commands.train import set_threads
+    from legseg_core.starter.realcheck import RealCheck, check_data, run_checks, select_scans
+    from legseg_core.starter.realcheck.tables import text_report
+    from legseg_core.starter.ship import STARTER_NAMES
+
+    scans = select_scans(args.scan)
+    data = check_data(args.data, scans)
+    set_threads(args.threads)
+    checks = [RealCheck(model, device=args.device, store=args.store) for model in args.model or STARTER_NAMES]
+    reports = with_progress_bar(run_checks(checks, scans, data, args.out), "realcheck", enabled=not args.no_progress)
+    if args.json:
+        print_json({"reports": [report.to_dict() for report in reports]})
+    else:
+        print("\n\n".join(text_report(report) for report in reports))
+    return 0
 
 
 def _run_reference(args: argparse.Namespace) -> int:

@@ -1,0 +1,171 @@
+"""What the check measures: the split between the legs, per-leg muscle volumes, left/right ratios
+and their flags, and, against a reference, Dice per leg and the GM/GL swap check.
+
+Label arrays are uint8 ``[z, y, x]`` with the muscle ids 1..7; spacings are ``(z, y, x)`` mm;
+volumes are in ml. x runs from the patient's right to left, so the right leg lies at smaller x.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from legseg_core.errors import ImageShapeError
+from legseg_core.evaluation import confusion_counts, evaluate_labels
+from legseg_core.evaluation.metrics import dice_from_counts
+from legseg_core.labels import MUSCLE_BY_ABBR, MUSCLES, NUM_CLASSES
+from legseg_core.starter.realcase import LEGS
+
+#: A left/right volume ratio outside this range is flagged (a third more or less on one side).
+RATIO_RANGE: tuple[float, float] = (0.75, 1.33)
+#: A muscle with less than this volume (ml) in a leg counts as missing there (specks are not a muscle).
+MISSING_BELOW_ML = 0.5
+
+
+@dataclass(frozen=True)
+class LegSplit:
+    """Where the legs part: voxels of slice ``k`` at x < ``columns[k]`` belong to the right leg.
+
+    ``sides`` are the legs present, in x order; a single right leg has every column at the
+    width of the scan, a single left leg every column at 0. ``method`` says how it was found.
+    """
+
+    columns: tuple[int, ...]
+    sides: tuple[str, ...]
+    method: str
+
+    def mask(self, leg: str, shape: tuple[int, int, int]) -> np.ndarray:
+        """The ``[z, y, x]`` bool mask of one leg's voxels."""
+        if leg not in LEGS:
+            raise ImageShapeError(f"leg {leg!r} is unknown; choose right or left")
+        if len(self.columns) != shape[0]:
+            raise ImageShapeError(f"the leg split has {len(self.columns)} slices, the labels {shape[0]}")
+        right = np.arange(shape[2])[None, :] < np.asarray(self.columns)[:, None]  # [z, x]
+        return np.broadcast_to((right if leg == "right" else ~right)[:, None, :], shape)
+
+    def leg_labels(self, labels: np.ndarray, leg: str) -> np.ndarray:
+        """A copy of ``labels`` with every voxel outside ``leg`` set to background."""
+        return np.where(self.mask(leg, labels.shape), labels, 0).astype(np.uint8)
+
+
+def split_from_plan(plan: object) -> LegSplit:
+    """The split the network's own preprocessing used: its body-mask valley per z part
+    (:func:`legseg_core.preprocess.plan_patches`), so every label lies on the side of the patch that made it."""
+    depth, _, width = plan.scan_shape
+    columns = np.zeros(depth, dtype=int)
+    for (start, stop), split in zip(plan.parts, plan.splits):
+        columns[start:stop] = split if split is not None else (width if plan.legs[0] == "right" else 0)
+    return LegSplit(tuple(int(c) for c in columns), tuple(plan.legs), "body-mask valley per z part (preprocessing)")
+
+
+def constant_split(column: int, depth: int, method: str) -> LegSplit:
+    """Two legs parted at one x column in every slice."""
+    return LegSplit((int(column),) * depth, LEGS, method)
+
+
+@dataclass(frozen=True)
+class VolumeCheck:
+    """Per-leg muscle volumes (ml, by muscle abbreviation), left/right ratios (None when undefined) and flags."""
+
+    volumes_ml: dict[str, dict[str, float]]
+    ratios: dict[str, float | None]
+    flags: tuple[str, ...]
+
+
+def leg_volumes(labels: np.ndarray, split: LegSplit,
+                spacing: tuple[float, float, float]) -> dict[str, dict[str, float]]:
+    """Volume in ml of each muscle in each leg present: ``{leg: {abbr: ml}}``."""
+    voxel_ml = float(np.prod(spacing)) / 1000.0
+    volumes = {}
+    for leg in split.sides:
+        counts = np.bincount(labels[split.mask(leg, labels.shape)].ravel(), minlength=NUM_CLASSES)
+        volumes[leg] = {muscle.abbr: float(counts[muscle.id]) * voxel_ml for muscle in MUSCLES}
+    return volumes
+
+
+def check_volumes(volumes_ml: dict[str, dict[str, float]]) -> VolumeCheck:
+    """Left/right ratios per muscle, flagged outside :data:`RATIO_RANGE`; muscles missing in a leg flagged."""
+    flags, ratios = [], {}
+    for leg, volumes in volumes_ml.items():
+        missing = [abbr for abbr, ml in volumes.items() if ml < MISSING_BELOW_ML]
+        if missing:
+            flags.append(f"missing in the {leg} leg (< {MISSING_BELOW_ML:g} ml): {', '.join(missing)}")
+    if set(volumes_ml) != set(LEGS):
+        flags.append(f"one leg only ({', '.join(volumes_ml)}): no left/right ratios")
+        return VolumeCheck(volumes_ml, {}, tuple(flags))
+    low, high = RATIO_RANGE
+    for muscle in MUSCLES:
+        right, left = volumes_ml["right"][muscle.abbr], volumes_ml["left"][muscle.abbr]
+        ratio = left / right if right >= MISSING_BELOW_ML and left >= MISSING_BELOW_ML else None
+        ratios[muscle.abbr] = ratio
+        if ratio is not None and not low <= ratio <= high:
+            flags.append(f"{muscle.abbr} left/right {ratio:.2f} outside {low:g}..{high:g} "
+                         f"({left:.1f} vs {right:.1f} ml)")
+    return VolumeCheck(volumes_ml, ratios, tuple(flags))
+
+
+@dataclass(frozen=True)
+class SwapCheck:
+    """Dice of predicted GM and GL against the reference's same and crossed muscle in one leg."""
+
+    gm_gm: float
+    gl_gl: float
+    gm_as_gl: float
+    gl_as_gm: float
+
+    @property
+    def swapped(self) -> bool:
+        """True when the crossed Dice (mean of both ways) exceeds the straight one."""
+        straight, cross = _mean([self.gm_gm, self.gl_gl]), _mean([self.gm_as_gl, self.gl_as_gm])
+        return cross > straight  # False when either is NaN (no GM or GL anywhere)
+
+    def to_dict(self) -> dict[str, float | bool]:
+        """Plain values: the four Dice values and the verdict."""
+        return {"GM_vs_GM": self.gm_gm, "GL_vs_GL": self.gl_gl, "GM_vs_reference_GL": self.gm_as_gl,
+                "GL_vs_reference_GM": self.gl_as_gm, "swapped": self.swapped}
+
+
+def swap_check(reference: np.ndarray, prediction: np.ndarray) -> SwapCheck:
+    """The GM/GL swap check of one leg (arrays already restricted to it)."""
+    counts = confusion_counts(reference, prediction)  # [reference, prediction]
+    gm, gl = MUSCLE_BY_ABBR["GM"].id, MUSCLE_BY_ABBR["GL"].id
+
+    def dice(predicted: int, drawn: int) -> float:
+        return dice_from_counts(int(counts[drawn].sum()), int(counts[:, predicted].sum()),
+                                int(counts[drawn, predicted]))
+
+    return SwapCheck(dice(gm, gm), dice(gl, gl), dice(gm, gl), dice(gl, gm))
+
+
+@dataclass(frozen=True)
+class LegAgreement:
+    """Agreement with the reference in one leg: Dice per muscle (NaN if both empty), its mean, the swap check."""
+
+    dice: dict[str, float]
+    mean_dice: float
+    swap: SwapCheck
+
+
+def leg_agreement(reference: np.ndarray, prediction: np.ndarray, split: LegSplit,
+                  spacing: tuple[float, float, float]) -> dict[str, LegAgreement]:
+    """Dice per muscle per leg (:func:`legseg_core.evaluation.evaluate_labels`), mean Dice and the swap check."""
+    agreement = {}
+    for leg in split.sides:
+        drawn, predicted = split.leg_labels(reference, leg), split.leg_labels(prediction, leg)
+        scores = evaluate_labels(drawn, predicted, spacing, with_distances=False, case_id=leg)
+        agreement[leg] = LegAgreement({m.abbr: m.dice for m in scores.muscles}, scores.mean("dice"),
+                                      swap_check(drawn, predicted))
+    return agreement
+
+
+def swap_flags(agreement: dict[str, LegAgreement]) -> list[str]:
+    """One flag per leg whose predicted GM and GL match the reference's other gastrocnemius better."""
+    return [f"GM/GL swapped in the {leg} leg (cross Dice {_mean([a.swap.gm_as_gl, a.swap.gl_as_gm]):.2f} > "
+            f"straight {_mean([a.swap.gm_gm, a.swap.gl_gl]):.2f})" for leg, a in agreement.items() if a.swap.swapped]
+
+
+def _mean(values: list[float]) -> float:
+    finite = [v for v in values if not math.isnan(v)]
+    return sum(finite) / len(finite) if finite else math.nan

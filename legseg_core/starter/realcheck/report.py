@@ -1,0 +1,203 @@
+"""Running the check: each model segments each real scan; the measures, the pictures and the reports.
+
+:class:`RealCheck` holds one model on a device; :meth:`RealCheck.run_steps` is the long work as a
+progress generator (one event per batch of patches, relayed from the Segmenter, and one per
+stage of each scan) that returns a :class:`ModelReport` after writing ``report.json``,
+``report.md`` and one ``<scan key>.png`` per scan into the output folder.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from legseg_core.errors import InputPathError
+from legseg_core.progress import CancelToken, Progress, ProgressWork
+from legseg_core.starter.realcase import leg_split_column
+from legseg_core.starter.realcheck.measures import (MISSING_BELOW_ML, RATIO_RANGE, LegAgreement, LegSplit, VolumeCheck,
+                                                    check_volumes, constant_split, leg_agreement, leg_volumes,
+                                                    split_from_plan, swap_flags)
+from legseg_core.starter.realcheck.overlays import LevelChoice, choose_levels, in_plane_box, write_overlay
+from legseg_core.starter.realcheck.scans import LoadedScan, RealScan, load_scan
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class ScanReport:
+    """What the check found on one scan with one model."""
+
+    scan: RealScan
+    notes: tuple[str, ...]
+    shape: tuple[int, int, int]
+    spacing: tuple[float, float, float]
+    split: LegSplit
+    volumes: VolumeCheck
+    agreement: dict[str, LegAgreement] | None
+    levels: LevelChoice
+    overlay: Path
+    uncertainty_score: float
+    seconds: float
+
+    @property
+    def flags(self) -> tuple[str, ...]:
+        """Every flag: volume ratios, missing muscles and, for the labelled case, GM/GL swaps."""
+        return self.volumes.flags + tuple(swap_flags(self.agreement or {}))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready values (NaN as null, numbers rounded)."""
+        columns = np.asarray(self.split.columns)
+        item = {"key": self.scan.key, "file": f"{self.scan.folder}/{self.scan.file}", "title": self.scan.title,
+                "notes": list(self.notes), "shape_zyx": list(self.shape),
+                "spacing_mm": [round(s, 4) for s in self.spacing],
+                "legs": list(self.split.sides),
+                "leg_split": {"method": self.split.method, "x_min": int(columns.min()), "x_max": int(columns.max())},
+                "volumes_ml": _rounded(self.volumes.volumes_ml, 2),
+                "left_right_ratio": _rounded(self.volumes.ratios, 3),
+                "flags": list(self.flags), "uncertainty_score": round(self.uncertainty_score, 4),
+                "coverage": self.levels.coverage, "overlay": self.overlay.name,
+                "slices": [{"level": level.name, "index": level.index, "z_mm": round(level.height_mm, 1)}
+                           for level in self.levels.levels],
+                "seconds": round(self.seconds, 2)}
+        if self.agreement is not None:
+            item["dice"] = {leg: {**_rounded(a.dice, 3), "mean": _rounded(a.mean_dice, 3)}
+                            for leg, a in self.agreement.items()}
+            item["gm_gl_swap"] = {leg: _rounded(a.swap.to_dict(), 3) for leg, a in self.agreement.items()}
+        return item
+
+
+@dataclass(frozen=True)
+class ModelReport:
+    """The check of one model over the real scans, and where its files are."""
+
+    name: str
+    model_file: Path
+    card: dict[str, str]
+    device: str
+    precision: str
+    data: Path
+    out: Path
+    scans: tuple[ScanReport, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The content of ``report.json``."""
+        return {"schema_version": SCHEMA_VERSION,
+                "model": {"name": self.name, "file": str(self.model_file), **self.card},
+                "device": self.device, "precision": self.precision, "data": str(self.data), "out": str(self.out),
+                "ratio_range": list(RATIO_RANGE), "missing_below_ml": MISSING_BELOW_ML,
+                "scans": [scan.to_dict() for scan in self.scans]}
+
+
+class RealCheck:
+    """One model (a shipped name, a model file, or a store model) on a device, ready to check the real scans."""
+
+    def __init__(self, model: str | Path, *, device: str | None = "auto", store: str | Path | None = None) -> None:
+        from legseg_core.inference import Segmenter
+        from legseg_core.models import resolve_model
+
+        self.model_file = resolve_model(model, store=store)
+        self.name = self.model_file.stem
+        self.segmenter = Segmenter(self.model_file, device)
+
+    def default_out(self) -> Path:
+        """``realcheck/<model name>/`` beside the model file (its card's folder)."""
+        return self.model_file.parent / "realcheck" / self.name
+
+    def run_steps(self, scans: tuple[RealScan, ...], data: Path, out: Path | None = None,
+                  cancel: CancelToken | None = None) -> ProgressWork[ModelReport]:
+        """Segment and check every scan, write the PNGs and the reports; returns the ModelReport."""
+        out = Path(out) if out is not None else self.default_out()
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise InputPathError(f"{out}: cannot create the output folder ({error.strerror})") from error
+        results = []
+        for index, scan in enumerate(scans):
+            work = self._scan_steps(scan, data, out, cancel)
+            results.append((yield from _relay(work, index, len(scans), f"{self.name}: {scan.key}")))
+        card = self.segmenter.card
+        report = ModelReport(self.name, self.model_file, {"model_id": card.model_id, "architecture": card.architecture,
+                                                          "preset": card.preset},
+                             str(self.segmenter.device), self.segmenter.precision, data, out, tuple(results))
+        write_reports(report)
+        return report
+
+    def _scan_steps(self, scan: RealScan, data: Path, out: Path,
+                    cancel: CancelToken | None) -> ProgressWork[ScanReport]:
+        """One scan: read, segment (relayed progress), split the legs, measure, draw."""
+        from legseg_core.preprocess import plan_patches
+        from legseg_core.preprocess.mask import body_mask
+
+        start = time.perf_counter()
+        yield Progress(0, 1, "reading")
+        loaded = load_scan(scan, data)
+        volume = loaded.volume
+        result = yield from self.segmenter.segment_steps(volume, cancel=cancel)
+        split = _reference_split(loaded) if loaded.reference is not None else split_from_plan(
+            plan_patches(volume, self.segmenter.config))
+        volumes = check_volumes(leg_volumes(result.labels, split, volume.spacing))
+        agreement = None if loaded.reference is None else leg_agreement(loaded.reference, result.labels, split,
+                                                                         volume.spacing)
+        body = body_mask(volume.data, volume.spacing, self.segmenter.config, volume.name)
+        levels = choose_levels(body.mask.any(axis=(1, 2)), volume.spacing[0])
+        yield Progress(1, 1, "drawing")
+        box = in_plane_box(body.mask, body.block, margin=10, shape=volume.shape[1:])
+        overlay = write_overlay(volume.data, result.labels, levels.levels, out / f"{scan.key}.png",
+                                spacing=volume.spacing, split_columns=split.columns, box=box,
+                                title=f"{self.name} on {scan.key} ({scan.folder}/{scan.file})")
+        return ScanReport(scan, loaded.notes, volume.shape, volume.spacing, split, volumes, agreement, levels, overlay,
+                          result.uncertainty_score, time.perf_counter() - start)
+
+
+def run_checks(checks: list[RealCheck], scans: tuple[RealScan, ...], data: Path, out: Path | None = None,
+               cancel: CancelToken | None = None) -> ProgressWork[list[ModelReport]]:
+    """Every model's check in turn (``out/<model name>/`` when ``out`` is given, else each default folder)."""
+    reports = []
+    for index, check in enumerate(checks):
+        folder = None if out is None else Path(out) / check.name
+        work = check.run_steps(scans, data, folder, cancel)
+        reports.append((yield from _relay(work, index, len(checks), "")))
+    return reports
+
+
+def _reference_split(loaded: LoadedScan) -> LegSplit:
+    """The labelled case's legs part halfway between the reference's right- and left-leg muscle centroids."""
+    column = leg_split_column(loaded.reference, loaded.reference_right)
+    return constant_split(column, loaded.volume.shape[0], f"reference muscle centroids, x = {column}")
+
+
+def _relay(work: ProgressWork[Any], index: int, count: int, prefix: str) -> ProgressWork[Any]:
+    """Pass on ``work``'s events as step ``index`` of ``count``, its messages prefixed; return its result."""
+    while True:
+        try:
+            event = next(work)
+        except StopIteration as stop:
+            return stop.value
+        message = f"{prefix}: {event.message}" if prefix and event.message else (prefix or event.message)
+        yield Progress(index + event.fraction, count, message, event.details)
+
+
+def write_reports(report: ModelReport) -> None:
+    """``report.json`` and ``report.md`` in the report's folder."""
+    from legseg_core.starter.realcheck.tables import markdown_report
+
+    try:
+        (report.out / "report.json").write_text(json.dumps(report.to_dict(), indent=2) + "\n", encoding="utf-8")
+        (report.out / "report.md").write_text(markdown_report(report), encoding="utf-8")
+    except OSError as error:
+        raise InputPathError(f"{report.out}: cannot write the report ({error.strerror})") from error
+
+
+def _rounded(value: Any, digits: int) -> Any:
+    """Floats rounded, NaN as None, through dicts."""
+    if isinstance(value, dict):
+        return {key: _rounded(item, digits) for key, item in value.items()}
+    if isinstance(value, float):
+        return None if math.isnan(value) else round(value, digits)
+    return value

@@ -1,0 +1,241 @@
+"""``legseg starter realcheck``: per-leg volumes, ratios and flags, Dice and the GM/GL swap check, the
+overlay pictures, the bad inputs, and one run on the real labelled case."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from legseg_core.cli import EXIT_USER_ERROR, main
+from legseg_core.errors import ImageFormatError, ImageShapeError, InputPathError, LegsegError, ModelError
+from legseg_core.io import Volume
+from legseg_core.labels import MUSCLE_BY_ABBR
+from legseg_core.preprocess import PreprocessConfig, plan_patches
+from legseg_core.progress import drive
+from legseg_core.starter.realcheck import (RealCheck, check_data, check_volumes, choose_levels, default_data_folder,
+                                          leg_agreement, leg_volumes, select_scans, swap_check, write_overlay)
+from legseg_core.starter.realcheck.measures import LegSplit, constant_split, split_from_plan
+from legseg_core.starter.realcheck.overlays import SliceLevel
+from tests.conftest import REAL_DATA
+
+GL, GM, SOL, TA, TP = (MUSCLE_BY_ABBR[a].id for a in ("GL", "GM", "SOL", "TA", "TP"))
+SPACING = (10.0, 1.0, 1.0)  # one voxel is 0.01 ml
+
+
+def two_legs() -> np.ndarray:
+    """Labels ``[4, 20, 40]``: the right leg at x < 20, the left at x >= 20."""
+    labels = np.zeros((4, 20, 40), dtype=np.uint8)
+    labels[:, 0:5, 0:10] = GL  # right GL 200 voxels = 2 ml
+    labels[:, 0:5, 20:30] = GL  # left GL 2 ml: ratio 1
+    labels[:, 5:10, 0:10] = SOL  # right SOL 2 ml
+    labels[:, 5:10, 20:40] = SOL  # left SOL 4 ml: ratio 2
+    labels[:, 10:20, 0:10] = TP  # right TP 4 ml, none on the left
+    labels[:, 10:12, 20:21] = TA  # left TA 8 voxels = 0.08 ml (a speck), none on the right
+    return labels
+
+
+def test_volumes_per_leg_ratios_and_flags() -> None:
+    split = constant_split(20, 4, "test")
+    volumes = leg_volumes(two_legs(), split, SPACING)
+    assert volumes["right"]["GL"] == pytest.approx(2.0) and volumes["left"]["SOL"] == pytest.approx(4.0)
+    assert volumes["left"]["TA"] == pytest.approx(0.08) and volumes["right"]["TP"] == pytest.approx(4.0)
+    check = check_volumes(volumes)
+    assert check.ratios["GL"] == pytest.approx(1.0) and check.ratios["SOL"] == pytest.approx(2.0)
+    assert check.ratios["TP"] is None and check.ratios["TA"] is None  # missing in a leg: no ratio
+    assert any(flag.startswith("SOL left/right 2.00 outside 0.75..1.33") for flag in check.flags)
+    assert not any(flag.startswith("GL") for flag in check.flags)
+    missing = {flag for flag in check.flags if flag.startswith("missing")}
+    assert missing == {"missing in the right leg (< 0.5 ml): GM, TA, PER, EDL",
+                       "missing in the left leg (< 0.5 ml): GM, TA, PER, EDL, TP"}
+
+
+def test_ratio_limits_are_inclusive_and_one_leg_gives_no_ratios() -> None:
+    right = {abbr: 10.0 for abbr in ("GL", "GM", "SOL", "TA", "PER", "EDL", "TP")}
+    left = {**right, "GL": 7.5, "GM": 13.3, "SOL": 7.4, "TA": 13.4}
+    flags = check_volumes({"right": right, "left": left}).flags
+    assert [flag.split()[0] for flag in flags] == ["SOL", "TA"]
+    single = check_volumes({"right": right})
+    assert single.ratios == {} and single.flags == ("one leg only (right): no left/right ratios",)
+
+
+def test_leg_split_follows_its_column_in_each_slice() -> None:
+    split = LegSplit((5, 10, 0), ("right", "left"), "test")
+    right = split.mask("right", (3, 2, 12))
+    assert right[0, 0].sum() == 5 and right[1, 1].sum() == 10 and not right[2].any()
+    labels = np.full((3, 2, 12), SOL, dtype=np.uint8)
+    assert (split.leg_labels(labels, "left") > 0).sum() == 2 * (7 + 2 + 12)
+    with pytest.raises(ImageShapeError, match="leg 'middle' is unknown"):
+        split.mask("middle", (3, 2, 12))
+    with pytest.raises(ImageShapeError, match="3 slices, the labels 4"):
+        split.mask("right", (4, 2, 12))
+
+
+def test_split_from_the_preprocessing_plan_parts_two_legs_between_them() -> None:
+    data = np.zeros((16, 64, 128), dtype=np.float32)
+    y, x = np.mgrid[:64, :128]
+    data[:, (y - 32) ** 2 + (x - 30) ** 2 < 20 ** 2] = 100.0  # right leg (smaller x)
+    data[:, (y - 32) ** 2 + (x - 95) ** 2 < 20 ** 2] = 100.0
+    volume = Volume.from_array(data, (5.0, 1.5, 1.5))
+    split = split_from_plan(plan_patches(volume, PreprocessConfig()))
+    assert split.sides == ("right", "left")
+    assert all(50 <= column <= 75 for column in split.columns)
+    labels = (data > 0).astype(np.uint8) * SOL
+    volumes = leg_volumes(labels, split, volume.spacing)
+    assert volumes["right"]["SOL"] == pytest.approx(volumes["left"]["SOL"])
+
+
+def test_gm_gl_swap_is_flagged_when_the_crossed_dice_is_higher() -> None:
+    reference = np.zeros((2, 10, 10), dtype=np.uint8)
+    reference[:, :5] = GM
+    reference[:, 5:] = GL
+    straight = swap_check(reference, reference)
+    assert (straight.gm_gm, straight.gl_gl, straight.gm_as_gl, straight.gl_as_gm) == (1.0, 1.0, 0.0, 0.0)
+    assert not straight.swapped
+    swapped = np.where(reference == GM, GL, GM).astype(np.uint8)
+    crossed = swap_check(reference, swapped)
+    assert crossed.swapped and crossed.gm_as_gl == 1.0 and crossed.gm_gm == 0.0
+    assert not swap_check(np.zeros_like(reference), np.zeros_like(reference)).swapped  # nothing to swap
+    all_gm = swap_check(reference, np.full_like(reference, GM))  # straight and crossed both 1/3: a tie
+    assert all_gm.gm_gm == pytest.approx(2 / 3) and all_gm.gm_as_gl == pytest.approx(2 / 3) and not all_gm.swapped
+
+
+def test_dice_per_leg_and_its_mean() -> None:
+    reference = two_legs()
+    prediction = reference.copy()
+    prediction[:, :, 20:] = 0  # the left leg is not predicted at all
+    agreement = leg_agreement(reference, prediction, constant_split(20, 4, "test"), SPACING)
+    assert agreement["right"].dice["GL"] == 1.0 and agreement["right"].mean_dice == 1.0
+    assert math.isnan(agreement["right"].dice["GM"])  # absent from both: not scored
+    assert agreement["left"].dice["SOL"] == 0.0 and agreement["left"].mean_dice == 0.0
+
+
+def test_levels_name_ankle_and_knee_only_for_a_whole_calf() -> None:
+    legs = np.zeros(100, dtype=bool)
+    legs[10:90] = True
+    whole = choose_levels(legs, 5.0)  # 400 mm
+    assert [level.name for level in whole.levels] == ["near the ankle", "mid-calf", "below the knee"]
+    assert [level.index for level in whole.levels] == [22, 50, 77]
+    slab = choose_levels(np.ones(25, dtype=bool), 6.0)  # 150 mm
+    assert [level.index for level in slab.levels] == [4, 12, 20]
+    assert "neither the ankle nor the knee" in slab.coverage and "slab" in slab.levels[0].name
+    with pytest.raises(ImageShapeError, match="no slice holds a leg"):
+        choose_levels(np.zeros(5, dtype=bool), 5.0)
+
+
+def test_overlay_png_shows_the_muscle_colours_on_the_image(tmp_path: Path) -> None:
+    import matplotlib.image
+
+    image = np.random.default_rng(0).uniform(0, 100, (6, 40, 60)).astype(np.float32)
+    labels = np.zeros(image.shape, dtype=np.uint8)
+    labels[:, 10:30, 5:25] = GM
+    levels = (SliceLevel("a", 1, 10.0), SliceLevel("b", 3, 30.0), SliceLevel("c", 5, 50.0))
+    path = write_overlay(image, labels, levels, tmp_path / "o.png", spacing=(10.0, 1.0, 1.0), title="m on s",
+                         split_columns=(30,) * 6)
+    pixels = matplotlib.image.imread(path)[..., :3]
+    yellowish = (pixels[..., 0] > 0.5) & (pixels[..., 1] > 0.45) & (pixels[..., 2] < 0.35)
+    assert yellowish.sum() > 3 * 200  # the GM square in three panels, plus its legend patch
+    blank = write_overlay(image, np.zeros_like(labels), levels, tmp_path / "b.png", spacing=(10.0, 1.0, 1.0),
+                          title="m on s")
+    blank_pixels = matplotlib.image.imread(blank)[..., :3]
+    assert yellowish.sum() > 2 * ((blank_pixels[..., 0] > 0.5) & (blank_pixels[..., 1] > 0.45)
+                                  & (blank_pixels[..., 2] < 0.35)).sum()
+    with pytest.raises(ImageShapeError, match="does not fit the labels"):
+        write_overlay(image[:3], labels, levels, tmp_path / "x.png", spacing=(1, 1, 1), title="")
+    with pytest.raises(InputPathError, match="nowhere"):
+        write_overlay(image, labels, levels, tmp_path / "nowhere" / "x.png", spacing=(1, 1, 1), title="")
+
+
+def test_data_folder_default_follows_legseg_real_data(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("LEGSEG_REAL_DATA", str(tmp_path / "calf-qmritools"))
+    assert default_data_folder() == tmp_path
+    monkeypatch.delenv("LEGSEG_REAL_DATA")
+    assert default_data_folder().parts[-2:] == ("shared", "data")
+
+
+def test_missing_data_folder_scan_and_unknown_names_are_one_line_errors(tmp_path: Path) -> None:
+    scans = select_scans(["qmritools-dwi"])
+    with pytest.raises(InputPathError, match=f"{tmp_path / 'none'}: the real-scan data folder does not exist"):
+        check_data(tmp_path / "none", scans)
+    (tmp_path / "calf-qmritools").mkdir()
+    with pytest.raises(InputPathError, match="calf-qmritools/dwi_mean.nii.gz: no such file .*'qmritools-dwi'"):
+        check_data(tmp_path, scans)
+    with pytest.raises(LegsegError, match="unknown real scan 'knee'"):
+        select_scans(["knee"])
+    with pytest.raises(ModelError, match="unknown model 'no-such-model'"):
+        RealCheck("no-such-model", device="cpu")
+
+
+def test_an_unreadable_scan_names_its_file(tmp_path: Path) -> None:
+    folder = tmp_path / "calf-qmritools"
+    folder.mkdir()
+    (folder / "t2_mese.nii.gz").write_bytes(gzip.compress(b"not a nifti at all"))
+    check = RealCheck("unet-lite-starter", device="cpu")
+    with pytest.raises(ImageFormatError, match="t2_mese.nii.gz"):
+        drive(check.run_steps(select_scans(["qmritools-t2"]), check_data(tmp_path, select_scans(["qmritools-t2"])),
+                              tmp_path / "out"))
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["--data", "{tmp}/none"], "none: the real-scan data folder does not exist"),
+    (["--data", "{tmp}", "--model", "no-such-model"], "unknown model 'no-such-model'"),
+])
+def test_the_command_prints_one_line_and_exits_non_zero(arguments: list[str], message: str, tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture) -> None:
+    (tmp_path / "calf-qmritools").mkdir()
+    for name in ("dwi_mean.nii.gz", "labels.nii.gz"):
+        (tmp_path / "calf-qmritools" / name).write_bytes(b"")
+    arguments = [a.replace("{tmp}", str(tmp_path)) for a in arguments]
+    assert main(["starter", "realcheck", "--scan", "qmritools-dwi", "--no-progress", *arguments]) == EXIT_USER_ERROR
+    error = capsys.readouterr().err
+    assert message in error and error.startswith("legseg: error: ") and "Traceback" not in error
+    assert len(error.strip().splitlines()) == 1
+
+
+@pytest.fixture
+def real_folder() -> Path:
+    """The folder holding calf-qmritools/ (the real data), or a skip with the reason."""
+    if not REAL_DATA.is_dir():
+        pytest.skip(f"the real calf data is not at {REAL_DATA} (set LEGSEG_REAL_DATA)")
+    return REAL_DATA.parent
+
+
+def test_report_on_the_real_labelled_case(real_folder: Path, tmp_path: Path, one_torch_thread) -> None:
+    scans = select_scans(["qmritools-dwi"])
+    events = []
+    check = RealCheck("unet-lite-starter", device="cpu")
+    report = drive(check.run_steps(scans, check_data(real_folder, scans), tmp_path), events.append)
+    assert [event.done for event in events] == sorted(event.done for event in events)
+    assert any("qmritools-dwi" in event.message for event in events) and events[-1].fraction == 1.0
+    [scan] = report.scans
+    assert scan.split.sides == ("right", "left") and 70 <= scan.split.columns[0] <= 90  # between the legs
+    for leg in ("right", "left"):
+        dice = [d for d in scan.agreement[leg].dice.values() if not math.isnan(d)]
+        assert len(dice) == 7 and all(0.0 <= d <= 1.0 for d in dice)
+        assert scan.agreement[leg].mean_dice == pytest.approx(sum(dice) / 7)
+    stored = json.loads((tmp_path / "report.json").read_text())
+    [item] = stored["scans"]
+    assert item["key"] == "qmritools-dwi" and set(item["dice"]) == {"right", "left"}
+    assert set(item["gm_gl_swap"]["left"]) >= {"GM_vs_reference_GL", "swapped"}
+    assert item["volumes_ml"]["right"]["SOL"] == pytest.approx(scan.volumes.volumes_ml["right"]["SOL"], abs=0.01)
+    assert (tmp_path / "qmritools-dwi.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    markdown = (tmp_path / "report.md").read_text()
+    assert "| muscle | right ml | left ml | L/R | Dice right | Dice left |" in markdown
+    assert "![qmritools-dwi](qmritools-dwi.png)" in markdown
+
+
+def test_the_command_on_the_real_t2_says_which_echo(real_folder: Path, tmp_path: Path, one_torch_thread,
+                                                     capsys: pytest.CaptureFixture) -> None:
+    assert main(["starter", "realcheck", "--model", "unet-lite-starter", "--scan", "qmritools-t2", "--data",
+                 str(real_folder), "--out", str(tmp_path), "--device", "cpu", "--threads", "1", "--no-progress",
+                 "--json"]) == 0
+    [report] = json.loads(capsys.readouterr().out)["reports"]
+    assert report["model"]["name"] == "unet-lite-starter" and report["out"] == str(tmp_path / "unet-lite-starter")
+    [scan] = report["scans"]
+    assert scan["notes"] == ["4D image: frame 0 of 18 segmented (the first echo)"]
+    assert "neither the ankle nor the knee" in scan["coverage"] and "dice" not in scan
+    assert (tmp_path / "unet-lite-starter" / "qmritools-t2.png").is_file()
