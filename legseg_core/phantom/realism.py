@@ -73,7 +73,7 @@ def _tibia_slice(labels: np.ndarray, image: np.ndarray, dark: float) -> np.ndarr
     if union.sum() < 4:
         return np.zeros_like(union)
     threshold = dark * float(np.median(image[union]))
-    regions, _ = ndimage.label(_convex_hull(union) & ~union & (image < threshold))
+    regions, _ = ndimage.label(convex_hull(union) & ~union & (image < threshold))
     touching = [np.unique(regions[ndimage.binary_dilation(labels == MUSCLE_BY_ABBR[abbr].id, iterations=3)])
                 for abbr in ("TA", "TP")]
     chosen = np.intersect1d(*touching)
@@ -83,7 +83,7 @@ def _tibia_slice(labels: np.ndarray, image: np.ndarray, dark: float) -> np.ndarr
     return _largest_region(np.isin(regions, chosen)) if chosen.size else np.zeros_like(union)
 
 
-def _convex_hull(mask: np.ndarray) -> np.ndarray:
+def convex_hull(mask: np.ndarray) -> np.ndarray:
     """The filled convex hull (bool, same shape) of a 2D mask's pixels."""
     points = np.argwhere(mask)
     hull = Delaunay(points[ConvexHull(points).vertices])

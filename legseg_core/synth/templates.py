@@ -7,8 +7,10 @@ grid with its spacing ``(z, y, x)`` in mm, cropped to the leg, always oriented a
 Real labelled legs carry only the seven muscle labels; the other classes are read off the
 image inside the body: the subcutaneous layer between the skin and the muscles is fat (its outer
 voxel skin), unlabelled tissue inside the muscles that is as bright as muscle is unlabelled
-muscle (the deep flexors), and dark unlabelled regions inside are bone (marrow with a cortex
-rim) when they are large, intermuscular fat and septa when they are small.
+muscle (the deep flexors) where it is wider than a voxel and a septum where it is thinner, and dark unlabelled regions inside are bone (marrow with a cortex
+rim) when they are large, intermuscular fat and septa when they are small. Inside means inside the
+convex hull of the muscles, since the tibia's medial face lies under the skin;
+:func:`legseg_core.phantom.realism.tibia_from_labels` finds the tibia itself.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from scipy import ndimage
 
 from legseg_core.errors import LegsegError
 from legseg_core.labels import NUM_CLASSES
-from legseg_core.phantom.tissue import AIR, CORTEX, FAT, FDL, LABEL_OF_CLASS, MARROW, MUSCLE_CLASS, SKIN
+from legseg_core.phantom.realism import convex_hull, tibia_from_labels
+from legseg_core.phantom.tissue import AIR, CORTEX, FASCIA, FAT, FDL, LABEL_OF_CLASS, MARROW, MUSCLE_CLASS, SKIN
 from legseg_core.synth.heldout import check_not_held_out
 
 LEGS = ("right", "left")
@@ -131,18 +134,19 @@ def tissue_from_labelled_image(image: np.ndarray, labels: np.ndarray, spacing) -
 def _slice_tissue(image: np.ndarray, labels: np.ndarray, level: float, voxel_area: float) -> np.ndarray:
     muscles = labels > 0
     tissue = np.zeros(labels.shape, dtype=np.uint8)
-    if not muscles.any():
+    if muscles.sum() < 4:
         return tissue
-    envelope = ndimage.binary_fill_holes(ndimage.binary_closing(muscles, iterations=2, border_value=0))
-    body = ndimage.binary_fill_holes((image > BODY_LEVEL * level) | envelope)
-    body = _largest(body)
+    envelope = convex_hull(muscles)
+    body = _largest(ndimage.binary_fill_holes((image > BODY_LEVEL * level) | envelope))
     tissue[body] = FAT
     tissue[body & ~ndimage.binary_erosion(body)] = SKIN
     inner = envelope & ~muscles
-    tissue[inner & (image >= MUSCLE_LIKE * level)] = FDL
+    bright = inner & (image >= MUSCLE_LIKE * level)
+    tissue[bright] = FASCIA  # thin bright gaps between labelled muscles: septa and aponeuroses
+    tissue[ndimage.binary_opening(bright)] = FDL  # wider ones: unlabelled muscle
     dark, count = ndimage.label(inner & (image < MUSCLE_LIKE * level))
     sizes = ndimage.sum_labels(np.ones_like(dark), dark, index=np.arange(1, count + 1)) * voxel_area
-    bone = np.isin(dark, 1 + np.flatnonzero(sizes >= BONE_AREA_MM2))
+    bone = np.isin(dark, 1 + np.flatnonzero(sizes >= BONE_AREA_MM2)) | tibia_from_labels(labels[None], image[None])[0]
     tissue[bone] = MARROW
     tissue[bone & ~ndimage.binary_erosion(bone)] = CORTEX
     table = np.zeros(NUM_CLASSES, dtype=np.uint8)

@@ -67,8 +67,12 @@ def case_patches(store: Any, entry: CaseEntry, cache: PatchCache, config: Any) -
 
     def make() -> LabelledPatches:
         from legseg_core.preprocess import to_patches
+        from legseg_core.synth.heldout import check_trainable
 
-        patches = to_patches(store.load_image(entry.case_id), store.load_labels(entry.version_id), config)
+        image, labels = store.load_image(entry.case_id), store.load_labels(entry.version_id)
+        check_trainable(image.data, what=f"the image of store case {entry.case_id}")
+        check_trainable(labels, what=f"label version {entry.version_id} of store case {entry.case_id}")
+        patches = to_patches(image, labels, config)
         return LabelledPatches(patches.images, patches.labels, (entry.case_id,) * len(patches.images))
 
     return cache.get_or_make(key, make)

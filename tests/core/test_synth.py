@@ -1,0 +1,168 @@
+"""Training cases synthesised from label maps: templates, the held-out leg, the synthesis, the cohort."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from legseg_core.cli import main
+from legseg_core.labels import MUSCLE_BY_ABBR
+from legseg_core.phantom.tissue import CORTEX, FAT, MARROW, MUSCLE_CLASS, SKIN
+from legseg_core.synth import (HeldOutLegError, SynthesisSettings, SyntheticMix, TemplateError,
+                               generate_synthetic_cohort, labelled_leg_template, synthesize_case)
+from legseg_core.synth.heldout import check_trainable
+from legseg_core.synth.templates import load_template_files
+from legseg_core.progress import run_quietly
+
+GM, SOL, TA = (MUSCLE_BY_ABBR[a].id for a in ("GM", "SOL", "TA"))
+
+
+def _leg(labels: np.ndarray, image: np.ndarray, centre_x: int, medial: int, *, extra: int | None = None) -> None:
+    """Paint one leg (a disc of body with a bone and three muscles) into ``[z, y, x]`` arrays, in place.
+
+    ``medial`` is +1 for a right leg (medial toward larger x) and -1 for a left leg.
+    """
+    z, y, x = np.ogrid[:labels.shape[0], :labels.shape[1], :labels.shape[2]]
+    radius = np.hypot(y - 20, x - centre_x)
+    image[:, (radius < 16)[0]] = 40.0  # subcutaneous layer (darker than muscle)
+    image[:, (radius < 13)[0]] = 100.0
+    image[:, (np.hypot(y - 12, x - centre_x - 2 * medial) < 3)[0]] = 5.0  # dark bone
+    labels[:, ((radius < 13) & (y > 22))[0]] = SOL
+    labels[:, ((radius < 13) & (y > 22) & ((x - centre_x) * medial > 4))[0]] = GM
+    labels[:, ((radius < 13) & (y < 12) & ((x - centre_x) * medial < -2))[0]] = TA
+    if extra is not None:
+        labels[:, ((radius < 5) & (y >= 14) & (y <= 18))[0]] = extra
+
+
+def _bilateral(extra_left: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    labels = np.zeros((6, 40, 80), dtype=np.uint8)
+    image = np.zeros(labels.shape, dtype=np.float32)
+    _leg(labels, image, 20, +1)
+    _leg(labels, image, 60, -1, extra=extra_left)
+    return image, labels
+
+
+def test_a_template_takes_one_leg_and_reads_the_other_classes_off_the_image():
+    image, labels = _bilateral(extra_left=MUSCLE_BY_ABBR["TP"].id)
+    template = labelled_leg_template(image, labels, (5.0, 2.0, 2.0), leg="right", upsample=1)
+    present = set(np.unique(template.labels)) - {0}
+    assert present == {GM, SOL, TA}, "the left leg's muscle (TP) must not reach the right-leg template"
+    classes = set(np.unique(template.tissue))
+    assert {SKIN, FAT, MUSCLE_CLASS[GM]} <= classes
+    assert {MARROW, CORTEX} & classes, "the dark region enclosed by the muscles becomes bone"
+    assert template.tissue.shape[2] < 40, "cropped to one leg"
+    gm_x = np.argwhere(template.labels == GM)[:, 2].mean()
+    ta_x = np.argwhere(template.labels == TA)[:, 2].mean()
+    assert gm_x > ta_x, "a template is a right leg: medial (GM) toward larger x"
+
+    left = labelled_leg_template(image, labels, (5.0, 2.0, 2.0), leg="left", upsample=1)
+    assert MUSCLE_BY_ABBR["TP"].id in left.labels
+    assert np.argwhere(left.labels == GM)[:, 2].mean() > np.argwhere(left.labels == TA)[:, 2].mean(), \
+        "a left leg is mirrored into a right leg"
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda image, labels: (image, np.where(labels == SOL, 17, labels).astype(np.uint8)), "not muscle ids"),
+    (lambda image, labels: (image, np.where(np.arange(80) < 40, labels, 0).astype(np.uint8)), "one leg only"),
+    (lambda image, labels: (image[:, :, :70], labels), "not on the image's grid"),
+    (lambda image, labels: (image, np.zeros_like(labels)), "no muscle"),
+])
+def test_bad_template_label_maps_are_refused_with_a_named_error(change, message):
+    image, labels = change(*_bilateral())
+    with pytest.raises(TemplateError, match=message):
+        labelled_leg_template(image, labels, (5.0, 2.0, 2.0), name="my-labels.nii.gz")
+
+
+def test_template_files_on_different_grids_are_refused(tmp_path):
+    from legseg_core.io import Volume, save_image, save_labels
+
+    image, labels = _bilateral()
+    like = Volume.from_array(image, (5.0, 2.0, 2.0))
+    save_image(image, like, tmp_path / "scan.nii.gz")
+    save_labels(labels[:, :, :70], Volume.from_array(labels[:, :, :70], (5.0, 2.0, 2.0)), tmp_path / "labels.nii.gz")
+    with pytest.raises(TemplateError, match="labels.nii.gz.*not on the grid"):
+        load_template_files(tmp_path / "scan.nii.gz", tmp_path / "labels.nii.gz")
+
+
+def _tiny_template():
+    image, labels = _bilateral()
+    return labelled_leg_template(image, labels, (5.0, 2.0, 2.0), leg="right", upsample=1)
+
+
+TINY_SETTINGS = SynthesisSettings(pixel_mm=(1.2, 1.6), slice_mm=(5.0, 6.0), slab_slices=(12, 14),
+                                  whole_leg_probability=0.0, margin_mm=(5.0, 10.0))
+
+
+def test_a_synthetic_case_holds_both_legs_in_place_on_one_grid():
+    template = _tiny_template()
+    case = synthesize_case(np.random.default_rng(3), (template, template), TINY_SETTINGS)
+    image, labels = case.image.data, case.labels.data
+    assert image.shape == labels.shape and image.dtype == np.float32 and labels.dtype == np.uint8
+    assert np.isfinite(image).all() and image.max() > 0
+    assert 1.2 <= case.image.spacing[1] <= 1.6 and 5.0 <= case.image.spacing[0] <= 6.0
+    assert set(np.unique(labels)) == {0, GM, SOL, TA}
+    middle = labels.shape[2] // 2
+    for columns, medial in ((slice(0, middle), 1), (slice(middle, None), -1)):
+        leg = labels[:, :, columns]
+        gm, ta = (np.argwhere(leg == k)[:, 2].mean() for k in (GM, TA))
+        assert (gm - ta) * medial > 0, "GM medial and TA lateral on each leg (the left leg mirrored)"
+    muscle = image[labels > 0].mean()
+    assert image[labels == 0].mean() < muscle, "outside the muscles is mostly darker background and fat"
+    again = synthesize_case(np.random.default_rng(3), (template, template), TINY_SETTINGS)
+    np.testing.assert_array_equal(again.labels.data, labels)
+
+
+def test_a_cohort_is_written_and_imported_into_a_store(tmp_path):
+    from legseg_core.store import Store
+    from legseg_core.store.importer import import_work
+
+    template = _tiny_template()
+    mix = SyntheticMix(real_share=1.0, single_share=0.0, mixed_share=0.0, settings=TINY_SETTINGS)
+    cases = run_quietly(generate_synthetic_cohort(3, tmp_path / "cohort", 5, real_templates=(template,), mix=mix))
+    assert len(cases) == 3 and (tmp_path / "cohort" / "metadata.csv").is_file()
+    store = Store.init(tmp_path / "store")
+    report = run_quietly(import_work(store, tmp_path / "cohort", tmp_path / "cohort" / "metadata.csv",
+                                     provenance="synthetic", accept=True))
+    assert len(report.added) == 3 and not report.failed
+    assert all(case.accepted_version for case in store.cases())
+
+
+def test_the_cli_refuses_a_held_out_template_leg_in_one_line(tmp_path, real_data, capsys):
+    code = main(["phantom", "synthetic", "--n", "1", "--out", str(tmp_path / "c"), "--seed", "1",
+                 "--template-image", str(real_data / "dwi_mean.nii.gz"),
+                 "--template-labels", str(real_data / "labels.nii.gz"),
+                 "--template-mapping", "qmritools-calf", "--template-leg", "left"])
+    err = capsys.readouterr().err
+    assert code != 0 and "held out" in err and "Traceback" not in err
+    assert not (tmp_path / "c").exists() or not any((tmp_path / "c").iterdir())
+
+
+def test_the_held_out_leg_never_becomes_a_template_or_training_data(real_data, real_case):
+    image, labels, right = real_case
+    with pytest.raises(HeldOutLegError, match="left leg is held out"):
+        load_template_files(real_data / "dwi_mean.nii.gz", real_data / "labels.nii.gz", leg="left",
+                            mapping="qmritools-calf")
+    with pytest.raises(HeldOutLegError, match="held out"):
+        labelled_leg_template(image.data, labels.data, image.spacing, leg="left")
+    template = load_template_files(real_data / "dwi_mean.nii.gz", real_data / "labels.nii.gz",
+                                   mapping="qmritools-calf")
+    right_columns = np.flatnonzero(right.any(axis=(0, 1)))
+    assert template.tissue.shape[2] / 2 * template.spacing[2] / image.spacing[2] < 80, "one leg only"
+    assert set(np.unique(template.labels)) == set(range(8))
+    for array, what in ((image.data, "scan"), (labels.data, "labels")):
+        with pytest.raises(HeldOutLegError, match="never enters training"):
+            check_trainable(array, what=what)
+    check_trainable(image.data[:, :, : right_columns.max() + 3], what="the right leg cropped")
+
+
+def test_training_on_a_store_case_that_holds_the_held_out_leg_is_refused(tmp_path, real_case):
+    from legseg_core.store import Store
+    from legseg_core.training.data import CaseEntry, case_patches, store_cache
+    from legseg_core.preprocess import PreprocessConfig
+
+    image, labels, _ = real_case
+    store = Store.init(tmp_path / "store")
+    record = store.add_case(image, contrast="diffusion")
+    version = store.add_label_version(record.id, labels.data, provenance="manual")
+    with pytest.raises(HeldOutLegError, match="held out for testing"):
+        case_patches(store, CaseEntry(record.id, version.id), store_cache(store), PreprocessConfig())
