@@ -16,6 +16,7 @@ from legseg_core.errors import ImageShapeError
 from legseg_core.evaluation import confusion_counts, evaluate_labels
 from legseg_core.evaluation.metrics import dice_from_counts
 from legseg_core.labels import MUSCLE_BY_ABBR, MUSCLES, NUM_CLASSES
+from legseg_core.preprocess import PatchPlan
 from legseg_core.starter.realcase import LEGS
 
 #: A left/right volume ratio outside this range is flagged (a third more or less on one side).
@@ -50,7 +51,7 @@ class LegSplit:
         return np.where(self.mask(leg, labels.shape), labels, 0).astype(np.uint8)
 
 
-def split_from_plan(plan: object) -> LegSplit:
+def split_from_plan(plan: PatchPlan) -> LegSplit:
     """The split the network's own preprocessing used: its body-mask valley per z part
     (:func:`legseg_core.preprocess.plan_patches`), so every label lies on the side of the patch that made it."""
     depth, _, width = plan.scan_shape
