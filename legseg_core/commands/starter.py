@@ -91,7 +91,8 @@ def _register_realcheck(commands: argparse._SubParsersAction) -> None:
 def _run_realcheck(args: argparse.Namespace) -> int:
     from legseg_core.commands.common import print_json, with_progress_bar
     from legseg_core.commands.train import set_threads
-    from legseg_core.starter.realcheck import RealCheck, check_data, run_checks, select_scans
+    from legseg_core.starter.realcheck.report import RealCheck, run_checks
+    from legseg_core.starter.realcheck.scans import check_data, select_scans
     from legseg_core.starter.realcheck.tables import text_report
     from legseg_core.starter.ship import STARTER_NAMES
 

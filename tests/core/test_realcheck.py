@@ -17,10 +17,11 @@ from legseg_core.io import Volume
 from legseg_core.labels import MUSCLE_BY_ABBR
 from legseg_core.preprocess import PreprocessConfig, plan_patches
 from legseg_core.progress import drive
-from legseg_core.starter.realcheck import (RealCheck, check_data, check_volumes, choose_levels, default_data_folder,
-                                          leg_agreement, leg_volumes, select_scans, swap_check, write_overlay)
-from legseg_core.starter.realcheck.measures import LegSplit, constant_split, split_from_plan
-from legseg_core.starter.realcheck.overlays import SliceLevel
+from legseg_core.starter.realcheck.measures import (LegSplit, check_volumes, constant_split, leg_agreement,
+                                                    leg_volumes, split_from_plan, swap_check)
+from legseg_core.starter.realcheck.overlays import SliceLevel, choose_levels, write_overlay
+from legseg_core.starter.realcheck.report import RealCheck
+from legseg_core.starter.realcheck.scans import check_data, default_data_folder, select_scans
 from tests.conftest import REAL_DATA
 
 GL, GM, SOL, TA, TP = (MUSCLE_BY_ABBR[a].id for a in ("GL", "GM", "SOL", "TA", "TP"))
