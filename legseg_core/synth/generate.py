@@ -139,9 +139,11 @@ def _poses(rng, templates, settings) -> tuple[list[_Pose], tuple[float, float]]:
     gap = float(rng.uniform(*settings.gap_mm)) - 0.25 * sum(sizes) / len(sizes)
     height = 2 * max(sizes) + 2 * margin
     if len(templates) == 1:
-        width = 2 * sizes[0] * rng.uniform(1.0, 1.8) + 2 * margin
-        side = 1 if poses_raw[0][2] else -1
-        centres = [(height / 2, width / 2 + side * rng.uniform(0.0, 0.5) * (width / 2 - sizes[0] - margin))]
+        # Clearly on its own side of a wide field of view, so that the preprocessing knows which leg it is
+        # (a centred single leg is taken as a right leg: a mirrored left leg would teach mirrored anatomy).
+        width = (2 * sizes[0] + 2 * margin) * rng.uniform(2.0, 2.6)
+        offset = min(rng.uniform(0.24, 0.3) * width, width / 2 - sizes[0])
+        centres = [(height / 2, width / 2 + (offset if poses_raw[0][2] else -offset))]
     else:
         width = 2 * margin + 2 * sizes[0] + 2 * sizes[1] + gap
         shift = rng.uniform(-0.15, 0.15, 2) * max(sizes)

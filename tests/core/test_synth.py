@@ -112,6 +112,23 @@ def test_a_synthetic_case_holds_both_legs_in_place_on_one_grid():
     np.testing.assert_array_equal(again.labels.data, labels)
 
 
+def test_a_single_leg_lies_on_its_own_side_where_the_preprocessing_tells_its_side():
+    from legseg_core.preprocess import PreprocessConfig, to_patches
+
+    template = _tiny_template()
+    sides = set()
+    for seed in range(6):
+        case = synthesize_case(np.random.default_rng(seed), (template,), TINY_SETTINGS)
+        patches = to_patches(case.image, case.labels.data, PreprocessConfig(patch_shape=(8, 32, 32)))
+        record = patches.plan.records[0]
+        assert not patches.plan.side_guessed, f"seed {seed}: the side of the single leg was guessed"
+        labels = patches.labels[0]
+        gm, ta = (np.argwhere(labels == k)[:, 2].mean() for k in (GM, TA))
+        assert gm > ta, f"seed {seed}: the {record.leg} leg reaches the network as a right leg"
+        sides.add(record.leg)
+    assert sides == {"right", "left"}
+
+
 def test_a_cohort_is_written_and_imported_into_a_store(tmp_path):
     from legseg_core.store import Store
     from legseg_core.store.importer import import_work
