@@ -17,6 +17,15 @@ writes, so ``legseg store import`` takes them and training goes through exactly 
 preprocessing of inference.
 
 The labelled real case's held-out leg (:mod:`.heldout`) can never become a template.
+
+Libraries: the geometry and the image operations are scipy.ndimage (``map_coordinates`` for the
+deformed lookup, ``zoom`` for smooth random fields, ``gaussian_filter`` for blur and texture), the
+intensity priors the phantom's own signal equations (:mod:`legseg_core.phantom.contrast`).
+TorchIO's ``RandomLabelsToImage`` draws one Gaussian per label as this does, but knows nothing of
+tissue classes beyond the labels, contrast priors, anisotropic protocol grids with partial volume
+or fat-suppression failures, and would add a dependency for a few dozen lines; MONAI has no label
+map synthesis. Augmentation during training (:mod:`legseg_core.training.augment`) still applies on
+top, on the patches the preprocessing makes from these cases.
 """
 
 from __future__ import annotations
