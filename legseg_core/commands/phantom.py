@@ -98,6 +98,11 @@ def _register_synthetic(kinds: argparse._SubParsersAction) -> None:
                            help="share of the legs drawn from real templates when any are given (default 0.4)")
     synthetic.add_argument("--phantom-templates", type=int, default=24,
                            help="whole phantom legs in the template pool (default 24)")
+    synthetic.add_argument("--streaks", type=float, default=0.0, metavar="P",
+                           help="chance of thin fatty streaks inside the muscles (default 0)")
+    synthetic.add_argument("--boundary-lines", type=float, default=0.0, metavar="P",
+                           help="chance of dark lines where tissues meet, as fascia and the water-fat "
+                                "cancellation of opposed-phase images draw them (default 0)")
     synthetic.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
     synthetic.add_argument("--json", action="store_true", help="print the cohort summary as JSON")
     synthetic.set_defaults(handler=run_synthetic)
@@ -105,7 +110,8 @@ def _register_synthetic(kinds: argparse._SubParsersAction) -> None:
 
 def run_synthetic(args: argparse.Namespace) -> int:
     from legseg_core.errors import InputPathError
-    from legseg_core.synth import SyntheticMix, generate_synthetic_cohort
+    from legseg_core.phantom import PhantomParameterError
+    from legseg_core.synth import SynthesisSettings, SyntheticMix, generate_synthetic_cohort
     from legseg_core.synth.templates import load_template_files
 
     if len(args.template_image) != len(args.template_labels):
@@ -113,7 +119,11 @@ def run_synthetic(args: argparse.Namespace) -> int:
                              "--template-labels; give one label map per template scan")
     templates = tuple(load_template_files(image, labels, leg=args.template_leg, mapping=args.template_mapping)
                       for image, labels in zip(args.template_image, args.template_labels))
-    mix = SyntheticMix(real_share=args.real_share, phantom_templates=args.phantom_templates)
+    for name in ("streaks", "boundary_lines"):
+        if not 0.0 <= getattr(args, name) <= 1.0:
+            raise PhantomParameterError(f"--{name.replace('_', '-')} {getattr(args, name)!r} must be a chance in 0..1")
+    settings = SynthesisSettings(streak_probability=args.streaks, boundary_line_probability=args.boundary_lines)
+    mix = SyntheticMix(real_share=args.real_share, phantom_templates=args.phantom_templates, settings=settings)
     work = generate_synthetic_cohort(args.n, args.out, args.seed, real_templates=templates, mix=mix)
     cases = with_progress_bar(work, "synthetic cohort", enabled=not args.no_progress and not args.json)
     def count(values) -> dict[str, int]:

@@ -88,6 +88,23 @@ def fat_suppression_failure(rng: np.random.Generator, tissue: np.ndarray, image:
     image[fatty] += region[fatty] * np.float32(rng.uniform(0.5, 1.5))
 
 
+def boundary_lines(rng: np.random.Generator, tissue: np.ndarray, image: np.ndarray) -> None:
+    """Darken the sub-voxels where two tissue classes meet (in place): fascia, and the dark lines that water
+    and fat cancelling out at their interfaces draw in Dixon opposed-phase and many gradient-echo images."""
+    edge = np.zeros(tissue.shape, dtype=bool)
+    edge[:, 1:, :] |= tissue[:, 1:, :] != tissue[:, :-1, :]
+    edge[:, :, 1:] |= tissue[:, :, 1:] != tissue[:, :, :-1]
+    image[edge & (tissue != AIR)] *= np.float32(rng.uniform(0.1, 0.6))
+
+
+def muscle_streaks(rng: np.random.Generator, tissue: np.ndarray, image: np.ndarray, table: np.ndarray) -> None:
+    """Thin fatty streaks inside the muscles (in place): the marbling of intramuscular septa and vessels."""
+    field = smooth_noise(rng, tissue.shape, (max(2, tissue.shape[0] // 4), 24, 24))
+    band = np.abs(field - np.float32(rng.uniform(-0.5, 0.5))) < np.float32(rng.uniform(0.03, 0.08))
+    streak = band & (tissue >= MUSCLE_FIRST)
+    image[streak] = np.float32(table[FAT]) * np.float32(rng.uniform(0.5, 1.0))
+
+
 def texture(rng: np.random.Generator, image: np.ndarray, strength: float) -> np.ndarray:
     """Multiplicative fine texture (a few voxels across), as muscle grain and small vessels."""
     if strength <= 0:

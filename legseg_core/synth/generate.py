@@ -50,6 +50,8 @@ class SynthesisSettings:
     texture: tuple[float, float] = (0.0, 0.15)
     fat_infiltration_probability: float = 0.3
     fat_suppression_failure_probability: float = 0.25
+    boundary_line_probability: float = 0.0
+    streak_probability: float = 0.0
     bias: float = 0.4
     blur_voxels: tuple[float, float] = (0.0, 0.8)
     gamma: tuple[float, float] = (0.75, 1.35)
@@ -198,6 +200,10 @@ def _intensities(rng, tissue: np.ndarray, middle: int, contrast: str, settings) 
     if (contrast in appearance.FAT_SUPPRESSED or contrast == appearance.RANDOM_CONTRAST) \
             and rng.uniform() < settings.fat_suppression_failure_probability:
         appearance.fat_suppression_failure(rng, tissue, image)
+    if settings.streak_probability and rng.uniform() < settings.streak_probability:
+        appearance.muscle_streaks(rng, tissue, image, table)
+    if settings.boundary_line_probability and rng.uniform() < settings.boundary_line_probability:
+        appearance.boundary_lines(rng, tissue, image)
     image = appearance.texture(rng, image, float(rng.uniform(*settings.texture)))
     image[tissue == AIR] = 0.0
     return image, fat

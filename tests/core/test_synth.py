@@ -183,3 +183,25 @@ def test_training_on_a_store_case_that_holds_the_held_out_leg_is_refused(tmp_pat
     version = store.add_label_version(record.id, labels.data, provenance="manual")
     with pytest.raises(HeldOutLegError, match="held out for testing"):
         case_patches(store, CaseEntry(record.id, version.id), store_cache(store), PreprocessConfig())
+
+
+def test_boundary_lines_darken_where_tissues_meet_and_streaks_put_fat_in_muscle():
+    from legseg_core.synth import appearance
+
+    tissue = np.full((2, 40, 40), MUSCLE_CLASS[SOL], dtype=np.uint8)
+    tissue[:, :, 20:] = MUSCLE_CLASS[GM]
+    table = appearance.prior_table("t1w")
+    image = table[tissue].astype(np.float32)
+    appearance.boundary_lines(np.random.default_rng(0), tissue, image)
+    assert image[:, :, 20].max() < table[MUSCLE_CLASS[GM]] * 0.61, "the column where the muscles meet is darker"
+    assert np.allclose(image[:, :, 5], table[MUSCLE_CLASS[SOL]]), "away from the boundary nothing changes"
+    image = table[tissue].astype(np.float32)
+    appearance.muscle_streaks(np.random.default_rng(1), tissue, image, table)
+    streaks = image > table[MUSCLE_CLASS[SOL]] * 1.2
+    assert 0 < streaks.mean() < 0.3, "thin streaks, brighter than muscle in T1w (fat), cover a small part"
+
+
+def test_the_cli_refuses_a_chance_outside_0_to_1(tmp_path, capsys):
+    code = main(["phantom", "synthetic", "--n", "1", "--out", str(tmp_path / "c"), "--seed", "1", "--streaks", "1.5"])
+    err = capsys.readouterr().err
+    assert code != 0 and "--streaks 1.5" in err and "Traceback" not in err
