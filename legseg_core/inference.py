@@ -219,6 +219,7 @@ class Segmenter:
         post_start = time.perf_counter()
         labels, uncertainty, scan_probabilities = labels_and_uncertainty(outputs, patches.plan,
                                                                          probabilities=probabilities)
+        drop_detached_fragments(labels)
         timings["forward"] += post_start - forward_start
         timings["postprocess"] += time.perf_counter() - post_start
         return uncertainty_score(uncertainty, labels), labels, uncertainty, scan_probabilities, patches.plan.legs
@@ -248,10 +249,12 @@ class Segmenter:
         batch = torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32))[:, None].to(self.device)
         if self.channels_last:
             batch = batch.contiguous(memory_format=torch.channels_last_3d)
-        with torch.inference_mode(), torch.autocast(self.device.type, dtype=dtype or torch.float32,
-                                                    enabled=dtype is not None):
-            result = self.network(batch)
-        return result.float().cpu().numpy()
+        with torch.inference_mode():
+            with torch.autocast(self.device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
+                logits = self.network.logits(batch)
+            # softmax in float32: in bf16 the class probabilities would sum to 1 only within a few thousandths
+            result = torch.softmax(logits.float(), dim=1)
+        return result.cpu().numpy()
 
 
 def labels_and_uncertainty(outputs: np.ndarray, plan: Any, *, probabilities: bool = False
@@ -276,6 +279,32 @@ def labels_and_uncertainty(outputs: np.ndarray, plan: Any, *, probabilities: boo
 
     reduce_covered(outputs, plan, reduce)
     return labels, uncertainty, kept
+
+
+#: Muscle voxels connected to less than this fraction of the largest connected muscle mass are dropped.
+FRAGMENT_FRACTION = 0.05
+
+
+def drop_detached_fragments(labels: np.ndarray, fraction: float = FRAGMENT_FRACTION) -> int:
+    """Set to background, in place, every connected group of muscle voxels (any label, 3D, face
+    neighbours) smaller than ``fraction`` of the largest one; return the voxels dropped.
+
+    The muscles of a leg form one connected mass, so the legs survive (two masses of similar size
+    for a bilateral scan) and specks predicted in the air, the bone or the other leg's gap go.
+    The probabilities and the uncertainty map are left as the network gave them.
+    """
+    from scipy import ndimage
+
+    groups, count = ndimage.label(labels > 0)
+    if count <= 1:
+        return 0
+    sizes = np.bincount(groups.ravel(), minlength=count + 1)
+    sizes[0] = 0
+    small = sizes < fraction * sizes.max()
+    small[0] = False
+    dropped = small[groups]
+    labels[dropped] = 0
+    return int(dropped.sum())
 
 
 def classify(probabilities: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
