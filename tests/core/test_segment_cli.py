@@ -144,13 +144,16 @@ class SidedNetwork(torch.nn.Module):
 
     architecture, preset, arguments, out_channels = "sided", None, {"out_channels": NUM_CLASSES}, NUM_CLASSES
 
-    def forward(self, batch: torch.Tensor) -> torch.Tensor:
+    def logits(self, batch: torch.Tensor) -> torch.Tensor:
         half = batch.shape[-1] // 2
         lean = batch[..., :half].mean(dim=(1, 2, 3, 4)) - batch[..., half:].mean(dim=(1, 2, 3, 4))
         logits = torch.zeros(batch.shape[0], NUM_CLASSES, *batch.shape[2:])
         logits[:, 1:] = 1.0
         logits[:, 1] += (50.0 * lean).clamp(-20.0, 20.0)[:, None, None, None]
-        return torch.softmax(logits, dim=1)
+        return logits
+
+    def forward(self, batch: torch.Tensor) -> torch.Tensor:
+        return torch.softmax(self.logits(batch), dim=1)
 
 
 def test_a_centred_leg_of_unknown_side_keeps_the_side_the_network_is_surer_of(caplog):
