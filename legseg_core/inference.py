@@ -219,10 +219,16 @@ class Segmenter:
         post_start = time.perf_counter()
         labels, uncertainty, scan_probabilities = labels_and_uncertainty(outputs, patches.plan,
                                                                          probabilities=probabilities)
-        drop_detached_fragments(labels)
+        drop_labels_in_air(labels, self._body(volume))
         timings["forward"] += post_start - forward_start
         timings["postprocess"] += time.perf_counter() - post_start
         return uncertainty_score(uncertainty, labels), labels, uncertainty, scan_probabilities, patches.plan.legs
+
+    def _body(self, volume: Volume) -> np.ndarray:
+        """The scan's body mask (bool ``[z, y, x]``), as the preprocessing finds it."""
+        from legseg_core.preprocess.mask import body_mask, on_scan_grid
+
+        return on_scan_grid(body_mask(volume.data, volume.spacing, self.config, volume.name), volume.shape)
 
     def _forward_all(self, images: np.ndarray, volume: Volume, cancel: CancelToken | None, done: int,
                      total: int) -> ProgressWork[np.ndarray]:
@@ -281,28 +287,25 @@ def labels_and_uncertainty(outputs: np.ndarray, plan: Any, *, probabilities: boo
     return labels, uncertainty, kept
 
 
-#: Muscle voxels connected to less than this fraction of the largest connected muscle mass are dropped.
-FRAGMENT_FRACTION = 0.05
-
-
-def drop_detached_fragments(labels: np.ndarray, fraction: float = FRAGMENT_FRACTION) -> int:
+def drop_labels_in_air(labels: np.ndarray, body: np.ndarray) -> int:
     """Set to background, in place, every connected group of muscle voxels (any label, 3D, face
-    neighbours) smaller than ``fraction`` of the largest one; return the voxels dropped.
-
-    The muscles of a leg form one connected mass, so the legs survive (two masses of similar size
-    for a bilateral scan) and specks predicted in the air, the bone or the other leg's gap go.
+    neighbours) of which less than half lies inside ``body`` (bool, same grid); return the voxels
+    dropped. Muscles lie inside the body: such groups are specks predicted in the air, as in the
+    gap between the legs. A muscle isolated from the others (TP between the bones) is kept, and so is
+    the largest group, whatever lies under it.
     The probabilities and the uncertainty map are left as the network gave them.
     """
     from scipy import ndimage
 
     groups, count = ndimage.label(labels > 0)
-    if count <= 1:
+    if count == 0:
         return 0
     sizes = np.bincount(groups.ravel(), minlength=count + 1)
-    sizes[0] = 0
-    small = sizes < fraction * sizes.max()
-    small[0] = False
-    dropped = small[groups]
+    inside = np.bincount(groups[body], minlength=count + 1)
+    in_air = inside * 2 < sizes
+    in_air[0] = False
+    in_air[1 + int(np.argmax(sizes[1:]))] = False  # the largest group stays: labels are never emptied
+    dropped = in_air[groups]
     labels[dropped] = 0
     return int(dropped.sum())
 

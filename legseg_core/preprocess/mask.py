@@ -63,6 +63,14 @@ def body_mask(data: np.ndarray, spacing: tuple[float, float, float], config: Pre
     return BodyMask(mask, block, coarse_spacing)
 
 
+def on_scan_grid(body: BodyMask, shape: tuple[int, int, int]) -> np.ndarray:
+    """The coarse body mask as a bool array on the scan's ``[z, y, x]`` grid (edges that did not fill
+    a block take the nearest block)."""
+    mask = np.repeat(np.repeat(body.mask, body.block[0], axis=1), body.block[1], axis=2)
+    pad = [(0, 0), (0, max(0, shape[1] - mask.shape[1])), (0, max(0, shape[2] - mask.shape[2]))]
+    return np.pad(mask, pad, mode="edge")[:, :shape[1], :shape[2]]
+
+
 def _air_is_bright(smooth: np.ndarray) -> bool:
     """True for an inverted contrast: the edge of the field of view (air) lies above Otsu's cut."""
     edges = np.concatenate([smooth[:, 0, :].ravel(), smooth[:, -1, :].ravel(), smooth[:, :, 0].ravel(),

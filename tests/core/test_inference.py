@@ -9,7 +9,7 @@ import torch
 from legseg_core import inference
 from legseg_core.errors import CancelledError, CheckpointError, LegsegError, ModelError
 from legseg_core.inference import (
-    DeviceError, Segmenter, drop_detached_fragments, normalised_entropy, pick_device, pick_precision, uncertainty_score,
+    DeviceError, Segmenter, drop_labels_in_air, normalised_entropy, pick_device, pick_precision, uncertainty_score,
 )
 from legseg_core.io import Volume, load_labels, save_labels
 from legseg_core.models import ModelCard, build_model, save_checkpoint
@@ -43,7 +43,7 @@ def test_segmentation_is_on_the_scan_grid_and_matches_the_preprocessing_inverse(
     with torch.no_grad():
         outputs = network(torch.from_numpy(patches.images)[:, None]).numpy()
     expected = from_patches(outputs, patches.plan)
-    drop_detached_fragments(expected)  # the Segmenter's one step after the way back
+    drop_labels_in_air(expected, segmenter._body(phantom))  # the Segmenter's one step after the way back
     np.testing.assert_array_equal(result.labels, expected)
     assert result.patches == len(patches.images) and result.device == "cpu" and result.precision == "fp32"
     assert result.model_id == card.model_id and set(result.timings) == {"preprocess", "forward", "postprocess", "total"}
@@ -179,14 +179,20 @@ def test_classify_matches_argmax_and_entropy_by_hand():
     np.testing.assert_allclose(entropy, -(q * np.log(q)).sum(axis=0) / np.log(8), atol=1e-6)
 
 
-def test_detached_specks_are_dropped_and_both_legs_kept():
+def test_labels_in_the_air_are_dropped_and_every_muscle_inside_the_body_kept():
     labels = np.zeros((6, 30, 60), dtype=np.uint8)
+    body = np.zeros(labels.shape, dtype=bool)
+    body[:, 3:27, 3:27] = body[:, 4:26, 33:55] = True
     labels[:, 5:25, 5:25] = 3  # right leg
-    labels[:, 5:25, 10:14] = 2
-    labels[:, 6:24, 35:52] = 3  # left leg, a little smaller
-    labels[2:4, 27:29, 28:31] = 1  # a speck in the gap between the legs
+    labels[:, 6:24, 35:52] = 3  # left leg
+    labels[:, 12:14, 40:42] = 0
+    labels[:, 12:14, 40:42] = 7  # TP: its own small group, inside the body
+    labels[:, 11:15, 39:43][labels[:, 11:15, 39:43] == 3] = 0
+    labels[2:4, 27:29, 28:31] = 1  # a speck in the air between the legs
+    labels[1:3, 25:29, 10:12] = 2  # a group mostly inside the body (its lower end in the air): kept
     kept = labels.copy()
     kept[2:4, 27:29, 28:31] = 0
-    assert drop_detached_fragments(labels) == 12
+    assert drop_labels_in_air(labels, body) == 12
     np.testing.assert_array_equal(labels, kept)
-    assert drop_detached_fragments(np.zeros((2, 3, 3), dtype=np.uint8)) == 0
+    assert (labels == 7).sum() == 24, "an isolated muscle inside the body stays"
+    assert drop_labels_in_air(np.zeros((2, 3, 3), dtype=np.uint8), np.ones((2, 3, 3), dtype=bool)) == 0
