@@ -205,3 +205,18 @@ def test_the_cli_refuses_a_chance_outside_0_to_1(tmp_path, capsys):
     code = main(["phantom", "synthetic", "--n", "1", "--out", str(tmp_path / "c"), "--seed", "1", "--streaks", "1.5"])
     err = capsys.readouterr().err
     assert code != 0 and "--streaks 1.5" in err and "Traceback" not in err
+
+
+def test_legseg_train_refuses_a_store_that_holds_the_held_out_leg(tmp_path, real_case, capsys):
+    from legseg_core.store import SplitConfig, Store
+
+    image, labels, _ = real_case
+    store = Store.init(tmp_path / "store", splits=SplitConfig(1.0, 0.0, 0.0))
+    record = store.add_case(image, contrast="diffusion")
+    store.accept(record.id, store.add_label_version(record.id, labels.data, provenance="manual").id)
+    code = main(["train", "--store", str(store.root), "--epochs", "1", "--device", "cpu", "--no-progress",
+                 "--model-option", "channels=[4,8]", "--model-option", "strides=[[1,2,2]]",
+                 "--preprocess-option", "patch_shape=[8,32,32]", "--threads", "1"])
+    err = capsys.readouterr().err
+    assert code != 0 and "held out for testing" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
