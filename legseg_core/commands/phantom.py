@@ -126,13 +126,10 @@ def run_synthetic(args: argparse.Namespace) -> int:
     mix = SyntheticMix(real_share=args.real_share, phantom_templates=args.phantom_templates, settings=settings)
     work = generate_synthetic_cohort(args.n, args.out, args.seed, real_templates=templates, mix=mix)
     cases = with_progress_bar(work, "synthetic cohort", enabled=not args.no_progress and not args.json)
-    def count(values) -> dict[str, int]:
-        return dict(sorted(Counter(values).items()))
-
     summary = {"cases": len(cases), "out": str(args.out), "metadata_csv": str(Path(args.out) / "metadata.csv"),
-               "contrasts": count(c["contrast"][0] for c in cases), "legs": count(c["legs"] for c in cases),
-               "health": count(c["health"] for c in cases),
-               "templates": count(name for c in cases for name in c["templates"])}
+               "contrasts": _count(c["contrast"][0] for c in cases), "legs": _count(c["legs"] for c in cases),
+               "health": _count(c["health"] for c in cases),
+               "templates": _count(name for c in cases for name in c["templates"])}
     if args.json:
         print_json(summary)
         return 0
@@ -191,11 +188,13 @@ def run_cohort(args: argparse.Namespace) -> int:
     return 0
 
 
+def _count(values) -> dict[str, int]:
+    return dict(sorted(Counter(values).items()))
+
+
 def summarize(cases: list[dict[str, Any]], out: Path) -> dict[str, Any]:
     """Counts of a written cohort by protocol, health, diagnosis, contrast and legs."""
-    def count(values) -> dict[str, int]:
-        return dict(sorted(Counter(values).items()))
-
+    count = _count
     return {"cases": len(cases), "out": str(out), "metadata_csv": str(out / "metadata.csv"),
             "protocols": count(c["protocol"] for c in cases), "health": count(c["health"] for c in cases),
             "diagnoses": count(c["diagnosis"] for c in cases if c["diagnosis"]),
