@@ -14,9 +14,15 @@ REAL_DATA = Path(os.environ.get("LEGSEG_REAL_DATA", Path(__file__).resolve().par
 
 @pytest.fixture(scope="session")
 def real_data() -> Path:
-    """The folder of the real bilateral calf scan (read-only; never copied into the repository)."""
+    """The folder of the real bilateral calf scan (read-only; never copied into the repository).
+
+    Missing, the tests that need it skip with a reason, except where ``LEGSEG_REQUIRE_REAL_DATA=1``
+    (CI sets it) makes a missing folder a failure.
+    """
     if not REAL_DATA.is_dir():
-        raise FileNotFoundError(f"the real calf data is expected at {REAL_DATA}")
+        if os.environ.get("LEGSEG_REQUIRE_REAL_DATA") == "1":  # CI, where the data is always beside the clone
+            raise FileNotFoundError(f"the real calf data is expected at {REAL_DATA}")
+        pytest.skip(f"the real calf data is not at {REAL_DATA} (set LEGSEG_REAL_DATA to its folder)")
     return REAL_DATA
 
 
