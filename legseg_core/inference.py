@@ -189,6 +189,7 @@ class Segmenter:
         sets = [to_patches(volume, config=self.config)]
         if sets[0].plan.side_guessed:
             sets.append(to_patches(volume, config=replace(self.config, single_leg_side="left")))
+        body = self._body(volume)  # once per scan: the same for both sides of a centred leg
         timings = {"preprocess": time.perf_counter() - start, "forward": 0.0, "postprocess": 0.0}
         count = sum(len(patches.images) for patches in sets)
         total = sum(math.ceil(len(patches.images) / self.batch_size) for patches in sets) + 2
@@ -196,7 +197,8 @@ class Segmenter:
         _check(cancel, volume)
         done, results = 1, []
         for patches in sets:
-            result = yield from self._segment_patches(patches, volume, probabilities, cancel, (done, total), timings)
+            result = yield from self._segment_patches(patches, volume, body, probabilities, cancel, (done, total),
+                                                      timings)
             done += math.ceil(len(patches.images) / self.batch_size)
             results.append(result)
         score, labels, uncertainty, scan_probabilities, legs = min(results, key=lambda result: result[0])
@@ -210,8 +212,9 @@ class Segmenter:
         return Segmentation(labels, uncertainty, score, scan_probabilities, timings, str(self.device),
                             self.precision, count, self.card.model_id, legs)
 
-    def _segment_patches(self, patches: Any, volume: Volume, probabilities: bool, cancel: CancelToken | None,
-                         progress: tuple[int, int], timings: dict[str, float]) -> ProgressWork[tuple[Any, ...]]:
+    def _segment_patches(self, patches: Any, volume: Volume, body: np.ndarray, probabilities: bool,
+                         cancel: CancelToken | None, progress: tuple[int, int],
+                         timings: dict[str, float]) -> ProgressWork[tuple[Any, ...]]:
         """(uncertainty score, labels, uncertainty, probabilities or None, legs) of one set of patches;
         adds its seconds to ``timings``."""
         forward_start = time.perf_counter()
@@ -219,7 +222,7 @@ class Segmenter:
         post_start = time.perf_counter()
         labels, uncertainty, scan_probabilities = labels_and_uncertainty(outputs, patches.plan,
                                                                          probabilities=probabilities)
-        drop_labels_in_air(labels, self._body(volume))
+        drop_labels_in_air(labels, body)
         timings["forward"] += post_start - forward_start
         timings["postprocess"] += time.perf_counter() - post_start
         return uncertainty_score(uncertainty, labels), labels, uncertainty, scan_probabilities, patches.plan.legs

@@ -54,7 +54,7 @@ def as_right_leg(volume: np.ndarray, side: str) -> np.ndarray:
 def tibia_from_tissue(tissue: np.ndarray) -> np.ndarray:
     """The tibia (bool ``[z, y, x]``) of a phantom leg: per slice the largest cortex/marrow region."""
     bone = (tissue == CORTEX) | (tissue == MARROW)
-    return np.stack([_largest_region(ndimage.binary_fill_holes(part)) for part in bone])
+    return np.stack([largest_region(ndimage.binary_fill_holes(part)) for part in bone])
 
 
 def tibia_from_labels(labels: np.ndarray, image: np.ndarray, *, dark: float = 0.45) -> np.ndarray:
@@ -80,7 +80,7 @@ def _tibia_slice(labels: np.ndarray, image: np.ndarray, dark: float) -> np.ndarr
     chosen = chosen[chosen > 0]
     if chosen.size == 0:
         chosen = touching[0][touching[0] > 0]
-    return _largest_region(np.isin(regions, chosen)) if chosen.size else np.zeros_like(union)
+    return largest_region(np.isin(regions, chosen)) if chosen.size else np.zeros_like(union)
 
 
 def convex_hull(mask: np.ndarray) -> np.ndarray:
@@ -91,7 +91,8 @@ def convex_hull(mask: np.ndarray) -> np.ndarray:
     return (hull.find_simplex(grid) >= 0).reshape(mask.shape)
 
 
-def _largest_region(mask: np.ndarray) -> np.ndarray:
+def largest_region(mask: np.ndarray) -> np.ndarray:
+    """The largest connected region of a mask (all False for an empty one)."""
     regions, count = ndimage.label(mask)
     if count == 0:
         return np.zeros_like(mask, dtype=bool)

@@ -23,7 +23,7 @@ from scipy import ndimage
 
 from legseg_core.errors import LegsegError
 from legseg_core.labels import NUM_CLASSES
-from legseg_core.phantom.realism import convex_hull, tibia_from_labels
+from legseg_core.phantom.realism import convex_hull, largest_region, tibia_from_labels
 from legseg_core.phantom.tissue import AIR, CORTEX, FASCIA, FAT, FDL, LABEL_OF_CLASS, MARROW, MUSCLE_CLASS, SKIN
 from legseg_core.synth.heldout import check_not_held_out
 
@@ -137,7 +137,7 @@ def _slice_tissue(image: np.ndarray, labels: np.ndarray, level: float, voxel_are
     if muscles.sum() < 4:
         return tissue
     envelope = convex_hull(muscles)
-    body = _largest(ndimage.binary_fill_holes((image > BODY_LEVEL * level) | envelope))
+    body = largest_region(ndimage.binary_fill_holes((image > BODY_LEVEL * level) | envelope))
     tissue[body] = FAT
     tissue[body & ~ndimage.binary_erosion(body)] = SKIN
     inner = envelope & ~muscles
@@ -154,14 +154,6 @@ def _slice_tissue(image: np.ndarray, labels: np.ndarray, level: float, voxel_are
         table[label] = cls
     tissue[muscles] = table[labels[muscles]]
     return tissue
-
-
-def _largest(mask: np.ndarray) -> np.ndarray:
-    parts, count = ndimage.label(mask)
-    if count <= 1:
-        return mask
-    sizes = ndimage.sum_labels(mask, parts, index=np.arange(1, count + 1))
-    return parts == 1 + int(np.argmax(sizes))
 
 
 def _crop(tissue: np.ndarray, inside: np.ndarray, spacing) -> np.ndarray:
