@@ -4,7 +4,9 @@ Long work is written as a generator that yields :class:`Progress` events and ret
 result; every ``yield`` is a progress point and a place where the work may be cancelled (the
 consumer simply stops iterating, or sets a :class:`CancelToken`). :func:`drive` runs such a
 generator to its end and hands each event to a callback, which is how the CLI attaches a
-progress bar and the GUI a progress widget.
+progress bar and the GUI's worker thread its progress signal. :func:`relay` passes one piece of
+work's events on, changed, inside a larger piece of work, and :func:`share` re-scales them into
+that piece's share of the whole (one case of a batch, one model of several).
 """
 
 from __future__ import annotations
@@ -61,7 +63,10 @@ class CancelToken:
 
 def drive(work: ProgressWork[T], callback: ProgressCallback | None = None,
           cancel: CancelToken | None = None, what: str = "the work") -> T:
-    """Run a progress generator to its end, reporting each event; return the generator's result."""
+    """Run a progress generator to its end, reporting each event; return the generator's result.
+
+    With ``cancel``, the token is checked after each event is reported: once it is set, the
+    generator is closed (its ``finally`` blocks run) and :class:`CancelledError` is raised."""
     while True:
         try:
             event = next(work)
@@ -72,6 +77,28 @@ def drive(work: ProgressWork[T], callback: ProgressCallback | None = None,
         if cancel is not None and cancel.cancelled:
             work.close()
             raise CancelledError(f"{what} was cancelled")
+
+
+def relay(work: ProgressWork[T], change: Callable[[Progress], Progress]) -> ProgressWork[T]:
+    """Yield ``change(event)`` for each event of ``work`` and return its result (``yield from``
+    with a change on the way)."""
+    while True:
+        try:
+            event = next(work)
+        except StopIteration as stop:
+            return stop.value
+        yield change(event)
+
+
+def share(work: ProgressWork[T], index: int, count: int, prefix: str = "",
+          details: dict[str, Any] | None = None) -> ProgressWork[T]:
+    """Relay ``work`` as part ``index`` (0-based) of ``count`` parts: progress runs from ``index`` to
+    ``index + 1`` of ``count``, messages start with ``prefix: `` and carry ``details`` as well."""
+    def change(event: Progress) -> Progress:
+        message = f"{prefix}: {event.message}" if prefix else event.message
+        return Progress(index + event.fraction, count, message, {**event.details, **(details or {})})
+
+    return relay(work, change)
 
 
 def run_quietly(work: ProgressWork[T]) -> T:

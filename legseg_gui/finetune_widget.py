@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -22,6 +21,7 @@ from qtpy.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidge
 
 from legseg_core.errors import LegsegError
 from legseg_core.progress import Progress
+from legseg_core.review.finetune import finetune_command, unseen_accepted_cases
 from legseg_gui.line_plot import LinePlotWidget
 from legseg_gui.progress_widget import ProgressWidget
 from legseg_gui.worker import ProgressWorker
@@ -31,23 +31,6 @@ log = logging.getLogger(__name__)
 #: Milliseconds a terminated process gets before it is killed.
 TERMINATE_GRACE_MS = 3000
 LOSS_COLOR, DICE_COLOR = (200, 60, 60), (40, 160, 70)
-
-
-def unseen_accepted_cases(store: Any) -> dict[str, Any]:
-    """How many accepted train-split cases the active model has not seen (their accepted version)."""
-    from legseg_core.training.registry import ModelRegistry
-
-    active = ModelRegistry(store).active()
-    accepted = store.accepted_cases(split="train")
-    seen = set(active.data) if active is not None else set()
-    unseen = [case.id for case in accepted if (case.id, case.accepted_version) not in seen]
-    return {"active": None if active is None else active.id, "accepted": len(accepted), "unseen": len(unseen)}
-
-
-def finetune_command(store_root: str, extra_arguments: Sequence[str] = ()) -> tuple[str, list[str]]:
-    """The program and arguments of the fine-tuning process."""
-    return sys.executable, ["-m", "legseg_core.cli", "finetune", "--json-progress", "--store", str(store_root),
-                            *extra_arguments]
 
 
 def verdict_text(result: dict[str, Any]) -> str:

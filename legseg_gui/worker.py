@@ -31,7 +31,7 @@ from typing import Any
 from qtpy.QtCore import QObject, QThread, Signal
 
 from legseg_core.errors import CancelledError, LegsegError
-from legseg_core.progress import CancelToken, Progress
+from legseg_core.progress import CancelToken, Progress, drive
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +81,8 @@ class _WorkThread(QThread):
         return event
 
     def _publish(self, event: Progress) -> None:
+        if not isinstance(event, Progress):
+            return
         with self._lock:
             self._latest = event
             if self._poke_pending:
@@ -92,19 +94,7 @@ class _WorkThread(QThread):
         self._token.raise_if_cancelled(self._what)
         work = self._work() if callable(self._work) and not inspect.isgenerator(self._work) else self._work
         self._token.raise_if_cancelled(self._what)
-        return self._drive(work) if inspect.isgenerator(work) else work
-
-    def _drive(self, work: Any) -> Any:
-        while True:
-            try:
-                event = next(work)
-            except StopIteration as stop:
-                return stop.value
-            if self._token.cancelled:
-                work.close()
-                raise CancelledError(f"{self._what} was cancelled")
-            if isinstance(event, Progress):
-                self._publish(event)
+        return drive(work, self._publish, self._token, self._what) if inspect.isgenerator(work) else work
 
 
 class ProgressWorker(QObject):

@@ -16,7 +16,7 @@ from qtpy.QtCore import QObject, QTimer, Signal
 
 from legseg_core.errors import LegsegError
 from legseg_core.recovery import RecoveryArea, RecoveryEntry
-from legseg_gui.app.session import CaseSession
+from legseg_core.review.session import CaseSession
 
 log = logging.getLogger(__name__)
 

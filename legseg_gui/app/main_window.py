@@ -4,7 +4,7 @@ Layout: the worklist of the store on the left (sortable by status, contrast, hea
 uncertainty), the axial image view in the middle, and tabs on the right for segmentation, the
 editing tools, the review (overlap map, reference and prediction, live Dice) and fine-tuning.
 The window keeps no label state of its own: the open case is a
-:class:`~legseg_gui.app.session.CaseSession`, whose editor the view paints through.
+:class:`~legseg_core.review.session.CaseSession`, whose editor the view paints through.
 
 Questions to the user (unsaved edits, recovery) go through :meth:`MainWindowWidget.ask`, one
 method that tests and the headless mode replace.
@@ -20,12 +20,13 @@ from qtpy.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QTabWidget, QW
 
 from legseg_core.editing import EditingState
 from legseg_core.errors import LegsegError
+from legseg_core.review.accept import AcceptRequest, AcceptResult
+from legseg_core.review.session import CaseSession
 from legseg_gui.app.autosave import AutosaveController
 from legseg_gui.app.orthogonal import OrthogonalViewsWidget
 from legseg_gui.app.panels import EditPanelWidget, SegmentPanelWidget
 from legseg_gui.app.review import ReviewPanelWidget
 from legseg_gui.app.segment_runs import SegmentationRuns
-from legseg_gui.app.session import CaseSession
 from legseg_gui.app.worklist import CaseListWidget
 from legseg_gui.finetune_widget import FinetuneWidget
 from legseg_gui.slice_view import SliceViewWidget
@@ -42,11 +43,13 @@ class MainWindowWidget(QMainWindow):
     """The review station for one store (a :class:`~legseg_core.store.Store`).
 
     ``case_opened(case_id)`` follows opening a case; ``segmentation_ended(outcome)`` the end of a
-    segmentation ('finished', 'errored' or 'cancelled').
+    segmentation and ``accept_ended(outcome)`` the end of an accept ('finished', 'errored' or
+    'cancelled').
     """
 
     case_opened = Signal(str)
     segmentation_ended = Signal(str)
+    accept_ended = Signal(str)
 
     def __init__(self, store: Any, *, finetune_arguments: tuple[str, ...] = (),
                  autosave_seconds: float | None = None, parent: QWidget | None = None) -> None:
@@ -58,6 +61,7 @@ class MainWindowWidget(QMainWindow):
         self._new_cases = 0
         self.errors: list[str] = []  # every error reported, for the headless mode's exit status
         self.tool_state = EditingState()
+        self.accepting: ProgressWorker | None = None
         self.setWindowTitle(f"{WINDOW_TITLE} — {store.root}")
         self._build(finetune_arguments)
         self.segment_runs = SegmentationRuns(self)
@@ -240,22 +244,38 @@ class MainWindowWidget(QMainWindow):
             self._after_save(f"saved {version.id} ({version.provenance})")
         return version
 
-    def accept_case(self) -> Any | None:
-        """Accept the current labels: store them as a version if they changed, and mark the case accepted."""
-        if self.session is None:
+    def accept_case(self) -> ProgressWorker | None:
+        """Accept the current labels off the UI thread (see :mod:`legseg_core.review.accept`): store them
+        as a version if they changed, and mark the case accepted; ``accept_ended`` follows."""
+        if self.session is None or (self.accepting is not None and self.accepting.running):
             return None
-        try:
-            version = self.session.accept(author=self.author)
-        except LegsegError as error:
-            self.report_error(str(error))
-            return None
-        self._after_save(f"accepted {version.id} ({version.provenance}) for {self.session.case_id}")
-        self.finetune_panel.refresh()
-        return version
+        from legseg_core.review.accept import accept_request
 
-    def _after_save(self, message: str) -> None:
-        self.autosave.discard(self.session.case_id)  # type: ignore[union-attr]
-        self.review_panel.refresh_sources()
+        session = self.session
+        request = session.accept_request(author=self.author)
+        worker = ProgressWorker.call(accept_request, self.store, request, what=f"accepting {session.case_id}")
+        worker.finished.connect(lambda result: self._on_accepted(session, request, result))
+        worker.errored.connect(self.report_error)
+        worker.ended.connect(lambda: self._on_accept_ended(worker))
+        self.accepting = worker.start()
+        self.update_actions()
+        return worker
+
+    def _on_accepted(self, session: CaseSession, request: AcceptRequest, result: AcceptResult) -> None:
+        version = session.adopt_accepted(request, result)
+        self._after_save(f"accepted {version.id} ({version.provenance}) for {session.case_id}", session)
+        self.finetune_panel.refresh()
+
+    def _on_accept_ended(self, worker: ProgressWorker) -> None:
+        self.update_actions()
+        self.accept_ended.emit(str(worker.outcome))
+
+    def _after_save(self, message: str, session: CaseSession | None = None) -> None:
+        session = session or self.session
+        if session is not None and not session.dirty:
+            self.autosave.discard(session.case_id)
+        if session is self.session:
+            self.review_panel.refresh_sources()
         self.refresh_worklist()
         self.update_actions()
         self.say(message)
@@ -280,7 +300,7 @@ class MainWindowWidget(QMainWindow):
     def update_actions(self) -> None:
         """Enable what can be done now (a case is open, edits are unsaved, no segmentation runs)."""
         has_case = self.session is not None
-        busy = self.segment_runs.running
+        busy = self.segment_runs.running or (self.accepting is not None and self.accepting.running)
         dirty = has_case and self.session.dirty  # type: ignore[union-attr]
         self.segment_panel.set_ready(has_case and not busy, not busy and self._new_cases > 0)
         for name, enabled in (("accept", has_case and not busy), ("save", dirty and not busy)):
@@ -301,6 +321,8 @@ class MainWindowWidget(QMainWindow):
             return
         self.finetune_panel.shutdown()
         self.segment_runs.cancel_and_wait(10.0)
+        if self.accepting is not None and self.accepting.running:
+            self.accepting.wait(30.0)  # an accept is not cancelled half-way: the store write ends first
         self.autosave.follow(None)
         event.accept()
 

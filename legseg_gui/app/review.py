@@ -18,7 +18,7 @@ from qtpy.QtWidgets import QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QLabe
 
 from legseg_core.editing import Region
 from legseg_core.labels import MUSCLE_IDS
-from legseg_gui.app.session import EDIT, CaseSession
+from legseg_core.review.session import EDIT, CaseSession
 from legseg_gui._events import connect_while_alive
 from legseg_gui.dice_table import DiceTableWidget
 from legseg_gui.slice_view import SliceViewWidget

@@ -1,6 +1,6 @@
 """Running segmentations from the application window: the open case, or every new case of the worklist.
 
-:class:`SegmentationRuns` starts the work of :mod:`legseg_gui.app.segmentation` in a
+:class:`SegmentationRuns` starts the work of :mod:`legseg_core.review.segment` in a
 :class:`~legseg_gui.worker.ProgressWorker` (model loading, inference and the store write all
 off the UI thread), shows it in the segment panel's progress widget, and, on the UI thread,
 makes the stored prediction the labels being edited and the review panel's prediction.
@@ -12,7 +12,7 @@ from typing import Any
 
 from qtpy.QtCore import QObject, Signal
 
-from legseg_gui.app.session import CaseSession
+from legseg_core.review.session import CaseSession
 from legseg_gui.worker import ProgressWorker
 
 
@@ -43,7 +43,7 @@ class SegmentationRuns(QObject):
         if window.session is None or self.running or not window.confirm_unsaved("replace the labels with a new "
                                                                                 "segmentation"):
             return None
-        from legseg_gui.app.segmentation import segment_and_store
+        from legseg_core.review.segment import segment_and_store
 
         session = window.session
         work = segment_and_store(session, choice, window.segment_panel.picker.device, author=window.author)
@@ -60,7 +60,7 @@ class SegmentationRuns(QObject):
             return None
         if window.session is not None and window.session.case_id in new and not window.confirm_unsaved("segment it"):
             return None
-        from legseg_gui.app.segmentation import segment_cases_work
+        from legseg_core.review.segment import segment_cases_work
 
         work = segment_cases_work(window.store, new, choice, window.segment_panel.picker.device, author=window.author)
         worker = ProgressWorker(work, what=f"segmentation of {len(new)} new case(s) with {choice.name}")

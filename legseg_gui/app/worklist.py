@@ -14,8 +14,8 @@ from typing import Any
 from qtpy.QtCore import Qt, Signal
 from qtpy.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
 
+from legseg_core.review.session import UNCERTAINTY_KEY
 from legseg_core.store import REVIEW_STATUSES
-from legseg_gui.app.session import UNCERTAINTY_KEY
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 ID_ROLE = Qt.ItemDataRole.UserRole + 2

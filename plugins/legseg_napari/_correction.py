@@ -1,26 +1,16 @@
-"""Correcting a prediction and accepting it into the store; autosave and recovery of unsaved edits.
+"""Correcting a prediction in napari; autosave and recovery of unsaved edits.
 
 A correction is a new labels layer holding a copy of the prediction (napari's brush, fill,
-eraser and undo then work on it, and the prediction stays as it was). "Accept" turns it into
-label versions of the case in the store:
-
-1. the case: the one the layers name (``legseg_case``), or the scan added now with the user's
-   metadata (an image already in the store is found by its checksum and reused);
-2. the prediction, as a version with provenance ``predicted:<model>`` (unless the correction
-   started from a stored version, which is then its parent);
-3. the correction, as a version with provenance ``corrected:<parent>``: the store records the
-   per-muscle voxels added and removed and the slices touched against the parent;
-4. the case is accepted with that version.
-
-The functions that write run on a worker thread; they take plain data (an
-:class:`AcceptRequest` built on the UI thread with copies of the arrays). Arrays are uint8
-``[z, y, x]`` on the scan's grid.
+eraser and undo then work on it, and the prediction stays as it was). "Accept" sends an
+:class:`~legseg_core.review.accept.AcceptRequest` built from the layers (copies of the arrays)
+to the review workflow of :mod:`legseg_core.review.accept`, on a worker thread: the case (the
+one the layers name, or the scan added now), the prediction as ``predicted:<model>`` when it is
+not in the store yet, and the correction as ``corrected:<parent>``, then the case is accepted.
+Arrays are uint8 ``[z, y, x]`` on the scan's grid.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,18 +18,13 @@ import numpy as np
 
 from legseg_core.io import Volume
 from legseg_core.recovery import MEMORY_PREFIX, RecoveryArea, RecoveryEntry
-from legseg_core.store import CaseMetadata, DuplicateCaseError, LabelVersion, Store
+from legseg_core.store import Store
 from legseg_napari._layers import (CASE, CORRECTS, IMAGE, MODEL, VERSION, VOLUME, muscle_labels_kwargs, unique_name,
                                    volume_of)
 
 CORRECTION_SUFFIX = " (correction)"
-_MODEL_REFERENCE = re.compile(r"[^A-Za-z0-9_.:+-]+")
-
-
-def model_reference(model: str) -> str:
-    """A model name as a provenance reference: letters, digits and ``_.:+-`` only, at most 100 characters."""
-    text = _MODEL_REFERENCE.sub("-", str(model)).strip("-._:+") or "unknown-model"
-    return text[:100]
+#: The note of a version accepted from napari.
+ACCEPT_NOTE = "corrected in napari"
 
 
 def start_correction(viewer: Any, labels_layer: Any) -> Any:
@@ -60,74 +45,6 @@ def start_correction(viewer: Any, labels_layer: Any) -> Any:
     viewer.layers.selection.active = layer
     layer.mode = "paint"
     return layer
-
-
-@dataclass(frozen=True)
-class AcceptRequest:
-    """Everything Accept needs, detached from the layers (arrays are copies).
-
-    ``image`` is the scan (added to the store when ``case_id`` is None); ``prediction`` the
-    model's labels when they are not in the store yet (``model`` names the model);
-    ``base_version`` a stored version the labels were corrected from.
-    """
-
-    store_path: str | None
-    labels: np.ndarray
-    image: Volume
-    case_id: str | None = None
-    prediction: np.ndarray | None = None
-    model: str | None = None
-    base_version: str | None = None
-    metadata: CaseMetadata = field(default_factory=CaseMetadata)
-    note: str = "corrected in napari"
-
-
-@dataclass(frozen=True)
-class AcceptResult:
-    """What Accept wrote: the case (and whether it was added now), the versions, the store folder."""
-
-    store_root: Path
-    case_id: str
-    case_added: bool
-    predicted: LabelVersion | None
-    accepted: LabelVersion
-
-    def summary(self) -> str:
-        """One line for the status label."""
-        edits = self.accepted.edits
-        added = "added to the store and " if self.case_added else ""
-        return (f"case {self.case_id} {added}accepted with version {self.accepted.id} "
-                f"({self.accepted.provenance}): {edits.changed_voxels:,} voxels changed on "
-                f"{len(edits.slices_touched)} slice(s)")
-
-
-def accept_request(store: Store, request: AcceptRequest) -> AcceptResult:
-    """Write the case (if new), the prediction and the correction as label versions, and accept."""
-    case_id, added = request.case_id, False
-    if case_id is None:
-        try:
-            case_id = store.add_case(request.image, metadata=request.metadata, source_name=request.image.name).id
-            added = True
-        except DuplicateCaseError as duplicate:
-            case_id = duplicate.case_id
-    parent, predicted = request.base_version, None
-    if parent is None and request.prediction is not None and request.model:
-        predicted = store.add_label_version(case_id, request.prediction,
-                                            provenance=f"predicted:{model_reference(request.model)}")
-        parent = predicted.id
-    provenance = f"corrected:{parent}" if parent else "manual"
-    if predicted is not None and np.array_equal(request.labels, request.prediction):
-        accepted = predicted  # accepted as predicted: no second, identical version
-    else:
-        accepted = store.add_label_version(case_id, request.labels, provenance=provenance, note=request.note)
-    store.accept(case_id, accepted.id)
-    return AcceptResult(store.root, case_id, added, predicted, accepted)
-
-
-def accept_in_store(request: AcceptRequest) -> AcceptResult:
-    """Open (or create) the store and run :func:`accept_request` (called on a worker thread)."""
-    with Store.open(request.store_path, create=True) as store:
-        return accept_request(store, request)
 
 
 # ---- recovery ------------------------------------------------------------------------------------

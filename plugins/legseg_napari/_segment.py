@@ -1,7 +1,7 @@
 """Segmenting an image layer with one or several networks, and showing the results as layers.
 
 The long work (:func:`compare_work`) runs on a worker thread: it segments the scan with each
-chosen model in turn through :func:`legseg_gui.app.segmentation.segmentation_work` (which loads
+chosen model in turn through :func:`legseg_core.review.segment.segmentation_work` (which loads
 the model with :class:`legseg_core.inference.Segmenter`; torch is imported there, never when a
 dock opens) and returns one :class:`ModelResult` per model. On the UI thread,
 :func:`add_labels_layer` then adds a labels layer in the paper's colours with the muscle names
@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 
 from legseg_core.io import Volume
-from legseg_core.progress import Progress, ProgressWork
+from legseg_core.progress import ProgressWork, share
+from legseg_core.review.segment import ModelChoice, segmentation_work
 from legseg_napari._layers import (CASE, IMAGE, MODEL, UNCERTAINTY, VIEW, VOLUME, image_volume, muscle_labels_kwargs,
                                    unique_name)
 
@@ -33,17 +34,16 @@ class ModelResult:
     score: float | None
 
 
-def compare_work(image: Volume, choices: list[Any], device: str,
+def compare_work(image: Volume, choices: list[ModelChoice], device: str,
                  store_path: str | None) -> ProgressWork[list[ModelResult]]:
     """Segment ``image`` with each model choice in turn; progress spans all of them (one step per model)."""
-    from legseg_gui.app.segmentation import segmentation_work
-
     store = _open_store(store_path) if any(c.model_id for c in choices) else None
     results = []
     try:
         for number, choice in enumerate(choices):
-            inner = segmentation_work(image, choice, device, store)
-            segmentation = yield from _spread(inner, number, len(choices), choice.name)
+            prefix = f"{choice.name} ({number + 1}/{len(choices)})" if len(choices) > 1 else choice.name
+            segmentation = yield from share(segmentation_work(image, choice, device, store), number, len(choices),
+                                            prefix)
             results.append(ModelResult(choice.name, np.asarray(segmentation.labels, np.uint8),
                                        _optional_array(getattr(segmentation, "uncertainty", None)),
                                        _optional_float(getattr(segmentation, "uncertainty_score", None))))
@@ -51,18 +51,6 @@ def compare_work(image: Volume, choices: list[Any], device: str,
         if store is not None:
             store.close()
     return results
-
-
-def _spread(work: ProgressWork[Any], number: int, count: int, name: str) -> ProgressWork[Any]:
-    """Re-scale one model's progress into its share ``[number, number + 1)`` of ``count`` models."""
-    while True:
-        try:
-            event = next(work)
-        except StopIteration as stop:
-            return stop.value
-        fraction = event.fraction if event.total else 0.0
-        prefix = f"{name} ({number + 1}/{count})" if count > 1 else name
-        yield Progress(number + fraction, count, f"{prefix}: {event.message}", event.details)
 
 
 def _open_store(store_path: str | None) -> Any:

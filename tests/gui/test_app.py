@@ -11,7 +11,7 @@ from qtpy.QtCore import QPoint, Qt
 from legseg_core.store import CaseMetadata
 from legseg_gui.app.main_window import CANCEL, DISCARD, RESTORE, SAVE, MainWindowWidget
 from legseg_gui.app.opening import open_scan
-from legseg_gui.app.session import EDIT
+from legseg_core.review.session import EDIT
 from tests.gui.app_helpers import background_row, drag, make_window, store_with_case, tiny_phantom
 
 
@@ -54,7 +54,8 @@ def test_open_paint_undo_accept_through_the_window(qtbot, window, labelled) -> N
     assert np.array_equal(session.editor.labels, before) and not session.dirty
     qtbot.waitUntil(lambda: window.review_panel.dice_text(3) == "1.000", timeout=2000)
     session.editor.redo()
-    window.actions["accept"].trigger()
+    with qtbot.waitSignal(window.accept_ended, timeout=10_000):
+        window.actions["accept"].trigger()
     case = store.case(case_id)
     version = store.version(case.accepted_version)
     assert case.status == "accepted" and version.provenance == f"corrected:{synthetic}"
@@ -119,7 +120,8 @@ def test_unsaved_edits_are_autosaved_and_offered_back_after_a_crash(qtbot, label
     assert restarted.ask.asked == ["Unsaved edits found"]
     assert restarted.session.case_id == case_id and restarted.session.dirty
     assert np.array_equal(restarted.session.editor.labels, edited)
-    restarted.accept_case()
+    with qtbot.waitSignal(restarted.accept_ended, timeout=10_000):
+        restarted.accept_case()
     assert restarted.autosave.entry_for(case_id) is None
     assert np.array_equal(store.load_labels(store.case(case_id).accepted_version), edited)
     crashed.session.editor.mark_saved()

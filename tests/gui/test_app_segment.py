@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from legseg_gui.app.session import EDIT
+from legseg_core.review.session import EDIT
 from tests.gui.app_helpers import TimerGaps, background_row, drag, make_window, store_with_case, tiny_model_file
 
 
@@ -51,7 +51,8 @@ def test_segment_paint_undo_accept_with_a_tiny_model_while_the_window_stays_resp
     assert np.array_equal(labels, before)
     drag(qtbot, window, [(row, 0), (row, labels.shape[2] - 1)])
     corrected = labels.copy()
-    window.actions["accept"].trigger()
+    with qtbot.waitSignal(window.accept_ended, timeout=10_000):
+        window.actions["accept"].trigger()
     case = store.case(case_id)
     accepted = store.version(case.accepted_version)
     assert case.status == "accepted" and accepted.provenance == f"corrected:{predicted.id}"

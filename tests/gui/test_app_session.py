@@ -9,7 +9,7 @@ from legseg_core.errors import ImageShapeError, ImageValueError, StoreError
 from legseg_core.io import Volume
 from legseg_core.store import Store
 from legseg_gui.app.metadata import guess_contrast, metadata_defaults
-from legseg_gui.app.session import EDIT, CaseSession, default_review_pair, provenance_reference
+from legseg_core.review.session import EDIT, CaseSession, default_review_pair, provenance_reference
 from tests.gui.app_helpers import store_with_case
 
 

@@ -12,9 +12,10 @@ from qtpy.QtWidgets import QFormLayout, QLabel, QPushButton, QVBoxLayout, QWidge
 
 from legseg_core.errors import GridMismatchError, LegsegError
 from legseg_core.recovery import RecoveryArea, entry_key
+from legseg_core.review.accept import AcceptRequest, AcceptResult, accept_in_store
 from legseg_gui.worker import ProgressWorker
-from legseg_napari._correction import (AcceptRequest, AcceptResult, accept_in_store, autosave_layer,
-                                       recovery_key_fields, restore_entry, start_correction)
+from legseg_napari._correction import (ACCEPT_NOTE, autosave_layer, recovery_key_fields, restore_entry,
+                                       start_correction)
 from legseg_napari._layers import (CASE, CORRECTS, IMAGE, MODEL, NOT_A_SCAN, OVERLAP, VERSION, image_volume,
                                    layers_of_kind)
 from legseg_napari._qt.case_form import CaseFormWidget
@@ -135,7 +136,7 @@ class CorrectionWidget(QWidget):
             case_id=layer.metadata.get(CASE) or image_layer.metadata.get(CASE),
             prediction=None if prediction_layer is None else np.array(prediction_layer.data, np.uint8, copy=True),
             model=None if prediction_layer is None else prediction_layer.metadata.get(MODEL),
-            base_version=layer.metadata.get(VERSION), metadata=self.case_form.metadata())
+            base_version=layer.metadata.get(VERSION), metadata=self.case_form.metadata(), note=ACCEPT_NOTE)
 
     def _image_layer_for(self, layer: Any) -> Any | None:
         wanted = layer.metadata.get(IMAGE)

@@ -1,21 +1,46 @@
-"""Segmenting the open scan: the long work that runs in the application's worker thread.
+"""Segmenting scans under review: the long work that the application and napari run off the UI thread.
 
-Pure Python (no Qt): :func:`segmentation_work` is a progress generator (see
-:mod:`legseg_core.progress`) that resolves the chosen model to a file, loads it with
+Pure Python (no Qt): each function is a progress generator (see :mod:`legseg_core.progress`).
+:func:`segmentation_work` resolves the chosen model to a file, loads it with
 :class:`legseg_core.inference.Segmenter` on the chosen device and segments the scan, yielding
-progress per batch of patches. Torch is imported here, on the worker thread, never at start-up.
+progress per batch of patches; :func:`segment_and_store` also writes the prediction to the
+store; :func:`segment_cases_work` segments a batch of store cases with one model load. Torch
+is imported on the worker thread, never at start-up.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 from legseg_core.errors import ModelError
 from legseg_core.io import Volume
-from legseg_core.progress import Progress, ProgressWork
+from legseg_core.progress import Progress, ProgressWork, share
+from legseg_core.review.session import store_prediction
+from legseg_core.store.records import LabelVersion
+
+if TYPE_CHECKING:
+    from legseg_core.inference import Segmentation, Segmenter
+    from legseg_core.review.session import CaseSession
+    from legseg_core.store import Store
 
 
-def load_segmenter(path: Any, device: str) -> Any:
+class ModelChoice(Protocol):
+    """A model the user chose to segment with: ``name`` is what the provenance records
+    (``predicted:<name>``), ``model_id`` the registered model (None for a file)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def model_id(self) -> str | None: ...
+
+    def resolve(self, store: Store | None = None) -> Path:
+        """The model file to load."""
+        ...
+
+
+def load_segmenter(path: str | Path, device: str) -> Segmenter:
     """A :class:`legseg_core.inference.Segmenter` for a model file on a device ('auto' picks one)."""
     try:
         from legseg_core.inference import Segmenter
@@ -24,8 +49,9 @@ def load_segmenter(path: Any, device: str) -> Any:
     return Segmenter(path, device=None if device in ("", "auto") else device)
 
 
-def segmentation_work(image: Volume, choice: Any, device: str, store: Any = None) -> ProgressWork[Any]:
-    """Segment ``image`` (``[z, y, x]``) with the chosen model (a ModelChoice); returns the Segmentation
+def segmentation_work(image: Volume, choice: ModelChoice, device: str,
+                      store: Store | None = None) -> ProgressWork[Segmentation]:
+    """Segment ``image`` (``[z, y, x]``) with the chosen model; returns the Segmentation
     (labels uint8 ``[z, y, x]``, uncertainty map, uncertainty score)."""
     yield Progress(0, 0, f"loading {choice.name}")
     path = choice.resolve(store)
@@ -35,7 +61,8 @@ def segmentation_work(image: Volume, choice: Any, device: str, store: Any = None
     return segmentation
 
 
-def segment_and_store(session: Any, choice: Any, device: str, *, author: str | None = None) -> ProgressWork[Any]:
+def segment_and_store(session: CaseSession, choice: ModelChoice, device: str, *,
+                      author: str | None = None) -> ProgressWork[tuple[Segmentation, LabelVersion]]:
     """Segment a session's scan and write the prediction to the store (both off the UI thread); returns
     ``(segmentation, label version)``. The editor is left alone: the UI thread adopts the result."""
     segmentation = yield from segmentation_work(session.image, choice, device, session.store)
@@ -46,25 +73,17 @@ def segment_and_store(session: Any, choice: Any, device: str, *, author: str | N
     return segmentation, version
 
 
-def segment_cases_work(store: Any, case_ids: list[str], choice: Any, device: str, *,
-                       author: str | None = None) -> ProgressWork[dict[str, Any]]:
+def segment_cases_work(store: Store, case_ids: list[str], choice: ModelChoice, device: str, *,
+                       author: str | None = None) -> ProgressWork[dict[str, LabelVersion]]:
     """Segment several store cases with one model (loaded once) and store each prediction with its
     uncertainty score; returns case id -> label version. Progress counts cases (fractions within one)."""
-    from legseg_gui.app.session import store_prediction
-
     yield Progress(0, len(case_ids), f"loading {choice.name}")
     segmenter = load_segmenter(choice.resolve(store), device)
-    stored: dict[str, Any] = {}
+    stored: dict[str, LabelVersion] = {}
     for index, case_id in enumerate(case_ids):
         prefix = f"case {index + 1}/{len(case_ids)} ({case_id})"
         steps = segmenter.segment_steps(store.load_image(case_id))
-        while True:
-            try:
-                event = next(steps)
-            except StopIteration as stop:
-                segmentation = stop.value
-                break
-            yield Progress(index + event.fraction, len(case_ids), f"{prefix}: {event.message}", {"case": case_id})
+        segmentation = yield from share(steps, index, len(case_ids), prefix, {"case": case_id})
         stored[case_id] = store_prediction(store, case_id, segmentation.labels, choice.name,
                                            uncertainty_score=segmentation.uncertainty_score, author=author)
         yield Progress(index + 1, len(case_ids), f"{prefix}: stored", {"case": case_id, "stored": True})

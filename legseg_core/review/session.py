@@ -1,4 +1,4 @@
-"""The case open in the application: its store record, scan, the labels being edited, and saving.
+"""The case under review: its store record, scan, the labels being edited, and saving.
 
 Pure Python (no Qt), so its rules are tested without a window. A :class:`CaseSession` holds
 a store case, its segmentation image (a canonical ``[z, y, x]`` Volume), a
@@ -12,20 +12,28 @@ Saving follows the store's provenance rules:
 - accepting unchanged labels accepts the base version (no duplicate is written);
 - accepting changed labels writes ``corrected:<base version>`` (or ``manual`` when there was no
   base) with the author, then marks it accepted; the store records the edit statistics.
+
+Accepting is :func:`legseg_core.review.accept.accept_request`, shared with the napari plugin:
+:meth:`CaseSession.accept_request` snapshots the labels on the UI thread, the request runs on a
+worker thread, and :meth:`CaseSession.adopt_accepted` takes the result back.
 """
 
 from __future__ import annotations
 
 import logging
-import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from legseg_core.editing import LabelEditor
-from legseg_core.errors import StoreError
 from legseg_core.io import Volume
+from legseg_core.review.accept import AcceptRequest, AcceptResult, accept_request, provenance_reference
+from legseg_core.store.records import CaseRecord, LabelVersion
+
+if TYPE_CHECKING:
+    from legseg_core.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -44,13 +52,7 @@ class LabelSource:
     provenance: str = ""
 
 
-def provenance_reference(name: str) -> str:
-    """A model name as a provenance reference: letters, digits and ``_.:+-``, at most 100 characters."""
-    text = re.sub(r"[^A-Za-z0-9_.:+-]+", "-", str(name)).strip("-_.:+") or "model"
-    return text[:100]
-
-
-def default_review_pair(versions: list[Any], base_id: str | None) -> tuple[str, str]:
+def default_review_pair(versions: Sequence[LabelVersion], base_id: str | None) -> tuple[str, str]:
     """(reference key, prediction key) shown first: a manual or corrected version against the edit when one
     exists besides the base, else the edit against the newest prediction."""
     others = [v for v in versions if v.id != base_id and not v.provenance.startswith("predicted")]
@@ -60,8 +62,8 @@ def default_review_pair(versions: list[Any], base_id: str | None) -> tuple[str, 
     return EDIT, (predicted[-1].id if predicted else EDIT)
 
 
-def store_prediction(store: Any, case_id: str, labels: np.ndarray, model_name: str, *,
-                     uncertainty_score: float | None = None, author: str | None = None) -> Any:
+def store_prediction(store: Store, case_id: str, labels: np.ndarray, model_name: str, *,
+                     uncertainty_score: float | None = None, author: str | None = None) -> LabelVersion:
     """Write a segmentation ``[z, y, x]`` to the store as ``predicted:<model>``, and its uncertainty score as the
     case's ``uncertainty_score`` metadata (what the worklist sorts by); returns the label version."""
     model = provenance_reference(model_name)
@@ -76,7 +78,7 @@ def store_prediction(store: Any, case_id: str, labels: np.ndarray, model_name: s
 class CaseSession:
     """One case under review: ``store`` is a :class:`~legseg_core.store.Store`, ``case`` its record."""
 
-    def __init__(self, store: Any, case: Any, image: Volume, *, base_version: str | None = None,
+    def __init__(self, store: Store, case: CaseRecord, image: Volume, *, base_version: str | None = None,
                  labels: np.ndarray | None = None) -> None:
         self.store, self.case, self.image = store, case, image
         self.base_version = base_version
@@ -89,7 +91,7 @@ class CaseSession:
             self.editor.replace_all(labels, "import")
 
     @classmethod
-    def open(cls, store: Any, case_id: str) -> "CaseSession":
+    def open(cls, store: Store, case_id: str) -> CaseSession:
         """Open a store case on its accepted version, else its newest one, else empty labels."""
         case = store.case(case_id)
         base = case.accepted_version or case.latest_version
@@ -106,7 +108,7 @@ class CaseSession:
         """True when the edited labels differ from the base version (or were never saved)."""
         return self.editor.dirty
 
-    def versions(self) -> list[Any]:
+    def versions(self) -> list[LabelVersion]:
         """The case's label versions, oldest first."""
         return self.store.history(self.case.id)
 
@@ -147,24 +149,24 @@ class CaseSession:
     # ---- saving ------------------------------------------------------------------------------------
 
     def save_prediction(self, labels: np.ndarray, model_name: str, *, uncertainty: np.ndarray | None = None,
-                        uncertainty_score: float | None = None, author: str | None = None) -> Any:
+                        uncertainty_score: float | None = None, author: str | None = None) -> LabelVersion:
         """Store a segmentation as ``predicted:<model>``, make it the base and the edited labels; its version."""
         version = self.store_prediction(labels, model_name, uncertainty_score=uncertainty_score, author=author)
         self.adopt_prediction(version, labels, uncertainty=uncertainty)
         return version
 
     def store_prediction(self, labels: np.ndarray, model_name: str, *, uncertainty_score: float | None = None,
-                         author: str | None = None) -> Any:
+                         author: str | None = None) -> LabelVersion:
         """:func:`store_prediction` for this case; touches no editor state, so a worker thread may call it."""
         return store_prediction(self.store, self.case.id, labels, model_name, uncertainty_score=uncertainty_score,
                                 author=author)
 
-    def adopt_prediction(self, version: Any, labels: np.ndarray, *, uncertainty: np.ndarray | None = None) -> None:
+    def adopt_prediction(self, version: LabelVersion, labels: np.ndarray, *, uncertainty: np.ndarray | None = None) -> None:
         """Make a stored prediction the base and the edited labels (in place; history cleared)."""
         self.uncertainty = uncertainty
         self._rebase(version.id, labels)
 
-    def save_draft(self, *, author: str | None = None, note: str = "") -> Any | None:
+    def save_draft(self, *, author: str | None = None, note: str = "") -> LabelVersion | None:
         """Store the edited labels as a new version without accepting it; None when nothing changed."""
         if not self.dirty:
             return None
@@ -173,16 +175,26 @@ class CaseSession:
         self._rebase(version.id)
         return version
 
-    def accept(self, *, author: str | None = None) -> Any:
-        """Accept the edited labels: store them first if they changed, then mark that version accepted."""
-        version_id = self.base_version
-        if self.dirty or version_id is None:
-            if not self.editor.labels.any() and version_id is None:
-                raise StoreError(f"{self.case.id}: there are no labels to accept; segment the scan or draw first")
-            version_id = self.save_draft(author=author).id  # type: ignore[union-attr]
-        self.store.accept(self.case.id, version_id, author=author)
+    def accept(self, *, author: str | None = None) -> LabelVersion:
+        """Accept the edited labels now: store them first if they changed, then mark that version accepted."""
+        request = self.accept_request(author=author)
+        return self.adopt_accepted(request, accept_request(self.store, request))
+
+    def accept_request(self, *, author: str | None = None) -> AcceptRequest:
+        """What :meth:`accept` stores, with a copy of the labels: run it on a worker thread with
+        :func:`~legseg_core.review.accept.accept_request`, then give the result to :meth:`adopt_accepted`."""
+        return AcceptRequest(labels=self.editor.labels.copy(), case_id=self.case.id, base_version=self.base_version,
+                             unchanged=self.base_version is not None and not self.dirty, author=author)
+
+    def adopt_accepted(self, request: AcceptRequest, result: AcceptResult) -> LabelVersion:
+        """Make the accepted version the base; edits made since ``request`` was taken stay unsaved."""
+        unchanged_since = np.array_equal(self.editor.labels, request.labels)
+        self.base_version = result.accepted.id
+        self._cache.pop(result.accepted.id, None)
+        if unchanged_since:
+            self.editor.mark_saved()
         self.case = self.store.case(self.case.id)
-        return self.store.version(version_id)
+        return result.accepted
 
     def _edit_provenance(self) -> str:
         return f"corrected:{self.base_version}" if self.base_version else "manual"

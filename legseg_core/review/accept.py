@@ -1,0 +1,130 @@
+"""Accepting reviewed labels into the store: the one accept workflow of the application and napari.
+
+Accept turns reviewed labels (uint8 ``[z, y, x]`` on the scan's grid) into label versions of a
+store case, following the store's provenance rules:
+
+1. the case: ``case_id``, or the scan added now with the user's metadata (an image already in
+   the store is found by its checksum and reused);
+2. the prediction, as a version with provenance ``predicted:<model>``, when it is not in the
+   store yet (unless the labels were corrected from a stored version, which is then the parent);
+3. the labels, as a version with provenance ``corrected:<parent>`` (``manual`` without a parent)
+   with the author and a note; the store records the per-muscle voxels added and removed and
+   the slices touched against the parent. Labels equal to the prediction just written, or
+   marked ``unchanged`` against their stored parent, add no second, identical version;
+4. the case is accepted with that version.
+
+:func:`accept_request` takes plain data (an :class:`AcceptRequest` built on the UI thread with
+copies of the arrays), so both hosts run it on a worker thread, and returns an
+:class:`AcceptResult`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from legseg_core.errors import StoreError
+from legseg_core.io import Volume
+from legseg_core.store.records import CaseMetadata, LabelVersion
+
+if TYPE_CHECKING:
+    from legseg_core.store import Store
+
+_UNSAFE_REFERENCE = re.compile(r"[^A-Za-z0-9_.:+-]+")
+
+
+def provenance_reference(name: str) -> str:
+    """A model name as a provenance reference: letters, digits and ``_.:+-``, at most 100 characters."""
+    text = _UNSAFE_REFERENCE.sub("-", str(name)).strip("-_.:+") or "model"
+    return text[:100]
+
+
+@dataclass(frozen=True)
+class AcceptRequest:
+    """Everything Accept needs, detached from any widget (arrays are copies).
+
+    ``labels`` are the reviewed labels. ``case_id`` names the store case; without it ``image``
+    is added to the store with ``metadata``. ``prediction`` holds a model's labels that are not
+    in the store yet (``model`` names the model); ``base_version`` a stored version the labels
+    were corrected from, and ``unchanged`` says they are still equal to it.
+    """
+
+    labels: np.ndarray
+    case_id: str | None = None
+    image: Volume | None = None
+    store_path: str | None = None
+    prediction: np.ndarray | None = None
+    model: str | None = None
+    base_version: str | None = None
+    unchanged: bool = False
+    metadata: CaseMetadata = field(default_factory=CaseMetadata)
+    author: str | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class AcceptResult:
+    """What Accept wrote: the case (and whether it was added now), the versions, the store folder."""
+
+    store_root: Path
+    case_id: str
+    case_added: bool
+    predicted: LabelVersion | None
+    accepted: LabelVersion
+
+    def summary(self) -> str:
+        """One line for a status label."""
+        edits = self.accepted.edits
+        added = "added to the store and " if self.case_added else ""
+        return (f"case {self.case_id} {added}accepted with version {self.accepted.id} "
+                f"({self.accepted.provenance}): {edits.changed_voxels:,} voxels changed on "
+                f"{len(edits.slices_touched)} slice(s)")
+
+
+def accept_request(store: Store, request: AcceptRequest) -> AcceptResult:
+    """Write the case (if new), the prediction and the reviewed labels as label versions, and accept."""
+    case_id, added = _case_of(store, request)
+    parent, predicted = request.base_version, None
+    if parent is None and request.prediction is not None and request.model:
+        predicted = store.add_label_version(case_id, request.prediction, author=request.author,
+                                            provenance=f"predicted:{provenance_reference(request.model)}")
+        parent = predicted.id
+    if predicted is not None and np.array_equal(request.labels, request.prediction):
+        accepted = predicted  # accepted as predicted: no second, identical version
+    elif parent is not None and request.unchanged:
+        accepted = store.version(parent)
+    else:
+        if parent is None and not request.labels.any():
+            raise StoreError(f"{case_id}: there are no labels to accept; segment the scan or draw first")
+        accepted = store.add_label_version(case_id, request.labels, author=request.author, note=request.note,
+                                           provenance=f"corrected:{parent}" if parent else "manual")
+    store.accept(case_id, accepted.id, author=request.author)
+    return AcceptResult(store.root, case_id, added, predicted, accepted)
+
+
+def accept_in_store(request: AcceptRequest) -> AcceptResult:
+    """Open (or create) the store at ``request.store_path`` and run :func:`accept_request` (worker thread)."""
+    from legseg_core.store import Store
+
+    with Store.open(request.store_path, create=True) as store:
+        return accept_request(store, request)
+
+
+def _case_of(store: Store, request: AcceptRequest) -> tuple[str, bool]:
+    """The request's case id, and whether its scan was added to the store now."""
+    if request.case_id is not None:
+        return request.case_id, False
+    if request.image is None:
+        raise StoreError("accept needs a store case or the scan to add to the store")
+    from legseg_core.store import DuplicateCaseError
+
+    try:
+        case = store.add_case(request.image, metadata=request.metadata, source_name=request.image.name,
+                              author=request.author)
+    except DuplicateCaseError as duplicate:
+        return duplicate.case_id, False
+    return case.id, True
