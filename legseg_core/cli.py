@@ -1,7 +1,8 @@
 """The ``legseg`` command.
 
 Each subcommand lives in ``legseg_core/commands/<name>.py`` and exposes ``register(subparsers)``;
-heavy imports (torch, scipy) happen inside the handlers, so ``legseg --help`` is quick. Errors a
+other packages add theirs through the ``legseg.commands`` entry points (:mod:`legseg_core.extensions`:
+the GUI adds ``legseg app``); heavy imports (torch, scipy) happen inside the handlers, so ``legseg --help`` is quick. Errors a
 user can cause (:class:`LegsegError`) are printed as one message with a non-zero exit status and
 no traceback.
 """
@@ -16,6 +17,7 @@ from collections.abc import Sequence
 
 from legseg_core import __version__
 from legseg_core.errors import CancelledError, LegsegError
+from legseg_core.extensions import register_commands
 
 #: Subcommand modules under legseg_core.commands, in the order `legseg --help` lists them.
 COMMAND_MODULES: tuple[str, ...] = (
@@ -31,7 +33,6 @@ COMMAND_MODULES: tuple[str, ...] = (
     "train",
     "finetune",
     "experiment",
-    "app",
     "demo",
     "starter",
 )
@@ -49,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(f"legseg_core.commands.{name}").register(subparsers)
+    register_commands(subparsers)
     return parser
 
 

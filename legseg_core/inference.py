@@ -135,7 +135,7 @@ class Segmentation:
 class Segmenter:
     """A loaded model on a device, ready to segment scans.
 
-    ``model`` is a model file path, a model name (see :func:`legseg_core.models.resolve_model`)
+    ``model`` is a model file path, a model name (see :func:`legseg_core.model_lookup.resolve_model`)
     or a ``(network, card)`` pair; ``device`` a torch device string or None for the best one;
     ``precision`` one of auto, fp32, bf16, fp16; ``batch_size`` patches per forward pass; ``leg``
     the side of the leg in single-leg scans (``auto``: from the scan's metadata, else its place in
@@ -361,7 +361,8 @@ def _check(cancel: CancelToken | None, volume: Volume) -> None:
 
 
 def _load(model: Any, device: "torch.device") -> tuple[Any, Any]:  # noqa: F821
-    from legseg_core.models import load_checkpoint, resolve_model
+    from legseg_core.model_lookup import resolve_model
+    from legseg_core.models import load_checkpoint
     from legseg_core.models.card import ModelCard, check_label_map
 
     if isinstance(model, (str, Path)):

@@ -87,15 +87,10 @@ def _registry_title(model: Any) -> str:
 
 
 def shipped_folders() -> list[Path]:
-    """Where shipped model files live: ``assets/models`` of the source tree or of the package.
+    """Where shipped model files live: ``assets/models`` of the source tree or of the package."""
+    from legseg_core.model_lookup import shipped_model_folders
 
-    The same folders as ``legseg_core.models.resolve.shipped_model_folders``, which cannot be
-    imported here without torch (the models package imports it).
-    """
-    import legseg_core
-
-    package = Path(legseg_core.__file__).resolve().parent
-    return [package.parent / "assets" / "models", package / "assets" / "models"]
+    return shipped_model_folders()
 
 
 def file_choice(path: str | Path, source: str = "file") -> ModelChoice:

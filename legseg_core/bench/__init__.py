@@ -1,4 +1,5 @@
-"""Benchmarks behind ``legseg bench NAME``: one module per benchmark, listed in BENCHMARKS.
+"""Benchmarks behind ``legseg bench NAME``: one module per benchmark, listed in BENCHMARKS (and the
+GUI's, declared as ``legseg.benchmarks`` entry points).
 
 Each module exposes ``DESCRIPTION`` (one line), ``add_arguments(parser)`` and
 ``run(args) -> BenchResult``. Every figure is a median over repeats, so that a shared, noisy
@@ -26,13 +27,9 @@ BENCHMARKS: tuple[str, ...] = (
     "demo",
 )
 
-#: Benchmarks of the Qt widgets: name -> module. They are imported only when run, so that the
-#: core (and `legseg --help`) never imports Qt; they take the same interface as core benchmarks.
-GUI_BENCHMARKS: dict[str, str] = {
-    "slice_view": "legseg_gui.benchmarks.slice_view",
-    "app": "legseg_gui.benchmarks.app",
-    "napari_docks": "legseg_gui.benchmarks.napari_docks",
-}
+#: Benchmarks of other packages (the Qt widgets) come from the ``legseg.benchmarks`` entry points
+#: (:mod:`legseg_core.extensions`); they are imported only when run, so that the core (and
+#: `legseg --help`) never imports Qt, and take the same interface as core benchmarks.
 
 
 @dataclass

@@ -5,8 +5,12 @@ from __future__ import annotations
 import argparse
 import importlib
 
-from legseg_core.bench import BENCHMARKS, GUI_BENCHMARKS, BenchResult, format_table
+from importlib.metadata import EntryPoint
+from types import ModuleType
+
+from legseg_core.bench import BENCHMARKS, BenchResult, format_table
 from legseg_core.commands.common import print_json
+from legseg_core.extensions import BENCHMARKS_GROUP, ExtensionMissingError, extension_points
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -19,9 +23,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         module.add_arguments(sub)
         sub.add_argument("--json", action="store_true", help="print the figures as JSON")
         sub.set_defaults(handler=_runner(module))
-    for name, module_path in GUI_BENCHMARKS.items():
-        sub = benches.add_parser(name, add_help=False, help=f"Qt widget benchmark ({module_path}); --help for its options")
-        sub.set_defaults(handler=_gui_runner(name, module_path), passthrough=True)
+    for point in extension_points(BENCHMARKS_GROUP):
+        sub = benches.add_parser(point.name, add_help=False,
+                                 help=f"Qt widget benchmark ({point.value}); --help for its options")
+        sub.set_defaults(handler=_gui_runner(point), passthrough=True)
     every = benches.add_parser("all", help="run every benchmark with quick settings and print a summary")
     every.add_argument("--json", action="store_true", help="print the figures as JSON")
     every.set_defaults(handler=run_all)
@@ -35,10 +40,18 @@ def _runner(module):
     return run
 
 
-def _gui_runner(name: str, module_path: str):
+def _load(point: EntryPoint) -> ModuleType:
+    try:
+        return point.load()
+    except ImportError as error:
+        raise ExtensionMissingError(f"benchmark {point.name} is not available: {point.value} cannot be imported "
+                                    f"({error}); install LegSeg with its GUI (pip install -e .)") from None
+
+
+def _gui_runner(point: EntryPoint):
     def run(args: argparse.Namespace) -> int:
-        module = importlib.import_module(module_path)
-        parser = argparse.ArgumentParser(prog=f"legseg bench {name}", description=module.DESCRIPTION)
+        module = _load(point)
+        parser = argparse.ArgumentParser(prog=f"legseg bench {point.name}", description=module.DESCRIPTION)
         module.add_arguments(parser)
         parser.add_argument("--json", action="store_true", help="print the figures as JSON")
         options = parser.parse_args(args.options)
@@ -49,7 +62,7 @@ def _gui_runner(name: str, module_path: str):
 
 def _all_modules() -> list:
     modules = [importlib.import_module(f"legseg_core.bench.{name}") for name in BENCHMARKS]
-    return modules + [importlib.import_module(path) for path in GUI_BENCHMARKS.values()]
+    return modules + [_load(point) for point in extension_points(BENCHMARKS_GROUP)]
 
 
 def report(result: BenchResult, *, as_json: bool) -> None:

@@ -49,7 +49,7 @@ def architecture_rows() -> list[dict[str, Any]]:
 def run_list(args: argparse.Namespace) -> int:
     from legseg_core.bench import format_table
     from legseg_core.commands.model_registry import print_registered, registered_rows
-    from legseg_core.models import available_models
+    from legseg_core.model_lookup import available_models
 
     rows = architecture_rows()
     if args.json:

@@ -104,7 +104,7 @@ def _paths(folder: Path, stem: str, labels: Path | None = None) -> dict[str, Pat
 
 def run(args: argparse.Namespace) -> int:
     from legseg_core.inference import Segmenter
-    from legseg_core.models import resolve_model
+    from legseg_core.model_lookup import resolve_model
 
     scans = collect_scans(args.scans)
     outputs = output_paths(scans, args.output)

@@ -137,7 +137,7 @@ def _read(path: Path) -> str:
 
 def _run_ship(args: argparse.Namespace) -> int:
     from legseg_core.commands.train import parse_pairs
-    from legseg_core.models.resolve import shipped_model_folders
+    from legseg_core.model_lookup import shipped_model_folders
     from legseg_core.starter.ship import evaluation_summary, model_card_markdown, ship_model
 
     folders = shipped_model_folders()

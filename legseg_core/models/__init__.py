@@ -5,7 +5,9 @@
 - :mod:`~legseg_core.models.card`: :class:`ModelCard`, what a model file says about itself.
 - :mod:`~legseg_core.models.checkpoint`: ``save_checkpoint`` / ``load_checkpoint`` (plain data
   only; loading never runs code).
-- :mod:`~legseg_core.models.resolve`: ``resolve_model(name_or_file)``, from a name or path to a file.
+
+From a model name (shipped or registered in a store) to a file is :mod:`legseg_core.model_lookup`,
+which reads the store, so that this package depends on neither the store nor training.
 
 Every network maps ``[batch, 1, z, y, x]`` images to ``[batch, 8, z, y, x]`` probabilities.
 Importing this package imports torch.
@@ -20,9 +22,7 @@ from legseg_core.models.registry import (
     ARCHITECTURES, PAPER_PARAMETERS, PRESETS, architecture, build_model, count_parameters, preset_arguments,
     rebuild_model,
 )
-from legseg_core.models.resolve import available_models, resolve_model
 
 __all__ = ["ARCHITECTURES", "CARD_SCHEMA_VERSION", "MUSCLE_LABEL_MAP", "PAPER_PARAMETERS", "PRESETS", "ModelCard",
-           "SegmentationNet", "architecture", "available_models", "build_model", "count_parameters",
-           "load_checkpoint", "preset_arguments", "read_card", "rebuild_model", "resolve_model",
-           "save_checkpoint"]
+           "SegmentationNet", "architecture", "build_model", "count_parameters",
+           "load_checkpoint", "preset_arguments", "read_card", "rebuild_model", "save_checkpoint"]

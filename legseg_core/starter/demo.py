@@ -86,7 +86,7 @@ def run_demo(out_dir: str | Path, *, case: DemoCase = DemoCase(), model: str = D
     import time
 
     from legseg_core.inference import Segmenter
-    from legseg_core.models.resolve import resolve_model
+    from legseg_core.model_lookup import resolve_model
 
     out_dir = _output_folder(out_dir)
     model_path = resolve_model(model)

@@ -51,7 +51,7 @@ def ship_model(trained: str | Path, out: str | Path, *, name: str, details: dict
 
 def starter_model_files() -> list[Path]:
     """The shipped starter model files that exist, in :data:`STARTER_NAMES` order."""
-    from legseg_core.models.resolve import shipped_model_folders
+    from legseg_core.model_lookup import shipped_model_folders
 
     found = []
     for name in STARTER_NAMES:

@@ -147,7 +147,7 @@ def starting_network(store: Any, request: TrainRequest) -> tuple[Any, Any, dict[
     if given:
         raise TrainingError(f"--init {request.init} brings its own network and preprocessing; leave out "
                             f"{', '.join(given)}")
-    from legseg_core.models import resolve_model
+    from legseg_core.model_lookup import resolve_model
     from legseg_core.store.files import file_sha256
 
     path = resolve_model(request.init, store=store.root)

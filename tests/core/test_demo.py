@@ -14,7 +14,7 @@ from legseg_core.errors import InputPathError, ModelError
 from legseg_core.evaluation import overlap_map
 from legseg_core.io import load_volume
 from legseg_core.labels import MUSCLE_ABBRS
-from legseg_core.models.resolve import resolve_model
+from legseg_core.model_lookup import resolve_model
 from legseg_core.starter import DemoCase, run_demo, show
 from legseg_core.progress import drive
 

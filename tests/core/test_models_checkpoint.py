@@ -8,11 +8,10 @@ from pathlib import Path
 import pytest
 import torch
 
+from legseg_core import model_lookup as resolve
 from legseg_core.errors import CheckpointError, InputPathError, ModelError
-from legseg_core.models import (
-    MUSCLE_LABEL_MAP, ModelCard, build_model, load_checkpoint, read_card, resolve_model, save_checkpoint,
-)
-from legseg_core.models import resolve
+from legseg_core.model_lookup import resolve_model
+from legseg_core.models import MUSCLE_LABEL_MAP, ModelCard, build_model, load_checkpoint, read_card, save_checkpoint
 from legseg_core.preprocess import PreprocessConfig
 
 

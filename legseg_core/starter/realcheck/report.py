@@ -99,7 +99,7 @@ class RealCheck:
 
     def __init__(self, model: str | Path, *, device: str | None = "auto", store: str | Path | None = None) -> None:
         from legseg_core.inference import Segmenter
-        from legseg_core.models import resolve_model
+        from legseg_core.model_lookup import resolve_model
 
         self.model_file = resolve_model(model, store=store)
         self.name = self.model_file.stem

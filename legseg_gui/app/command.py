@@ -1,17 +1,14 @@
 """``legseg app``: the standalone review station (worklist, image view, segment, correct, accept, fine-tune).
 
-The GUI lives in ``legseg_gui``. Like the GUI benchmarks, it is reached by module name when the
-command runs (``APP_MODULE``), never imported by the core, so ``legseg_core`` stays free of Qt
-and ``legseg --help`` stays quick.
+The GUI adds this command to ``legseg`` through the ``legseg.commands`` entry point of
+``pyproject.toml`` (see :mod:`legseg_core.extensions`), so the core names no GUI module. This
+module imports no Qt: the window is built by :mod:`legseg_gui.app.launch` when the command runs,
+so ``legseg --help`` stays quick.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
-
-#: The module that builds and runs the application window (AppOptions, run_app, DEFAULT_SIZE).
-APP_MODULE = "legseg_gui.app.launch"
 
 OVERLAYS = ("labels", "overlap", "none")
 PANELS = ("segment", "review", "finetune")
@@ -29,6 +26,7 @@ def _size(text: str) -> tuple[int, int]:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``legseg app`` (the entry point of the ``legseg.commands`` group)."""
     parser = subparsers.add_parser(
         "app", help="open the LegSeg application: worklist, segment, correct, accept, fine-tune",
         description="Open the LegSeg application on a store: the worklist of cases (sortable by status, contrast, "
@@ -56,7 +54,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    launch = importlib.import_module(APP_MODULE)
+    from legseg_gui.app import launch
+
     options = launch.AppOptions(store=args.store, open=args.open, labels=args.labels, reference=args.reference,
                                 overlay=args.overlay, slice=args.slice, panel=args.panel,
                                 screenshot=args.screenshot, quit=args.quit, size=args.size or launch.DEFAULT_SIZE)

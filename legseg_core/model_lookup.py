@@ -9,6 +9,9 @@
 
 Each source is one entry of :data:`MODEL_SOURCES`; a new kind of named model is one more entry.
 An unknown name raises a :class:`ModelError` that lists every name available.
+
+The lookup sits above the store and the training registry (it reads both), so that
+:mod:`legseg_core.models` holds networks, model cards and model files only.
 """
 
 from __future__ import annotations
@@ -18,7 +21,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from legseg_core.errors import InputPathError, ModelError, StoreError
+
+if TYPE_CHECKING:
+    from legseg_core.training.registry import ModelRegistry
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +45,7 @@ class ModelSource:
 
 def shipped_model_folders() -> list[Path]:
     """Folders that may hold shipped models: ``assets/models`` of the source tree or of the package."""
-    package = Path(__file__).resolve().parents[1]
+    package = Path(__file__).resolve().parent
     return [folder for folder in (package.parent / "assets" / "models", package / "assets" / "models")
             if folder.is_dir()]
 
@@ -55,7 +63,7 @@ def _shipped_find(name: str, store: str | Path | None) -> Path | None:
     return None
 
 
-def _store_registry(store: str | Path | None):  # -> ModelRegistry | None
+def _store_registry(store: str | Path | None) -> ModelRegistry | None:
     from legseg_core.store import Store
     from legseg_core.store.errors import StoreMissingError
     from legseg_core.training.registry import ModelRegistry
