@@ -38,7 +38,7 @@ def extension_points(group: str) -> list[EntryPoint]:
     return [found[name] for name in sorted(found)]
 
 
-def register_commands(subparsers: argparse._SubParsersAction) -> None:
+def register_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the commands of :data:`COMMANDS_GROUP`; a command that cannot be loaded (or an expected one
     that no package provides) becomes a command that says so."""
     provided = set()
@@ -56,7 +56,7 @@ def register_commands(subparsers: argparse._SubParsersAction) -> None:
             _register_missing(subparsers, name, f"{what} is not installed")
 
 
-def _register_missing(subparsers: argparse._SubParsersAction, name: str, reason: str) -> None:
+def _register_missing(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], name: str, reason: str) -> None:
     parser = subparsers.add_parser(name, add_help=False, help=f"not available here: {reason}")
 
     def run(args: argparse.Namespace) -> int:

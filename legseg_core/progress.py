@@ -71,7 +71,8 @@ def drive(work: ProgressWork[T], callback: ProgressCallback | None = None,
         try:
             event = next(work)
         except StopIteration as stop:
-            return stop.value
+            result: T = stop.value
+            return result
         if callback is not None:
             callback(event)
         if cancel is not None and cancel.cancelled:
@@ -86,7 +87,8 @@ def relay(work: ProgressWork[T], change: Callable[[Progress], Progress]) -> Prog
         try:
             event = next(work)
         except StopIteration as stop:
-            return stop.value
+            result: T = stop.value
+            return result
         yield change(event)
 
 

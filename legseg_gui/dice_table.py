@@ -59,7 +59,7 @@ class DiceTableWidget(QTableWidget):
         Muscles or keys left out, and NaN values, show as '–'.
         """
         by_label = dict(scores) if isinstance(scores, Mapping) else {int(s["label"]): s for s in scores}
-        for column_index, column in enumerate(self.columns):
+        for column in self.columns:
             self.set_column(column.key, {label: values.get(column.key) for label, values in by_label.items()})
 
     def set_column(self, key: str, values: Mapping[int, float | None]) -> None:

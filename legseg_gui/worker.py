@@ -26,12 +26,12 @@ import inspect
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from qtpy.QtCore import QObject, QThread, Signal
 
 from legseg_core.errors import CancelledError, LegsegError
-from legseg_core.progress import CancelToken, Progress, drive
+from legseg_core.progress import CancelToken, Progress, ProgressWork, drive
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +94,9 @@ class _WorkThread(QThread):
         self._token.raise_if_cancelled(self._what)
         work = self._work() if callable(self._work) and not inspect.isgenerator(self._work) else self._work
         self._token.raise_if_cancelled(self._what)
-        return drive(work, self._publish, self._token, self._what) if inspect.isgenerator(work) else work
+        if not inspect.isgenerator(work):
+            return work
+        return drive(cast("ProgressWork[Any]", work), self._publish, self._token, self._what)
 
 
 class ProgressWorker(QObject):

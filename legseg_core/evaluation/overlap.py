@@ -14,7 +14,7 @@ them on demand (:meth:`OverlapTracker.scores`).
 
 from __future__ import annotations
 
-from typing import Literal, Union
+from typing import Literal
 
 import numpy as np
 
@@ -27,7 +27,7 @@ from legseg_core.labels import (MUSCLE_IDS, NUM_CLASSES, OVERLAP_AGREE, OVERLAP_
 from legseg_core.progress import ProgressWork
 
 #: A region of the [z, y, x] grid: an axial slice index, or a tuple of up to three slices or indices.
-Region = Union[int, tuple[Union[slice, int], ...]]
+Region = int | tuple[slice | int, ...]
 Target = Literal["prediction", "reference", "both"]
 
 

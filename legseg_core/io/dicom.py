@@ -158,7 +158,7 @@ def _affine(orientation: np.ndarray, spacing: np.ndarray, first: np.ndarray, ste
 def _pixels(dataset: Any, path: Path) -> np.ndarray:
     try:
         pixels = dataset.pixel_array.astype(np.float32)
-    except Exception as error:  # pydicom raises many types for missing codecs or bad data
+    except Exception as error:  # noqa: BLE001 -- pydicom raises many types for missing codecs or bad data
         raise ImageFormatError(f"{path}: cannot decode the DICOM pixel data ({type(error).__name__}: {error})") from None
     slope = float(getattr(dataset, "RescaleSlope", 1) or 1)
     intercept = float(getattr(dataset, "RescaleIntercept", 0) or 0)

@@ -88,12 +88,12 @@ class AcceptResult:
 def accept_request(store: Store, request: AcceptRequest) -> AcceptResult:
     """Write the case (if new), the prediction and the reviewed labels as label versions, and accept."""
     case_id, added = _case_of(store, request)
-    parent, predicted = request.base_version, None
-    if parent is None and request.prediction is not None and request.model:
-        predicted = store.add_label_version(case_id, request.prediction, author=request.author,
+    parent, predicted, prediction = request.base_version, None, request.prediction
+    if parent is None and prediction is not None and request.model:
+        predicted = store.add_label_version(case_id, prediction, author=request.author,
                                             provenance=f"predicted:{provenance_reference(request.model)}")
         parent = predicted.id
-    if predicted is not None and np.array_equal(request.labels, request.prediction):
+    if predicted is not None and prediction is not None and np.array_equal(request.labels, prediction):
         accepted = predicted  # accepted as predicted: no second, identical version
     elif parent is not None and request.unchanged:
         accepted = store.version(parent)

@@ -93,4 +93,4 @@ def inside(root: Path, relative: str) -> Path:
 def hash_source_name(name: str, salt: str) -> str:
     """sha256 (hex) of a source file name with the store's salt: lets a store recognise a file it
     has seen without keeping its name, which may carry a patient's name."""
-    return hashlib.sha256(f"{salt}\0{name}".encode("utf-8")).hexdigest()
+    return hashlib.sha256(f"{salt}\0{name}".encode()).hexdigest()

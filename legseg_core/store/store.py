@@ -381,7 +381,7 @@ def _maybe_committed(check: Callable[[], bool]) -> bool:
     """Whether a transaction may have committed; True when that cannot be told (keep the files)."""
     try:
         return bool(check())
-    except Exception:  # the catalog itself may be unreachable: keep the files, verify will tell
+    except Exception:  # noqa: BLE001 -- the catalog itself may be unreachable: keep the files, verify will tell
         return True
 
 

@@ -75,7 +75,7 @@ def test_right_leg_lies_at_smaller_x_with_compartments_in_place(b25_cases):
         for columns, medial_sign in ((right, 1), (left, -1)):
             part = labels[:, :, columns]
 
-            def centre(abbr: str) -> np.ndarray:
+            def centre(abbr: str, part: np.ndarray = part) -> np.ndarray:
                 return np.argwhere(part == MUSCLE_BY_ABBR[abbr].id).mean(axis=0)
 
             # GM medial to GL, TA medial to PER (medial = toward the other leg)
