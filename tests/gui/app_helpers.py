@@ -48,8 +48,19 @@ def muscle_mask(labels: np.ndarray, muscle: int) -> np.ndarray:
 
 
 class TimerGaps:
-    """A Qt timer firing every ``interval_ms``; the longest gap between two firings tells how responsive
-    the event loop stayed."""
+    """A Qt timer firing every ``interval_ms``; the gaps between firings tell how responsive the event
+    loop stayed.
+
+    On a loaded machine the loop can miss a few firings for reasons of its own (the scheduler, the
+    garbage collector), so tests judge the share of the time spent in long gaps, not the longest
+    gap: :meth:`assert_responsive` passes with a few hiccups and fails when the UI thread does the
+    work itself (then one gap spans nearly all of it).
+    """
+
+    #: A gap longer than this is a stall (seconds).
+    STALL_SECONDS = 0.25
+    #: At most this share of the measured time may be spent in stalls.
+    MAX_STALLED_SHARE = 0.5
 
     def __init__(self, interval_ms: int = 20) -> None:
         import time
@@ -74,8 +85,26 @@ class TimerGaps:
         return self.max_gap
 
     @property
+    def gaps(self) -> list[float]:
+        return [b - a for a, b in zip(self.times, self.times[1:])]
+
+    @property
     def max_gap(self) -> float:
-        return max((b - a for a, b in zip(self.times, self.times[1:])), default=0.0)
+        return max(self.gaps, default=0.0)
+
+    def stalled_share(self, threshold: float = STALL_SECONDS) -> float:
+        """The share of the measured time spent in gaps longer than ``threshold`` seconds (0..1)."""
+        span = self.times[-1] - self.times[0] if len(self.times) > 1 else 0.0
+        return sum(gap for gap in self.gaps if gap > threshold) / span if span > 0 else 0.0
+
+    def assert_responsive(self, doing: str) -> None:
+        """Fail when the event loop stalled for more than :data:`MAX_STALLED_SHARE` of the time ``doing`` ran."""
+        share = self.stalled_share()
+        stalls = [gap for gap in self.gaps if gap > self.STALL_SECONDS]
+        span = self.times[-1] - self.times[0] if len(self.times) > 1 else 0.0
+        assert share <= self.MAX_STALLED_SHARE, (
+            f"the event loop stalled for {share:.0%} of the {span:.2f} s {doing}: {len(stalls)} gap(s) over "
+            f"{self.STALL_SECONDS} s, the longest {self.max_gap:.3f} s")
 
 
 TINY_TRAINING = {"model_options": {"channels": [2, 4], "strides": [[1, 2, 2]], "norm": "instance"},

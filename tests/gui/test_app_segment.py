@@ -29,9 +29,9 @@ def test_segment_paint_undo_accept_with_a_tiny_model_while_the_window_stays_resp
     with qtbot.waitSignal(window.segmentation_ended, timeout=180_000) as ended:
         start_segmentation(qtbot, window, model_file)
         assert window.segmentation.running and not window.segment_panel.segment_button.isEnabled()
-    longest_gap = gaps.stop()
+    gaps.stop()
     assert ended.args == ["finished"], window.segment_panel.progress.message
-    assert longest_gap < 0.2, f"the event loop stalled for {longest_gap:.3f} s during inference"
+    gaps.assert_responsive("segmentation ran")
     predicted = store.history(case_id)[-1]
     assert predicted.provenance == "predicted:tiny-unet" and window.session.base_version == predicted.id
     assert np.array_equal(window.session.editor.labels, store.load_labels(predicted.id))

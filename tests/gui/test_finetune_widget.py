@@ -44,7 +44,7 @@ def test_a_real_fine_tune_process_is_followed_to_its_verdict_and_rolled_back(qtb
     with qtbot.waitSignal(widget.ended, timeout=180_000) as blocker:
         widget.start_button.click()
         assert widget.running and widget.progress.cancel_button.isEnabled()
-    longest_gap = gaps.stop()
+    gaps.stop()
     result = blocker.args[0]
     assert result.get("decision") == "promoted" and result["base"] == base, (widget.progress.message, widget.errors)
     candidate = result["candidate"]
@@ -53,7 +53,7 @@ def test_a_real_fine_tune_process_is_followed_to_its_verdict_and_rolled_back(qtb
     assert "mean Dice" in widget.verdict_label.text()
     assert len(widget.loss_plot.points("loss")) >= 1 and len(widget.dice_plot.points("dice")) == 1
     assert widget.progress.fraction == 1.0 and widget.progress.message == "fine-tuning: done"
-    assert longest_gap < 0.2, f"the event loop stalled for {longest_gap:.3f} s while fine-tuning ran"
+    gaps.assert_responsive("fine-tuning ran")
     qtbot.waitUntil(lambda: widget.counts is not None and widget.counts["active"] == candidate, timeout=10_000)
     assert widget.counts["unseen"] == 0 and not widget.start_button.isEnabled()
     with qtbot.waitSignal(widget.models_changed):

@@ -44,7 +44,7 @@ def test_the_sample_is_segmented_off_the_ui_thread(segment, qtbot) -> None:
     worker.progress.connect(lambda event: gaps.timer.isActive() and event.fraction == 1.0 and gaps.stop())
     with qtbot.waitSignal(worker.ended, timeout=120_000):
         pass
-    longest_gap = gaps.max_gap  # from the start to the last progress event: the inference
+    # measured from the start to the last progress event: the inference
     assert worker.outcome == "finished", worker.error
     qtbot.waitUntil(lambda: len(widget.uncertainty_layers) == 1, timeout=10_000)
     labels_layer, uncertainty_layer = viewer.layers[-2], viewer.layers[-1]
@@ -58,7 +58,7 @@ def test_the_sample_is_segmented_off_the_ui_thread(segment, qtbot) -> None:
     assert uncertainty_layer.metadata["legseg_uncertainty"] and not uncertainty_layer.visible
     assert "uncertainty (score" in uncertainty_layer.name
     assert widget.progress.fraction == 1.0 and widget.segment_button.isEnabled()
-    assert longest_gap < 0.2, f"napari's event loop stalled for {longest_gap:.3f} s during inference"
+    gaps.assert_responsive("napari segmentation ran")
 
 
 def test_comparing_two_models_is_one_action_laid_out_side_by_side(segment, qtbot) -> None:
