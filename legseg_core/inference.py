@@ -23,7 +23,7 @@ import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -31,6 +31,9 @@ from legseg_core.errors import LegsegError, ModelError
 from legseg_core.io import Volume
 from legseg_core.labels import NUM_CLASSES
 from legseg_core.progress import CancelToken, Progress, ProgressWork, run_quietly
+
+if TYPE_CHECKING:
+    import torch
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +56,7 @@ class DeviceError(LegsegError):
     """A device name is unknown, or the device is not available on this machine."""
 
 
-def pick_device(requested: str | None = None) -> "torch.device":  # noqa: F821
+def pick_device(requested: str | None = None) -> torch.device:
     """The torch device to run on: ``None``/``'auto'`` picks CUDA, then MPS, then the CPU."""
     import torch
 
@@ -84,7 +87,7 @@ def _mps_available() -> bool:
     return bool(backend is not None and backend.is_available())
 
 
-def pick_precision(requested: str, device: "torch.device") -> str:  # noqa: F821
+def pick_precision(requested: str, device: torch.device) -> str:
     """The arithmetic to run in: fp32, bf16 or fp16 (``auto`` follows :data:`AUTO_PRECISION`)."""
     if requested not in PRECISIONS:
         raise ModelError(f"unknown precision {requested!r}; choose one of {', '.join(PRECISIONS)}")
@@ -130,6 +133,19 @@ class Segmentation:
         """Voxel count per muscle id 1..7."""
         counts = np.bincount(self.labels.ravel(), minlength=NUM_CLASSES)
         return {label: int(counts[label]) for label in range(1, NUM_CLASSES)}
+
+
+@dataclass(frozen=True)
+class PatchSetResult:
+    """One set of patches segmented and put back on the scan's ``[z, y, x]`` grid: its uncertainty
+    score (lower is surer), labels, uncertainty map, class probabilities (when asked) and the sides of
+    the legs as this set read them."""
+
+    score: float
+    labels: np.ndarray
+    uncertainty: np.ndarray
+    probabilities: np.ndarray | None
+    legs: tuple[str, ...]
 
 
 class Segmenter:
@@ -201,22 +217,22 @@ class Segmenter:
                                                       timings)
             done += math.ceil(len(patches.images) / self.batch_size)
             results.append(result)
-        score, labels, uncertainty, scan_probabilities, legs = min(results, key=lambda result: result[0])
+        best = min(results, key=lambda result: result.score)
         if len(results) > 1:
             log.warning("%s: one leg in the middle of the field of view; segmented as a right and as a left leg, "
                         "kept the %s leg (uncertainty %.3f against %.3f); if that is wrong, say which it is "
-                        "(legseg segment --leg left|right)", volume.name, legs[0], score,
-                        max(result[0] for result in results))
+                        "(legseg segment --leg left|right)", volume.name, best.legs[0], best.score,
+                        max(result.score for result in results))
         timings["total"] = time.perf_counter() - start
         yield Progress(total, total, f"{volume.name}: done")
-        return Segmentation(labels, uncertainty, score, scan_probabilities, timings, str(self.device),
-                            self.precision, count, self.card.model_id, legs)
+        return Segmentation(labels=best.labels, uncertainty=best.uncertainty, uncertainty_score=best.score,
+                            probabilities=best.probabilities, timings=timings, device=str(self.device),
+                            precision=self.precision, patches=count, model_id=self.card.model_id, legs=best.legs)
 
     def _segment_patches(self, patches: Any, volume: Volume, body: np.ndarray, probabilities: bool,
                          cancel: CancelToken | None, progress: tuple[int, int],
-                         timings: dict[str, float]) -> ProgressWork[tuple[Any, ...]]:
-        """(uncertainty score, labels, uncertainty, probabilities or None, legs) of one set of patches;
-        adds its seconds to ``timings``."""
+                         timings: dict[str, float]) -> ProgressWork[PatchSetResult]:
+        """The segmentation of one set of patches (one reading of the legs); adds its seconds to ``timings``."""
         forward_start = time.perf_counter()
         outputs = yield from self._forward_all(patches.images, volume, cancel, *progress)
         post_start = time.perf_counter()
@@ -225,7 +241,8 @@ class Segmenter:
         drop_labels_in_air(labels, body)
         timings["forward"] += post_start - forward_start
         timings["postprocess"] += time.perf_counter() - post_start
-        return uncertainty_score(uncertainty, labels), labels, uncertainty, scan_probabilities, patches.plan.legs
+        return PatchSetResult(uncertainty_score(uncertainty, labels), labels, uncertainty, scan_probabilities,
+                              tuple(patches.plan.legs))
 
     def _body(self, volume: Volume) -> np.ndarray:
         """The scan's body mask (bool ``[z, y, x]``), as the preprocessing finds it."""
@@ -360,7 +377,7 @@ def _check(cancel: CancelToken | None, volume: Volume) -> None:
         cancel.raise_if_cancelled(f"segmentation of {volume.name}")
 
 
-def _load(model: Any, device: "torch.device") -> tuple[Any, Any]:  # noqa: F821
+def _load(model: Any, device: torch.device) -> tuple[Any, Any]:
     from legseg_core.model_lookup import resolve_model
     from legseg_core.models import load_checkpoint
     from legseg_core.models.card import ModelCard, check_label_map

@@ -9,8 +9,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from legseg_core.errors import ImageFormatError
+
+if TYPE_CHECKING:
+    import numpy
 
 BACKGROUND = 0
 NUM_CLASSES = 8  # background plus seven muscles
@@ -78,7 +82,7 @@ def color_lut(classes: tuple[LabelClass, ...] = MUSCLES) -> dict[int, tuple[floa
     return lut
 
 
-def color_table_uint8(classes: tuple[LabelClass, ...] = MUSCLES) -> "numpy.ndarray":  # noqa: F821
+def color_table_uint8(classes: tuple[LabelClass, ...] = MUSCLES) -> numpy.ndarray:
     """A (max_id + 1, 4) uint8 RGBA table indexed by label value, background transparent."""
     import numpy as np
 

@@ -15,9 +15,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from legseg_core.errors import TrainingError
+
+if TYPE_CHECKING:
+    import torch
 
 
 @dataclass(frozen=True)
@@ -83,8 +86,8 @@ class AugmentConfig:
         return cls(**data)
 
 
-def augment_batch(images: "torch.Tensor", labels: "torch.Tensor", config: AugmentConfig,  # noqa: F821
-                  generator: "torch.Generator") -> tuple["torch.Tensor", "torch.Tensor"]:  # noqa: F821
+def augment_batch(images: torch.Tensor, labels: torch.Tensor, config: AugmentConfig,
+                  generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
     """Augmented copies of ``images`` ``[b, 1, z, y, x]`` (float) and ``labels`` ``[b, z, y, x]`` (int)."""
     images, labels = _geometry(images, labels, config, generator)
     if config.label_intensity > 0:
@@ -95,20 +98,20 @@ def augment_batch(images: "torch.Tensor", labels: "torch.Tensor", config: Augmen
     return _noise(images, config, generator), labels
 
 
-def _chosen(batch: int, config: AugmentConfig, generator: "torch.Generator") -> "torch.Tensor":  # noqa: F821
+def _chosen(batch: int, config: AugmentConfig, generator: torch.Generator) -> torch.Tensor:
     """A ``[b]`` bool tensor: which patches get this transform."""
     import torch
 
     return torch.rand(batch, generator=generator) < config.probability
 
 
-def _uniform(batch: int, low: float, high: float, generator: "torch.Generator") -> "torch.Tensor":  # noqa: F821
+def _uniform(batch: int, low: float, high: float, generator: torch.Generator) -> torch.Tensor:
     import torch
 
     return low + (high - low) * torch.rand(batch, generator=generator)
 
 
-def _per_patch(values: "torch.Tensor") -> "torch.Tensor":  # noqa: F821
+def _per_patch(values: torch.Tensor) -> torch.Tensor:
     return values.view(-1, 1, 1, 1, 1)
 
 
@@ -208,7 +211,7 @@ def _elastic_displacement(shape, chosen, config, generator):
     return torch.cat([moved, torch.zeros((batch, depth, height, width, 1))], dim=-1)
 
 
-def _ones(like: "torch.Tensor") -> "torch.Tensor":  # noqa: F821
+def _ones(like: torch.Tensor) -> torch.Tensor:
     import torch
 
     return torch.ones(like.shape, dtype=torch.float32)

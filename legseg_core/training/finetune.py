@@ -39,7 +39,7 @@ from legseg_core.training.recipes import Recipe, get_recipe
 from legseg_core.training.registry import ModelRegistry, ModelVersion
 from legseg_core.training.runtime import Runtime
 from legseg_core.training.scoring import score_cases
-from legseg_core.training.session import (DataSelection, TrainRequest, _is_main_process, fresh_run_dir,
+from legseg_core.training.session import (DataSelection, Registration, _is_main_process, fresh_run_dir,
                                           mark_registered, register_outcome)
 
 log = logging.getLogger(__name__)
@@ -150,10 +150,10 @@ def finetune_from_store(store: Any, request: FinetuneRequest) -> ProgressWork[Fi
                                        device=request.device, seed=request.seed, settings=settings)
     if not _is_main_process():
         return None
-    seen = [CaseEntry(c, v) for c, v in base.data]
-    train_request = TrainRequest(architecture=base.architecture, preset=base.preset, seed=request.seed)
-    candidate = register_outcome(store, outcome, recipe, DataSelection(data.new, data.validation), config,
-                                 train_request, parent=base, seen=seen, status="candidate")
+    seen = tuple(CaseEntry(c, v) for c, v in base.data)
+    candidate = register_outcome(store, Registration(outcome, recipe, DataSelection(data.new, data.validation),
+                                                     config, seed=request.seed, preset=base.preset, parent=base,
+                                                     seen=seen, status="candidate"))
     mark_registered(run_dir, candidate.id)
     verdict = yield from gate_candidate(store, registry, candidate, outcome.network, config, data.held_out,
                                         request)

@@ -10,21 +10,25 @@ it well defined on patches that miss a muscle.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from legseg_core.errors import TrainingError
 from legseg_core.labels import NUM_CLASSES
 
+if TYPE_CHECKING:
+    import torch
+
 DICE_SMOOTH = 1e-5
 
 
-def cross_entropy(logits: "torch.Tensor", labels: "torch.Tensor") -> "torch.Tensor":  # noqa: F821
+def cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """Mean categorical cross-entropy over voxels (the paper's loss)."""
     from torch.nn import functional
 
     return functional.cross_entropy(logits.float(), labels.long())
 
 
-def soft_dice_loss(logits: "torch.Tensor", labels: "torch.Tensor") -> "torch.Tensor":  # noqa: F821
+def soft_dice_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """1 minus the mean soft Dice of the muscles over the batch (background left out)."""
     import torch
     from torch.nn import functional
@@ -41,7 +45,7 @@ def soft_dice_loss(logits: "torch.Tensor", labels: "torch.Tensor") -> "torch.Ten
     return 1.0 - dice[present].mean()
 
 
-def dice_cross_entropy(logits: "torch.Tensor", labels: "torch.Tensor") -> "torch.Tensor":  # noqa: F821
+def dice_cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """Soft Dice loss plus cross-entropy, equally weighted."""
     return soft_dice_loss(logits, labels) + cross_entropy(logits, labels)
 

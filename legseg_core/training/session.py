@@ -22,7 +22,7 @@ import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from legseg_core.errors import TrainingError
 from legseg_core.progress import ProgressWork
@@ -32,6 +32,9 @@ from legseg_core.training.loop import TrainingData, TrainingOutcome, train_netwo
 from legseg_core.training.patches import split_cases
 from legseg_core.training.recipes import Recipe, get_recipe
 from legseg_core.training.registry import ModelRegistry, ModelVersion
+
+if TYPE_CHECKING:
+    from legseg_core.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +130,8 @@ def train_from_store(store: Any, request: TrainRequest) -> ProgressWork[TrainRep
     rule = "active if the store has no active model, otherwise candidate"
     model = None
     if request.register and _is_main_process():
-        model = register_outcome(store, outcome, recipe, selection, config, request, parent=None, init=init)
+        model = register_outcome(store, Registration(outcome, recipe, selection, config, seed=request.seed,
+                                                     preset=request.preset, init=init))
         mark_registered(run_dir, model.id)
     return TrainReport(model, outcome, selection.train, selection.validation, Path(run_dir), rule)
 
@@ -157,20 +161,42 @@ def starting_network(store: Any, request: TrainRequest) -> tuple[Any, Any, dict[
                                                   "sha256": file_sha256(path)}
 
 
-def register_outcome(store: Any, outcome: TrainingOutcome, recipe: Recipe, selection: DataSelection, config: Any,
-                     request: TrainRequest, parent: ModelVersion | None, seen: list[CaseEntry] = (),
-                     status: str | None = None, reason: str = "", init: dict[str, str] | None = None
-                     ) -> ModelVersion:
-    """Register a trained network: its card, file and registry row (``init``: where its starting
-    weights came from, when not random)."""
+@dataclass(frozen=True)
+class Registration:
+    """A trained network to register, with how it was made.
+
+    ``selection`` holds the cases it trained and validated on, ``seen`` the cases its parent had
+    seen already (fine-tuning), ``config`` its preprocessing; ``parent`` is the model it was
+    fine-tuned from; ``status`` the registry status (default: active when the store has no active
+    model, else candidate); ``init`` where its starting weights came from, when not random."""
+
+    outcome: TrainingOutcome
+    recipe: Recipe
+    selection: DataSelection
+    config: Any
+    seed: int
+    preset: str | None = None
+    parent: ModelVersion | None = None
+    seen: tuple[CaseEntry, ...] = ()
+    status: str | None = None
+    reason: str = ""
+    init: dict[str, str] | None = None
+
+
+def register_outcome(store: Store, registration: Registration) -> ModelVersion:
+    """Register a trained network: its card, file and registry row."""
+    outcome, recipe, selection, config = (registration.outcome, registration.recipe, registration.selection,
+                                          registration.config)
+    parent, init, status = registration.parent, registration.init, registration.status
     registry = ModelRegistry(store)
-    data = list(dict.fromkeys([*seen, *selection.train]))
+    data = list(dict.fromkeys([*registration.seen, *selection.train]))
     metrics = {"validation": {"source": "validation patches", "mean_dice": outcome.validation_mean_dice,
                               "dice": outcome.validation_dice, "cases": [e.case_id for e in selection.validation]}}
-    training = {"kind": "finetune" if parent else "train", "preset": getattr(outcome.network, "preset", request.preset),
+    training = {"kind": "finetune" if parent else "train",
+                "preset": getattr(outcome.network, "preset", registration.preset),
                 "init": init, "recipe": recipe.to_dict(),
                 "data": [e.to_list() for e in data], "validation": [e.to_list() for e in selection.validation],
-                "seed": request.seed, "epochs": outcome.epochs, "steps": outcome.steps,
+                "seed": registration.seed, "epochs": outcome.epochs, "steps": outcome.steps,
                 "best_epoch": outcome.best_epoch, "seconds": round(outcome.seconds, 1),
                 "run_dir": str(outcome.run_dir) if outcome.run_dir else "", "history": outcome.history}
     parent_id = parent.id if parent else None
@@ -184,7 +210,7 @@ def register_outcome(store: Any, outcome: TrainingOutcome, recipe: Recipe, selec
     return registry.register(write,
                              architecture=cards.architecture_of(outcome.network), training=training,
                              metrics=metrics, parent_id=parent_id, status=status,
-                             reason=reason or ("first model of the store" if status == "active" else ""))
+                             reason=registration.reason or ("first model of the store" if status == "active" else ""))
 
 
 def fresh_run_dir(store: Any, kind: str, settings: dict[str, Any], recipe: Recipe, seed: int) -> Path:
@@ -212,5 +238,5 @@ def _is_main_process() -> bool:
     return not (dist.is_available() and dist.is_initialized()) or dist.get_rank() == 0
 
 
-__all__ = ["DataSelection", "TrainReport", "TrainRequest", "fresh_run_dir", "register_outcome",
+__all__ = ["DataSelection", "Registration", "TrainReport", "TrainRequest", "fresh_run_dir", "register_outcome",
            "select_training_data", "train_from_store"]
