@@ -136,3 +136,20 @@ def test_autosave_then_recovery_is_offered_and_restored(calf, places, make_napar
     assert restored.name == "unet-test labels (correction) (recovered)"
     widget2.recovery.discard_button.click()
     assert widget2.recovery.pending_count() == 0 and not list((places["user"] / "recovery").glob("*.npz"))
+
+
+def test_a_closed_dock_autosaves_and_stops_following_the_viewer(calf, places, qtbot) -> None:
+    from legseg_core.recovery import RecoveryArea
+
+    viewer, _, _, prediction_layer = calf
+    widget = correction_widget(viewer, qtbot)
+    correction = widget.start(prediction_layer)
+    paint_muscle(correction)
+    assert correction in widget.dirty and len(widget.dirty) == 1
+    widget.close()
+    assert len(RecoveryArea.for_store(None).pending()) == 1 and not widget.dirty
+    paint_muscle(correction, label=5)  # edits after closing reach no watcher
+    assert not widget.dirty and not widget._watchers
+    viewer.layers.remove(correction)  # nor do the viewer's layer events
+    widget.start(prediction_layer)
+    assert not widget._watchers

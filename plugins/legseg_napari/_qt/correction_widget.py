@@ -13,6 +13,7 @@ from qtpy.QtWidgets import QFormLayout, QLabel, QPushButton, QVBoxLayout, QWidge
 from legseg_core.errors import GridMismatchError, LegsegError
 from legseg_core.recovery import RecoveryArea, entry_key
 from legseg_core.review.accept import AcceptRequest, AcceptResult, accept_in_store
+from legseg_core.review.unsaved import UnsavedEdits
 from legseg_gui.worker import ProgressWorker
 from legseg_napari._correction import (ACCEPT_NOTE, autosave_layer, recovery_key_fields, restore_entry,
                                        start_correction)
@@ -36,7 +37,7 @@ class CorrectionWidget(QWidget):
     def __init__(self, napari_viewer: Any, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.viewer = napari_viewer
-        self.dirty: set[Any] = set()
+        self.dirty = UnsavedEdits()  # correction layers edited since their last autosave
         self._watchers: dict[Any, EditWatcher] = {}
         self.worker: ProgressWorker | None = None
         self.labels_combo = LayerComboBox(napari_viewer, "labels", exclude=(OVERLAP,))
@@ -81,6 +82,14 @@ class CorrectionWidget(QWidget):
         self.autosave_timer.timeout.connect(self.autosave)
         self.viewer.layers.events.inserted.connect(self._on_layer_inserted)
         self.viewer.layers.events.removed.connect(self._on_layer_removed)
+
+    def _disconnect(self) -> None:
+        """Stop following the viewer's layers and the corrections' edits (the dock is closing)."""
+        self.viewer.layers.events.inserted.disconnect(self._on_layer_inserted)
+        self.viewer.layers.events.removed.disconnect(self._on_layer_removed)
+        for watcher in self._watchers.values():
+            watcher.disconnect()
+        self._watchers.clear()
 
     # ---- correcting ------------------------------------------------------------------------------
 
@@ -158,7 +167,7 @@ class CorrectionWidget(QWidget):
         for area in self.recovery_areas():
             for key in keys:
                 area.discard(key)
-        self.dirty.discard(layer)
+        self.dirty.forget(layer)
         self.recovery.refresh()
         self.case_form.setVisible(False)
         self.status.setText(result.summary())
@@ -177,13 +186,14 @@ class CorrectionWidget(QWidget):
         """Save every correction edited since its last save; returns how many were saved."""
         area = self.recovery_areas()[0]
         saved = 0
-        for layer in list(self.dirty):
+        for layer in self.dirty.pending():
+            count = self.dirty.edit_count(layer)
             try:
                 autosave_layer(area, layer, np.array(layer.data, np.uint8, copy=True))
             except (LegsegError, OSError) as error:
                 self.status.setText(f"autosave of {layer.name} failed: {error}")
                 continue
-            self.dirty.discard(layer)
+            self.dirty.autosaved(layer, count)
             saved += 1
         return saved
 
@@ -217,11 +227,13 @@ class CorrectionWidget(QWidget):
         watcher = self._watchers.pop(event.value, None)
         if watcher is not None:
             watcher.disconnect()
+        self.dirty.forget(event.value)
 
     def _on_layer_edited(self, layer: Any, _region: Any) -> None:
-        self.dirty.add(layer)
+        self.dirty.edited(layer)
 
     def closeEvent(self, event: Any) -> None:  # noqa: N802 -- Qt override
         self.autosave()
         self.autosave_timer.stop()
+        self._disconnect()
         super().closeEvent(event)
