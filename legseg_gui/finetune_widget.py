@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qtpy.QtCore import QProcess, QTimer, Signal
 from qtpy.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
@@ -31,6 +31,9 @@ log = logging.getLogger(__name__)
 #: Milliseconds a terminated process gets before it is killed.
 TERMINATE_GRACE_MS = 3000
 LOSS_COLOR, DICE_COLOR = (200, 60, 60), (40, 160, 70)
+
+if TYPE_CHECKING:
+    from legseg_core.store import Store
 
 
 def verdict_text(result: dict[str, Any]) -> str:
@@ -57,7 +60,7 @@ class FinetuneWidget(QWidget):
     ended = Signal(dict)
     models_changed = Signal()
 
-    def __init__(self, store: Any = None, *, extra_arguments: Sequence[str] = (),
+    def __init__(self, store: Store | None = None, *, extra_arguments: Sequence[str] = (),
                  command: Callable[[str, Sequence[str]], tuple[str, list[str]]] = finetune_command,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -106,7 +109,7 @@ class FinetuneWidget(QWidget):
 
     # ---- the store -------------------------------------------------------------------------------------
 
-    def set_store(self, store: Any) -> None:
+    def set_store(self, store: Store | None) -> None:
         self.store = store
         self.refresh()
 

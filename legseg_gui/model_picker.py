@@ -17,7 +17,7 @@ import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qtpy.QtCore import Signal
 from qtpy.QtWidgets import QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QPushButton, QWidget
@@ -29,6 +29,9 @@ log = logging.getLogger(__name__)
 
 MODEL_FILE_PATTERNS = ("*.pt", "*.pth")
 ACTIVE_MARK = "★"
+
+if TYPE_CHECKING:
+    from legseg_core.store import Store
 
 
 @dataclass(frozen=True)
@@ -48,7 +51,7 @@ class ModelChoice:
     model_id: str | None = None
     path: Path | None = None
 
-    def resolve(self, store: Any = None) -> Path:
+    def resolve(self, store: Store | None = None) -> Path:
         """The model file to load (a registered model's checksum is verified first)."""
         if self.path is not None:
             if not self.path.is_file():
@@ -61,7 +64,7 @@ class ModelChoice:
         return ModelRegistry(store).verified_path(str(self.model_id))
 
 
-def registered_choices(store: Any) -> list[ModelChoice]:
+def registered_choices(store: Store) -> list[ModelChoice]:
     """The store's registered models, the active one first (rejected ones last)."""
     from legseg_core.training.registry import ModelRegistry
 
@@ -71,7 +74,7 @@ def registered_choices(store: Any) -> list[ModelChoice]:
                         m.status, model_id=m.id) for m in models]
 
 
-def _registered_or_none(store: Any) -> list[ModelChoice]:
+def _registered_or_none(store: Store) -> list[ModelChoice]:
     try:
         return registered_choices(store)
     except LegsegError as error:
@@ -157,7 +160,7 @@ class ModelPickerWidget(QWidget):
 
     choice_changed = Signal(object)
 
-    def __init__(self, store: Any = None, *, shipped: list[Path] | None = None, background: bool = False,
+    def __init__(self, store: Store | None = None, *, shipped: list[Path] | None = None, background: bool = False,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.store = store
@@ -187,7 +190,7 @@ class ModelPickerWidget(QWidget):
 
     # ---- contents -----------------------------------------------------------------------------------
 
-    def set_store(self, store: Any) -> None:
+    def set_store(self, store: Store | None) -> None:
         """List another store's registered models."""
         self.store = store
         self.refresh()

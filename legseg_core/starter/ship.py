@@ -17,7 +17,7 @@ import logging
 import math
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from legseg_core.errors import InputPathError, LegsegError
 from legseg_core.labels import MUSCLE_BY_ID
@@ -26,6 +26,9 @@ log = logging.getLogger(__name__)
 
 #: Shipped starter models in the order they are registered; the first becomes active.
 STARTER_NAMES = ("unet-lite-starter", "resnet-lite-starter", "densenet-lite-starter")
+
+if TYPE_CHECKING:
+    from legseg_core.store import Store
 
 
 def ship_model(trained: str | Path, out: str | Path, *, name: str, details: dict[str, Any],
@@ -60,7 +63,7 @@ def starter_model_files() -> list[Path]:
     return found
 
 
-def register_starter_models(store: Any) -> list[Any]:
+def register_starter_models(store: Store) -> list[Any]:
     """Register the shipped starter models in ``store`` (the first active, the others candidates).
 
     Does nothing when the store has registered models already; returns the registered versions.

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from legseg_core.errors import TrainingError
 from legseg_core.progress import Progress, ProgressWork
@@ -21,6 +21,9 @@ from legseg_core.training.patches import LabelledPatches, PatchCache, cache_key
 log = logging.getLogger(__name__)
 
 CACHE_FOLDER = Path("cache") / "patches"
+
+if TYPE_CHECKING:
+    from legseg_core.store import Store
 
 
 @dataclass(frozen=True)
@@ -45,12 +48,12 @@ def snapshot(cases: Sequence[Any]) -> list[CaseEntry]:
     return entries
 
 
-def store_cache(store: Any, memory_items: int = 256) -> PatchCache:
+def store_cache(store: Store, memory_items: int = 256) -> PatchCache:
     """The patch cache of a store (``<store>/cache/patches``)."""
     return PatchCache(Path(store.root) / CACHE_FOLDER, memory_items=memory_items)
 
 
-def image_checksum(store: Any, case_id: str) -> str:
+def image_checksum(store: Store, case_id: str) -> str:
     """The sha256 of a case's segmentation image, as the catalog records it."""
     from legseg_core.store import SEGMENTATION_IMAGE, queries
 
@@ -58,7 +61,7 @@ def image_checksum(store: Any, case_id: str) -> str:
     return str(row["sha256"])
 
 
-def case_patches(store: Any, entry: CaseEntry, cache: PatchCache, config: Any) -> LabelledPatches:
+def case_patches(store: Store, entry: CaseEntry, cache: PatchCache, config: Any) -> LabelledPatches:
     """The labelled patches of one case and label version under the preprocessing ``config``."""
     version = store.version(entry.version_id)
     if version.case_id != entry.case_id:
@@ -78,7 +81,7 @@ def case_patches(store: Any, entry: CaseEntry, cache: PatchCache, config: Any) -
     return cache.get_or_make(key, make)
 
 
-def collect_patches(store: Any, entries: Sequence[CaseEntry], cache: PatchCache, config: Any,
+def collect_patches(store: Store, entries: Sequence[CaseEntry], cache: PatchCache, config: Any,
                     what: str = "patches") -> ProgressWork[LabelledPatches | None]:
     """Patches of every entry, concatenated (None for no entries); yields one event per case."""
     sets = []

@@ -22,7 +22,7 @@ import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -38,6 +38,9 @@ from legseg_core.training.scoring import score_cases
 log = logging.getLogger(__name__)
 
 TRAINING_SETS = ("T_hom", "T_het")
+
+if TYPE_CHECKING:
+    from legseg_core.store import Store
 
 
 @dataclass(frozen=True)
@@ -88,7 +91,7 @@ class ExperimentResult:
         return [s for s in scores if s.case_id in set(self.sets.predict_hom_ids)]
 
 
-def default_hom_filters(store: Any) -> dict[str, Any]:
+def default_hom_filters(store: Store) -> dict[str, Any]:
     """Healthy protocol-B cases in the most frequent contrast among them (ties: alphabetical)."""
     cases = store.accepted_cases(split=None, health="healthy", protocol="B")
     if not cases:
@@ -99,7 +102,7 @@ def default_hom_filters(store: Any) -> dict[str, Any]:
     return {"health": "healthy", "protocol": "B", "contrast": contrast}
 
 
-def select_sets(store: Any, request: ExperimentRequest) -> ExperimentSets:
+def select_sets(store: Store, request: ExperimentRequest) -> ExperimentSets:
     """The four sets (and validation sets) from the store's accepted cases."""
     hom = dict(request.hom_filters) if request.hom_filters is not None else default_hom_filters(store)
     het = dict(request.het_filters)
@@ -125,7 +128,7 @@ def _limited(entries: list[CaseEntry], request: ExperimentRequest) -> list[CaseE
     return [entries[i] for i in sorted(chosen)]
 
 
-def run_het_vs_hom(store: Any, request: ExperimentRequest) -> ProgressWork[ExperimentResult]:
+def run_het_vs_hom(store: Store, request: ExperimentRequest) -> ProgressWork[ExperimentResult]:
     """Train every architecture on T_hom and T_het, predict P_het, write the tables; yields progress."""
     import time
 
@@ -150,7 +153,7 @@ def run_het_vs_hom(store: Any, request: ExperimentRequest) -> ProgressWork[Exper
     return result
 
 
-def _train_one(store: Any, request: ExperimentRequest, sets: ExperimentSets, training: str, architecture: str,
+def _train_one(store: Store, request: ExperimentRequest, sets: ExperimentSets, training: str, architecture: str,
                config: Any) -> ProgressWork[Any]:
     import torch
 

@@ -25,7 +25,7 @@ import logging
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -47,6 +47,9 @@ log = logging.getLogger(__name__)
 #: At most this many seen cases per new case are loaded as the replay pool (sampled per epoch).
 REPLAY_POOL_PER_NEW_CASE = 2
 MIN_REPLAY_POOL = 4
+
+if TYPE_CHECKING:
+    from legseg_core.store import Store
 
 
 @dataclass(frozen=True)
@@ -105,7 +108,7 @@ class FinetuneData:
     held_out: list[CaseEntry]
 
 
-def select_finetune_data(store: Any, base: ModelVersion, seed: int) -> FinetuneData:
+def select_finetune_data(store: Store, base: ModelVersion, seed: int) -> FinetuneData:
     """Split the train split's accepted versions into unseen (new) and seen (replay pool)."""
     seen = set(base.data)
     accepted = snapshot(store.accepted_cases(split="train"))
@@ -123,7 +126,7 @@ def select_finetune_data(store: Any, base: ModelVersion, seed: int) -> FinetuneD
     return FinetuneData(new, replay, validation, held_out)
 
 
-def finetune_from_store(store: Any, request: FinetuneRequest) -> ProgressWork[FinetuneReport | None]:
+def finetune_from_store(store: Store, request: FinetuneRequest) -> ProgressWork[FinetuneReport | None]:
     """Fine-tune, register the candidate and apply the gate; yields progress, returns the report
     (None on ranks other than 0 of a distributed run)."""
     import time
@@ -173,7 +176,7 @@ def fit_crop(recipe: Recipe, patch_shape: tuple[int, int, int]) -> Recipe:
     return recipe.with_overrides(crop_shape=fitted)
 
 
-def gate_candidate(store: Any, registry: ModelRegistry, candidate: ModelVersion, network: Any, config: Any,
+def gate_candidate(store: Store, registry: ModelRegistry, candidate: ModelVersion, network: Any, config: Any,
                    held_out: list[CaseEntry], request: FinetuneRequest) -> ProgressWork[GateVerdict | None]:
     """Score the candidate and the active model on the held-out cases; promote or reject the candidate."""
     if not held_out:

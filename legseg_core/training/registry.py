@@ -26,7 +26,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from legseg_core.errors import StoreError
 from legseg_core.store.catalog import now_iso
@@ -51,6 +51,9 @@ CREATE TABLE IF NOT EXISTS model_events (
     author TEXT NOT NULL DEFAULT '',
     reason TEXT NOT NULL DEFAULT ''
 )"""
+
+if TYPE_CHECKING:
+    from legseg_core.store import Store
 
 
 class UnknownModelError(StoreError):
@@ -104,7 +107,7 @@ class ModelVersion:
 class ModelRegistry:
     """The registered models of one store (``store`` is a :class:`legseg_core.store.Store`)."""
 
-    def __init__(self, store: Any) -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
         self.catalog = store.catalog
         self._ensure_events_table()

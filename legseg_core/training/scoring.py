@@ -9,7 +9,7 @@ the label version of the snapshot entry (Dice, and AHD when ``with_distances``).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -18,6 +18,9 @@ from legseg_core.training.data import CaseEntry
 from legseg_core.training.runtime import Runtime, autocast
 
 PREDICT_BATCH = 6
+
+if TYPE_CHECKING:
+    from legseg_core.store import Store
 
 
 def predict_patches(network: Any, images: np.ndarray, runtime: Runtime) -> np.ndarray:
@@ -42,7 +45,7 @@ def predict_volume(network: Any, volume: Any, config: Any, runtime: Runtime) -> 
     return from_patches(predict_patches(network, patches.images, runtime), patches.plan)
 
 
-def score_cases(network: Any, store: Any, entries: Sequence[CaseEntry], config: Any, runtime: Runtime, *,
+def score_cases(network: Any, store: Store, entries: Sequence[CaseEntry], config: Any, runtime: Runtime, *,
                 with_distances: bool = False, what: str = "scoring") -> ProgressWork[list[Any]]:
     """Per-case scores (:class:`~legseg_core.evaluation.metrics.CaseScores`) of ``network`` on the
     entries' scans against their label versions; yields one event per case."""

@@ -98,7 +98,7 @@ class DataSelection:
     validation: list[CaseEntry]
 
 
-def select_training_data(store: Any, recipe: Recipe, seed: int, filters: dict[str, Any]) -> DataSelection:
+def select_training_data(store: Store, recipe: Recipe, seed: int, filters: dict[str, Any]) -> DataSelection:
     """Train-split accepted cases, and validation cases by the recipe's rule (see the module docstring)."""
     entries = snapshot(store.accepted_cases(split="train", **filters))
     if not entries:
@@ -112,7 +112,7 @@ def select_training_data(store: Any, recipe: Recipe, seed: int, filters: dict[st
     return DataSelection(entries, snapshot(store.accepted_cases(split="validation", **filters)))
 
 
-def train_from_store(store: Any, request: TrainRequest) -> ProgressWork[TrainReport]:
+def train_from_store(store: Store, request: TrainRequest) -> ProgressWork[TrainReport]:
     """Train a network on the store's accepted cases and register it; yields progress, returns the report."""
     recipe = request.recipe_value()
     network, config, init = starting_network(store, request)
@@ -136,7 +136,7 @@ def train_from_store(store: Any, request: TrainRequest) -> ProgressWork[TrainRep
     return TrainReport(model, outcome, selection.train, selection.validation, Path(run_dir), rule)
 
 
-def starting_network(store: Any, request: TrainRequest) -> tuple[Any, Any, dict[str, str] | None]:
+def starting_network(store: Store, request: TrainRequest) -> tuple[Any, Any, dict[str, str] | None]:
     """The network to train, its preprocessing settings, and (with ``request.init``) where its
     starting weights came from: the model's file name, id and checksum."""
     import torch
@@ -213,7 +213,7 @@ def register_outcome(store: Store, registration: Registration) -> ModelVersion:
                              reason=registration.reason or ("first model of the store" if status == "active" else ""))
 
 
-def fresh_run_dir(store: Any, kind: str, settings: dict[str, Any], recipe: Recipe, seed: int) -> Path:
+def fresh_run_dir(store: Store, kind: str, settings: dict[str, Any], recipe: Recipe, seed: int) -> Path:
     """``<store>/runs/<kind>-<key>``: the same settings resume the same folder until it is registered."""
     text = json.dumps({"settings": settings, "recipe": recipe.to_dict(), "seed": seed}, sort_keys=True, default=str)
     key = hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]

@@ -13,7 +13,7 @@ method that tests and the headless mode replace.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qtpy.QtCore import Qt, Signal
 from qtpy.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QTabWidget, QWidget
@@ -38,6 +38,9 @@ SAVE, DISCARD, CANCEL, RESTORE, LATER = "Save", "Discard", "Cancel", "Restore", 
 WINDOW_TITLE = "LegSeg"
 WORKLIST_WIDTH, PANEL_WIDTH = 360, 380
 
+if TYPE_CHECKING:
+    from legseg_core.store import Store
+
 
 class MainWindowWidget(QMainWindow):
     """The review station for one store (a :class:`~legseg_core.store.Store`).
@@ -51,7 +54,7 @@ class MainWindowWidget(QMainWindow):
     segmentation_ended = Signal(str)
     accept_ended = Signal(str)
 
-    def __init__(self, store: Any, *, finetune_arguments: tuple[str, ...] = (),
+    def __init__(self, store: Store, *, finetune_arguments: tuple[str, ...] = (),
                  autosave_seconds: float | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.store = store

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from qtpy.QtCore import Signal
 from qtpy.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
@@ -12,6 +12,9 @@ from legseg_gui.edit_tools import EditToolsWidget
 from legseg_gui.model_picker import ModelPickerWidget
 from legseg_gui.muscle_palette import MusclePaletteWidget
 from legseg_gui.progress_widget import ProgressWidget
+
+if TYPE_CHECKING:
+    from legseg_core.store import Store
 
 
 class SegmentPanelWidget(QWidget):
@@ -25,7 +28,7 @@ class SegmentPanelWidget(QWidget):
     segment_requested = Signal()
     segment_new_requested = Signal()
 
-    def __init__(self, store: Any = None, parent: QWidget | None = None) -> None:
+    def __init__(self, store: Store | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.picker = ModelPickerWidget(store, background=True)
         self.segment_button = QPushButton("Segment")

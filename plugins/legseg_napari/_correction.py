@@ -12,7 +12,7 @@ Arrays are uint8 ``[z, y, x]`` on the scan's grid.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -26,8 +26,12 @@ CORRECTION_SUFFIX = " (correction)"
 #: The note of a version accepted from napari.
 ACCEPT_NOTE = "corrected in napari"
 
+if TYPE_CHECKING:
+    from napari import Viewer
+    from napari.layers import Layer
 
-def start_correction(viewer: Any, labels_layer: Any) -> Any:
+
+def start_correction(viewer: Viewer, labels_layer: Layer) -> Any:
     """A new labels layer with a copy of ``labels_layer``'s voxels, selected for painting.
 
     A layer that is itself a correction is returned as it is (its edits continue)."""
@@ -50,7 +54,7 @@ def start_correction(viewer: Any, labels_layer: Any) -> Any:
 # ---- recovery ------------------------------------------------------------------------------------
 
 
-def recovery_key_fields(layer: Any) -> dict[str, str]:
+def recovery_key_fields(layer: Layer) -> dict[str, str]:
     """``case_id=...`` when the layer's scan is in the store, else ``source=<scan path>``, or
     ``source=memory:<layer>`` for a scan without a file (sample data, a layer made in napari)."""
     case_id = layer.metadata.get(CASE)
@@ -60,7 +64,7 @@ def recovery_key_fields(layer: Any) -> dict[str, str]:
     return {"source": str(path) if path else f"{MEMORY_PREFIX}{layer.metadata.get(CORRECTS) or layer.name}"}
 
 
-def autosave_layer(area: RecoveryArea, layer: Any, labels: np.ndarray) -> RecoveryEntry:
+def autosave_layer(area: RecoveryArea, layer: Layer, labels: np.ndarray) -> RecoveryEntry:
     """Autosave ``labels`` (a copy of the layer's voxels) under the layer's case or source."""
     details = {"layer": layer.name, "corrects": layer.metadata.get(CORRECTS), "model": layer.metadata.get(MODEL),
                "image": layer.metadata.get(IMAGE)}
@@ -79,7 +83,7 @@ def recovered_layer_kwargs(entry: RecoveryEntry, volume: Volume) -> dict[str, An
     return muscle_labels_kwargs(f"{name} (recovered)", metadata, volume.spacing)
 
 
-def restore_entry(viewer: Any, area: RecoveryArea, entry: RecoveryEntry, store_path: str | None) -> Any:
+def restore_entry(viewer: Viewer, area: RecoveryArea, entry: RecoveryEntry, store_path: str | None) -> Any:
     """Open a recovered correction as a labels layer over its scan (opened too when it is not).
 
     The scan is the layer already showing the case or file, else the store's image of the case,
@@ -103,7 +107,7 @@ def restore_entry(viewer: Any, area: RecoveryArea, entry: RecoveryEntry, store_p
     return viewer.add_labels(labels, **kwargs)
 
 
-def _open_scan_layer(viewer: Any, entry: RecoveryEntry) -> Any | None:
+def _open_scan_layer(viewer: Viewer, entry: RecoveryEntry) -> Any | None:
     from legseg_napari._layers import NOT_A_SCAN, layers_of_kind
 
     images = [layer for layer in layers_of_kind(viewer, "image") if not any(layer.metadata.get(k) for k in NOT_A_SCAN)]

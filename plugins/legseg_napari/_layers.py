@@ -18,7 +18,7 @@ Arrays are napari's data arrays, indexed ``[z, y, x]`` like a Volume; ``scale`` 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -35,6 +35,10 @@ UNCERTAINTY = "legseg_uncertainty"
 VIEW = "legseg_view"
 #: Image layers with these keys are not scans to segment or accept.
 NOT_A_SCAN = (UNCERTAINTY, VIEW)
+
+if TYPE_CHECKING:
+    from napari import Viewer
+    from napari.layers import Layer
 
 
 def label_colormap(classes: tuple[LabelClass, ...] = MUSCLES) -> Any:
@@ -72,7 +76,7 @@ def overlap_labels_kwargs(name: str, metadata: dict[str, Any], scale: tuple[floa
             "colormap": label_colormap(OVERLAP_CLASSES), "features": overlap_features(), "opacity": 0.7}
 
 
-def volume_of(layer: Any) -> Any:
+def volume_of(layer: Layer) -> Any:
     """The Volume a layer carries, or a canonical one built from its data shape and scale (mm)."""
     from legseg_core.io import Volume
 
@@ -83,14 +87,14 @@ def volume_of(layer: Any) -> Any:
     return Volume.from_array(data, tuple(float(s) for s in layer.scale[-3:]), name=layer.name)
 
 
-def image_volume(layer: Any) -> Any:
+def image_volume(layer: Layer) -> Any:
     """The Volume of an image layer, with the layer's current (possibly edited) data as float32 voxels."""
     volume = volume_of(layer)
     data = np.asarray(layer.data)
     return volume if volume.data is data else volume.with_data(data)
 
 
-def layers_of_kind(viewer: Any, kind: str) -> list[Any]:
+def layers_of_kind(viewer: Viewer, kind: str) -> list[Any]:
     """The viewer's 3D layers of one kind ('image' or 'labels'), in layer-list order."""
     from napari.layers import Image, Labels
 
@@ -98,7 +102,7 @@ def layers_of_kind(viewer: Any, kind: str) -> list[Any]:
     return [layer for layer in viewer.layers if isinstance(layer, cls) and np.ndim(layer.data) == 3]
 
 
-def unique_name(viewer: Any, wanted: str) -> str:
+def unique_name(viewer: Viewer, wanted: str) -> str:
     """``wanted``, or ``wanted [2]``, ``[3]``... so that a new layer never replaces an existing one."""
     names = {layer.name for layer in viewer.layers}
     if wanted not in names:

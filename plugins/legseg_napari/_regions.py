@@ -11,11 +11,14 @@ undo and redo stacks, and one that changed nothing gives no region at all.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 Region = tuple[slice, slice, slice]
+
+if TYPE_CHECKING:
+    from napari.layers import Layer
 
 
 def atom_region(atom: Any, shape: tuple[int, ...]) -> Region | None:
@@ -61,7 +64,7 @@ class EditWatcher:
     event loop), where the voxels are in place. :meth:`disconnect` stops it.
     """
 
-    def __init__(self, layer: Any, on_edit: Callable[[Any, Region | None], None], *,
+    def __init__(self, layer: Layer, on_edit: Callable[[Any, Region | None], None], *,
                  defer: Callable[[Callable[[], None]], None] = call_now) -> None:
         self.layer = layer
         self._on_edit_callback = on_edit

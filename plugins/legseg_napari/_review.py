@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -26,6 +26,10 @@ from legseg_napari._regions import EditWatcher, Region, call_now
 
 log = logging.getLogger(__name__)
 
+if TYPE_CHECKING:
+    from napari import Viewer
+    from napari.layers import Layer
+
 
 class ReviewSession:
     """Overlap map and live scores of ``reference`` against ``prediction`` (two labels layers).
@@ -36,7 +40,7 @@ class ReviewSession:
     overlap layer.
     """
 
-    def __init__(self, viewer: Any, reference: Any, prediction: Any, *, on_change: Callable[[], None] = lambda: None,
+    def __init__(self, viewer: Viewer, reference: Any, prediction: Any, *, on_change: Callable[[], None] = lambda: None,
                  on_error: Callable[[str], None] = lambda message: None,
                  defer: Callable[[Callable[[], None]], None] = call_now) -> None:
         if reference is prediction:
@@ -91,7 +95,7 @@ class ReviewSession:
         if self.overlap_layer in self.viewer.layers:
             self.viewer.layers.remove(self.overlap_layer)
 
-    def _on_edit(self, layer: Any, region: Region | None) -> None:
+    def _on_edit(self, layer: Layer, region: Region | None) -> None:
         try:
             if region is None:
                 self.tracker.reset(self.reference.data, self.prediction.data)

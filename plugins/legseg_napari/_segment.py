@@ -13,7 +13,7 @@ several results out in napari's grid, each over its own view of the scan, as in 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -22,6 +22,10 @@ from legseg_core.progress import ProgressWork, share
 from legseg_core.review.segment import ModelChoice, segmentation_work
 from legseg_napari._layers import (CASE, IMAGE, MODEL, UNCERTAINTY, VIEW, VOLUME, image_volume, muscle_labels_kwargs,
                                    unique_name)
+
+if TYPE_CHECKING:
+    from napari import Viewer
+    from napari.layers import Layer
 
 
 @dataclass(frozen=True)
@@ -67,7 +71,7 @@ def _optional_float(value: Any) -> float | None:
     return None if value is None else float(value)
 
 
-def add_labels_layer(viewer: Any, image_layer: Any, result: ModelResult) -> Any:
+def add_labels_layer(viewer: Viewer, image_layer: Layer, result: ModelResult) -> Any:
     """Add one result's labels layer: the paper's colours, the muscle name on hover, the model in its metadata."""
     volume = image_volume(image_layer)
     metadata = {VOLUME: volume, MODEL: result.model, IMAGE: image_layer.name}
@@ -77,7 +81,7 @@ def add_labels_layer(viewer: Any, image_layer: Any, result: ModelResult) -> Any:
         unique_name(viewer, f"{image_layer.name} · {result.model}"), metadata, volume.spacing))
 
 
-def add_uncertainty_layer(viewer: Any, image_layer: Any, result: ModelResult) -> Any | None:
+def add_uncertainty_layer(viewer: Viewer, image_layer: Layer, result: ModelResult) -> Any | None:
     """Add one result's uncertainty (normalised entropy, 0..1) as an image layer, hidden by default."""
     if result.uncertainty is None:
         return None
@@ -89,13 +93,13 @@ def add_uncertainty_layer(viewer: Any, image_layer: Any, result: ModelResult) ->
         metadata={VOLUME: volume, MODEL: result.model, IMAGE: image_layer.name, UNCERTAINTY: True})
 
 
-def grid_of(viewer: Any) -> Any:
+def grid_of(viewer: Viewer) -> Any:
     """The viewer's grid settings (``viewer.canvas.grid`` from napari 0.9, ``viewer.grid`` before)."""
     canvas = getattr(viewer, "canvas", None)
     return canvas.grid if canvas is not None and hasattr(canvas, "grid") else viewer.grid
 
 
-def show_side_by_side(viewer: Any, image_layer: Any, labels_layers: list[Any]) -> list[Any]:
+def show_side_by_side(viewer: Viewer, image_layer: Layer, labels_layers: list[Any]) -> list[Any]:
     """Napari's grid with one cell per model: each labels layer over its own view of the scan.
 
     A view of the scan (sharing its array, no copy) is placed under each labels layer and the

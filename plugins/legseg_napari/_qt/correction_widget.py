@@ -4,7 +4,7 @@ the recovery folder, and offer them back after a crash or restart."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from qtpy.QtCore import QTimer, Signal
@@ -25,6 +25,10 @@ from legseg_napari._qt.recovery_panel import RecoveryPanelWidget
 from legseg_napari._qt.store_path import StorePathWidget
 from legseg_napari._regions import EditWatcher
 
+if TYPE_CHECKING:
+    from napari import Viewer
+    from napari.layers import Labels, Layer
+
 #: Unsaved corrections are autosaved this often (the issue asks for at least every minute).
 AUTOSAVE_INTERVAL_MS = 30_000
 
@@ -34,10 +38,10 @@ class CorrectionWidget(QWidget):
 
     accepted = Signal(object)  # AcceptResult
 
-    def __init__(self, napari_viewer: Any, parent: QWidget | None = None) -> None:
+    def __init__(self, napari_viewer: Viewer, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.viewer = napari_viewer
-        self.dirty = UnsavedEdits()  # correction layers edited since their last autosave
+        self.dirty: UnsavedEdits[Labels] = UnsavedEdits()  # corrections edited since their last autosave
         self._watchers: dict[Any, EditWatcher] = {}
         self.worker: ProgressWorker | None = None
         self.labels_combo = LayerComboBox(napari_viewer, "labels", exclude=(OVERLAP,))
@@ -93,7 +97,7 @@ class CorrectionWidget(QWidget):
 
     # ---- correcting ------------------------------------------------------------------------------
 
-    def start(self, layer: Any = None) -> Any:
+    def start(self, layer: Layer | None = None) -> Any:
         """Begin (or continue) correcting ``layer`` (default: the chosen labels layer); returns the copy."""
         layer = layer if layer is not None else self.labels_combo.layer()
         if layer is None:
@@ -104,15 +108,18 @@ class CorrectionWidget(QWidget):
         self.status.setText(f"painting on {correction.name}; {layer.name} stays as it was")
         return correction
 
-    def _watch_if_correction(self, layer: Any) -> None:
+    def _watch_if_correction(self, layer: Layer) -> None:
         if layer.metadata.get(CORRECTS) and layer not in self._watchers:
             self._watchers[layer] = EditWatcher(layer, self._on_layer_edited)
 
     # ---- accepting -------------------------------------------------------------------------------
 
-    def accept(self, layer: Any = None) -> ProgressWorker | None:
+    def accept(self, layer: Layer | None = None) -> ProgressWorker | None:
         """Accept ``layer`` (default: the chosen labels layer) into the store, on a worker thread."""
         layer = layer if layer is not None else self.labels_combo.layer()
+        if layer is None:
+            self.status.setText("there is no labels layer to accept")
+            return None
         try:
             request = self._accept_request(layer)
         except LegsegError as error:
@@ -127,9 +134,7 @@ class CorrectionWidget(QWidget):
         self.worker = worker.start()
         return self.worker
 
-    def _accept_request(self, layer: Any) -> AcceptRequest:
-        if layer is None:
-            raise GridMismatchError("there is no labels layer to accept")
+    def _accept_request(self, layer: Layer) -> AcceptRequest:
         image_layer = self._image_layer_for(layer)
         if image_layer is None:
             raise GridMismatchError(f"no scan is open for {layer.name}; open the image it was drawn on")
@@ -147,18 +152,18 @@ class CorrectionWidget(QWidget):
             model=None if prediction_layer is None else prediction_layer.metadata.get(MODEL),
             base_version=layer.metadata.get(VERSION), metadata=self.case_form.metadata(), note=ACCEPT_NOTE)
 
-    def _image_layer_for(self, layer: Any) -> Any | None:
+    def _image_layer_for(self, layer: Layer) -> Any | None:
         wanted = layer.metadata.get(IMAGE)
         images = self.image_combo.layers()
         named = [image for image in images if image.name == wanted]
         return named[0] if named else self.image_combo.layer()
 
-    def _prediction_layer_for(self, layer: Any) -> Any | None:
+    def _prediction_layer_for(self, layer: Layer) -> Any | None:
         source = layer.metadata.get(CORRECTS)
         found = [other for other in self.viewer.layers if other.name == source and other is not layer]
         return found[0] if found and found[0].metadata.get(MODEL) else None
 
-    def _on_accept_finished(self, layer: Any, result: AcceptResult) -> None:
+    def _on_accept_finished(self, layer: Layer, result: AcceptResult) -> None:
         keys = {entry_key(**recovery_key_fields(layer)), entry_key(case_id=result.case_id)}
         for target in (layer, self._prediction_layer_for(layer), self._image_layer_for(layer)):
             if target is not None:
@@ -214,7 +219,7 @@ class CorrectionWidget(QWidget):
     def _on_accept_clicked(self) -> None:
         self.accept()
 
-    def _on_labels_layer_changed(self, layer: Any) -> None:
+    def _on_labels_layer_changed(self, layer: Layer) -> None:
         self.case_form.setVisible(layer is not None and not layer.metadata.get(CASE))
 
     def _on_store_changed(self, _path: str) -> None:
@@ -229,7 +234,7 @@ class CorrectionWidget(QWidget):
             watcher.disconnect()
         self.dirty.forget(event.value)
 
-    def _on_layer_edited(self, layer: Any, _region: Any) -> None:
+    def _on_layer_edited(self, layer: Layer, _region: Any) -> None:
         self.dirty.edited(layer)
 
     def closeEvent(self, event: Any) -> None:  # noqa: N802 -- Qt override

@@ -7,7 +7,7 @@ application); this dock adds the store chooser and opens the store for it.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qtpy.QtWidgets import QFormLayout, QLabel, QVBoxLayout, QWidget
 
@@ -15,14 +15,18 @@ from legseg_core.errors import LegsegError
 from legseg_gui.finetune_widget import FinetuneWidget
 from legseg_napari._qt.store_path import StorePathWidget
 
+if TYPE_CHECKING:
+    from legseg_core.store import Store
+    from napari import Viewer
+
 
 class FinetuneDockWidget(QWidget):
     """Fine-tune the active model of the chosen store on the cases accepted since it was trained."""
 
-    def __init__(self, napari_viewer: Any, parent: QWidget | None = None) -> None:
+    def __init__(self, napari_viewer: Viewer, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.viewer = napari_viewer
-        self.store: Any = None
+        self.store: Store | None = None
         self.store_path = StorePathWidget()
         self.status = QLabel("")
         self.status.setWordWrap(True)

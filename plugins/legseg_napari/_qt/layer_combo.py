@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qtpy.QtCore import Signal
 from qtpy.QtWidgets import QComboBox, QWidget
 
 from legseg_napari._layers import layers_of_kind
+
+if TYPE_CHECKING:
+    from napari import Viewer
+    from napari.layers import Layer
 
 
 class LayerComboBox(QComboBox):
@@ -20,7 +24,7 @@ class LayerComboBox(QComboBox):
 
     layer_changed = Signal(object)
 
-    def __init__(self, viewer: Any, kind: str, *, exclude: tuple[str, ...] = (), parent: QWidget | None = None) -> None:
+    def __init__(self, viewer: Viewer, kind: str, *, exclude: tuple[str, ...] = (), parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.viewer, self.kind, self.exclude = viewer, kind, exclude
         self._layers: list[Any] = []
@@ -40,7 +44,7 @@ class LayerComboBox(QComboBox):
         """Every listed layer, in the viewer's order."""
         return list(self._layers)
 
-    def set_layer(self, layer: Any) -> None:
+    def set_layer(self, layer: Layer) -> None:
         """Choose ``layer`` (it must be listed)."""
         self.setCurrentIndex(self._layers.index(layer))
 

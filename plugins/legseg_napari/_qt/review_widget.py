@@ -3,7 +3,7 @@ per-muscle table (Dice, AHD, volume difference), and the 3D view of Figure 5 one
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import QCheckBox, QFormLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
@@ -21,6 +21,9 @@ def next_event_loop_turn(function: Any) -> None:
     """Run ``function`` on the next turn of the Qt event loop (after napari has written the voxels)."""
     QTimer.singleShot(0, function)
 
+if TYPE_CHECKING:
+    from napari import Viewer
+
 
 #: Average Hausdorff distances are recomputed this long after the last edit (when automatic).
 DISTANCES_DELAY_MS = 1500
@@ -29,7 +32,7 @@ DISTANCES_DELAY_MS = 1500
 class ReviewWidget(QWidget):
     """Pick a reference and a prediction labels layer; "Compare" shows their overlap and scores."""
 
-    def __init__(self, napari_viewer: Any, parent: QWidget | None = None) -> None:
+    def __init__(self, napari_viewer: Viewer, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.viewer = napari_viewer
         self.session: ReviewSession | None = None

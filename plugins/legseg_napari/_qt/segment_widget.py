@@ -5,7 +5,7 @@ out side by side."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qtpy.QtCore import Qt, QTimer
 from qtpy.QtWidgets import (QFormLayout, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout,
@@ -23,14 +23,19 @@ from legseg_napari._segment import (ModelResult, add_labels_layer, add_uncertain
 
 KEY_ROLE = Qt.ItemDataRole.UserRole
 
+if TYPE_CHECKING:
+    from legseg_core.store import Store
+    from napari import Viewer
+    from napari.layers import Layer
+
 
 class SegmentWidget(QWidget):
     """Segment the chosen scan with the chosen model, or compare several models on it."""
 
-    def __init__(self, napari_viewer: Any, parent: QWidget | None = None) -> None:
+    def __init__(self, napari_viewer: Viewer, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.viewer = napari_viewer
-        self.store: Any = None
+        self.store: Store | None = None
         self.worker: ProgressWorker | None = None
         self.result_layers: list[Any] = []
         self.uncertainty_layers: list[Any] = []
@@ -131,7 +136,7 @@ class SegmentWidget(QWidget):
             return
         self.segment(choices)
 
-    def _on_finished(self, image_layer: Any, results: list[ModelResult]) -> None:
+    def _on_finished(self, image_layer: Layer, results: list[ModelResult]) -> None:
         if image_layer not in self.viewer.layers:
             self.status.setText(f"{image_layer.name} was closed before its segmentation ended")
             return
@@ -144,7 +149,7 @@ class SegmentWidget(QWidget):
                             + "; hover over a muscle to see its name")
         self._add_uncertainty_layers(image_layer, list(results))
 
-    def _add_uncertainty_layers(self, image_layer: Any, results: list[ModelResult]) -> None:
+    def _add_uncertainty_layers(self, image_layer: Layer, results: list[ModelResult]) -> None:
         """One uncertainty layer per turn of the event loop, so that adding layers never blocks it long."""
         if not results or image_layer not in self.viewer.layers:
             return
