@@ -222,6 +222,9 @@ class MainWindowWidget(QMainWindow):
         """With unsaved edits, ask to save them (as a draft version), discard them, or cancel ``doing``."""
         if self.session is None or not self.session.dirty:
             return True
+        if self.accepting is not None and self.accepting.running:  # its result decides what is unsaved
+            self.say(f"{self.session.case_id} is being accepted; {doing} once it is saved")
+            return False
         choice = self.ask("Unsaved edits", f"{self.session.case_id} has unsaved edits. Save them before you "
                           f"{doing}?", (SAVE, DISCARD, CANCEL), SAVE)
         if choice == CANCEL:

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from qtpy.QtCore import QPoint, Qt
 
+from legseg_core.review.session import EDIT
 from legseg_core.store import CaseMetadata
 from legseg_gui.app.main_window import CANCEL, DISCARD, RESTORE, SAVE, MainWindowWidget
 from legseg_gui.app.opening import open_scan
-from legseg_core.review.session import EDIT
 from tests.gui.app_helpers import background_row, drag, make_window, store_with_case, tiny_phantom
 
 
@@ -86,6 +86,24 @@ def paint_a_stroke(window: MainWindowWidget) -> np.ndarray:
     z = window.view.view_state.z
     session.editor.paint(z, (background_row(session.editor.labels, z), 10), radius=1, label=5)
     return session.editor.labels.copy()
+
+
+def test_accept_runs_off_the_ui_thread_and_edits_made_meanwhile_stay_unsaved(qtbot, window, labelled) -> None:
+    store, case_id = labelled
+    window.open_case(case_id)
+    accepted_labels = paint_a_stroke(window)
+    worker = window.accept_case()
+    assert worker is not None and worker.running and not window.actions["accept"].isEnabled()
+    assert window.accept_case() is None  # one accept at a time
+    window.session.editor.paint(window.view.view_state.z, (2, 2), radius=1, label=1)
+    assert window.confirm_unsaved("open another case") is False  # the accept decides what stays unsaved
+    with qtbot.waitSignal(window.accept_ended, timeout=10_000) as ended:
+        pass
+    assert ended.args == ["finished"]
+    accepted = store.case(case_id).accepted_version
+    assert np.array_equal(store.load_labels(accepted), accepted_labels)
+    assert window.session.base_version == accepted and window.session.dirty
+    assert window.actions["accept"].isEnabled() and window.actions["save"].isEnabled()
 
 
 @pytest.mark.parametrize("answer", [CANCEL, DISCARD, SAVE])
