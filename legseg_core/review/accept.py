@@ -88,22 +88,38 @@ class AcceptResult:
 def accept_request(store: Store, request: AcceptRequest) -> AcceptResult:
     """Write the case (if new), the prediction and the reviewed labels as label versions, and accept."""
     case_id, added = _case_of(store, request)
+    predicted, written = _write_labels(store, case_id, request, refuse_empty=True)
+    accepted = written or store.version(str(request.base_version))  # unchanged: the base is accepted
+    store.accept(case_id, accepted.id, author=request.author)
+    return AcceptResult(store.root, case_id, added, predicted, accepted)
+
+
+def save_draft_request(store: Store, request: AcceptRequest) -> LabelVersion | None:
+    """Store the reviewed labels as a new version without accepting it (the case must be in the store);
+    None when they are unchanged against their base."""
+    if request.case_id is None:
+        raise StoreError("a draft is saved to a store case; add the scan to the store first")
+    return _write_labels(store, request.case_id, request, refuse_empty=False)[1]
+
+
+def _write_labels(store: Store, case_id: str, request: AcceptRequest, *,
+                  refuse_empty: bool) -> tuple[LabelVersion | None, LabelVersion | None]:
+    """(the prediction written now, the version that holds the labels); the latter is None when they are
+    unchanged against their base, and the prediction itself when they equal it."""
     parent, predicted, prediction = request.base_version, None, request.prediction
     if parent is None and prediction is not None and request.model:
         predicted = store.add_label_version(case_id, prediction, author=request.author,
                                             provenance=f"predicted:{provenance_reference(request.model)}")
         parent = predicted.id
     if predicted is not None and prediction is not None and np.array_equal(request.labels, prediction):
-        accepted = predicted  # accepted as predicted: no second, identical version
-    elif parent is not None and request.unchanged:
-        accepted = store.version(parent)
-    else:
-        if parent is None and not request.labels.any():
-            raise StoreError(f"{case_id}: there are no labels to accept; segment the scan or draw first")
-        accepted = store.add_label_version(case_id, request.labels, author=request.author, note=request.note,
-                                           provenance=f"corrected:{parent}" if parent else "manual")
-    store.accept(case_id, accepted.id, author=request.author)
-    return AcceptResult(store.root, case_id, added, predicted, accepted)
+        return predicted, predicted  # accepted as predicted: no second, identical version
+    if parent is not None and request.unchanged:
+        return None, None
+    if refuse_empty and parent is None and not request.labels.any():
+        raise StoreError(f"{case_id}: there are no labels to accept; segment the scan or draw first")
+    version = store.add_label_version(case_id, request.labels, author=request.author, note=request.note,
+                                      provenance=f"corrected:{parent}" if parent else "manual")
+    return predicted, version
 
 
 def accept_in_store(request: AcceptRequest) -> AcceptResult:

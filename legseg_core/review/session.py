@@ -13,9 +13,10 @@ Saving follows the store's provenance rules:
 - accepting changed labels writes ``corrected:<base version>`` (or ``manual`` when there was no
   base) with the author, then marks it accepted; the store records the edit statistics.
 
-Accepting is :func:`legseg_core.review.accept.accept_request`, shared with the napari plugin:
-:meth:`CaseSession.accept_request` snapshots the labels on the UI thread, the request runs on a
-worker thread, and :meth:`CaseSession.adopt_accepted` takes the result back.
+Accepting is :func:`legseg_core.review.accept.accept_request`, shared with the napari plugin, and
+saving a draft :func:`~legseg_core.review.accept.save_draft_request`: :meth:`CaseSession.save_request`
+snapshots the labels on the UI thread, the request runs on a worker thread, and
+:meth:`CaseSession.adopt_accepted` (or :meth:`CaseSession.adopt_saved`) takes the result back.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ import numpy as np
 
 from legseg_core.editing import LabelEditor
 from legseg_core.io import Volume
-from legseg_core.review.accept import AcceptRequest, AcceptResult, accept_request, provenance_reference
+from legseg_core.review.accept import (AcceptRequest, AcceptResult, accept_request, provenance_reference,
+                                       save_draft_request)
 from legseg_core.store.records import CaseRecord, LabelVersion
 
 if TYPE_CHECKING:
@@ -170,34 +172,36 @@ class CaseSession:
         """Store the edited labels as a new version without accepting it; None when nothing changed."""
         if not self.dirty:
             return None
-        version = self.store.add_label_version(self.case.id, self.editor.labels.copy(),
-                                               provenance=self._edit_provenance(), author=author, note=note)
-        self._rebase(version.id)
-        return version
+        request = self.save_request(author=author, note=note)
+        return self.adopt_saved(request, save_draft_request(self.store, request))
 
     def accept(self, *, author: str | None = None) -> LabelVersion:
         """Accept the edited labels now: store them first if they changed, then mark that version accepted."""
-        request = self.accept_request(author=author)
+        request = self.save_request(author=author)
         return self.adopt_accepted(request, accept_request(self.store, request))
 
-    def accept_request(self, *, author: str | None = None) -> AcceptRequest:
-        """What :meth:`accept` stores, with a copy of the labels: run it on a worker thread with
-        :func:`~legseg_core.review.accept.accept_request`, then give the result to :meth:`adopt_accepted`."""
+    def save_request(self, *, author: str | None = None, note: str = "") -> AcceptRequest:
+        """What :meth:`accept` or :meth:`save_draft` stores, with a copy of the labels: run it on a worker
+        thread with :func:`~legseg_core.review.accept.accept_request` (or ``save_draft_request``), then give
+        the result to :meth:`adopt_accepted` (or :meth:`adopt_saved`)."""
         return AcceptRequest(labels=self.editor.labels.copy(), case_id=self.case.id, base_version=self.base_version,
-                             unchanged=self.base_version is not None and not self.dirty, author=author)
+                             unchanged=self.base_version is not None and not self.dirty, author=author, note=note)
 
     def adopt_accepted(self, request: AcceptRequest, result: AcceptResult) -> LabelVersion:
         """Make the accepted version the base; edits made since ``request`` was taken stay unsaved."""
-        unchanged_since = np.array_equal(self.editor.labels, request.labels)
-        self.base_version = result.accepted.id
-        self._cache.pop(result.accepted.id, None)
-        if unchanged_since:
-            self.editor.mark_saved()
-        self.case = self.store.case(self.case.id)
+        self.adopt_saved(request, result.accepted)
         return result.accepted
 
-    def _edit_provenance(self) -> str:
-        return f"corrected:{self.base_version}" if self.base_version else "manual"
+    def adopt_saved(self, request: AcceptRequest, version: LabelVersion | None) -> LabelVersion | None:
+        """Make a version stored from ``request`` the base (none: nothing was written); edits made since
+        ``request`` was taken stay unsaved."""
+        if version is not None:
+            self.base_version = version.id
+            self._cache.pop(version.id, None)
+            if np.array_equal(self.editor.labels, request.labels):
+                self.editor.mark_saved()
+        self.case = self.store.case(self.case.id)
+        return version
 
     def _rebase(self, version_id: str, labels: np.ndarray | None = None) -> None:
         self.base_version = version_id

@@ -13,6 +13,7 @@ method that tests and the headless mode replace.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from qtpy.QtCore import Qt, Signal
@@ -22,6 +23,7 @@ from legseg_core.editing import EditingState
 from legseg_core.errors import LegsegError
 from legseg_core.review.accept import AcceptRequest, AcceptResult
 from legseg_core.review.session import CaseSession
+from legseg_core.store.records import LabelVersion
 from legseg_gui.app.autosave import AutosaveController
 from legseg_gui.app.orthogonal import OrthogonalViewsWidget
 from legseg_gui.app.panels import EditPanelWidget, SegmentPanelWidget
@@ -46,13 +48,13 @@ class MainWindowWidget(QMainWindow):
     """The review station for one store (a :class:`~legseg_core.store.Store`).
 
     ``case_opened(case_id)`` follows opening a case; ``segmentation_ended(outcome)`` the end of a
-    segmentation and ``accept_ended(outcome)`` the end of an accept ('finished', 'errored' or
-    'cancelled').
+    segmentation and ``saving_ended(outcome)`` the end of an accept or of a draft saved in the
+    background ('finished', 'errored' or 'cancelled').
     """
 
     case_opened = Signal(str)
     segmentation_ended = Signal(str)
-    accept_ended = Signal(str)
+    saving_ended = Signal(str)
 
     def __init__(self, store: Store, *, finetune_arguments: tuple[str, ...] = (),
                  autosave_seconds: float | None = None, parent: QWidget | None = None) -> None:
@@ -64,7 +66,7 @@ class MainWindowWidget(QMainWindow):
         self._new_cases = 0
         self.errors: list[str] = []  # every error reported, for the headless mode's exit status
         self.tool_state = EditingState()
-        self.accepting: ProgressWorker | None = None
+        self.saving: ProgressWorker | None = None  # an accept or a draft being written
         self.setWindowTitle(f"{WINDOW_TITLE} — {store.root}")
         self._build(finetune_arguments)
         self.segment_runs = SegmentationRuns(self)
@@ -222,8 +224,8 @@ class MainWindowWidget(QMainWindow):
         """With unsaved edits, ask to save them (as a draft version), discard them, or cancel ``doing``."""
         if self.session is None or not self.session.dirty:
             return True
-        if self.accepting is not None and self.accepting.running:  # its result decides what is unsaved
-            self.say(f"{self.session.case_id} is being accepted; {doing} once it is saved")
+        if self.saving_running:  # its result decides what stays unsaved
+            self.say(f"{self.session.case_id} is being saved; {doing} once it is saved")
             return False
         choice = self.ask("Unsaved edits", f"{self.session.case_id} has unsaved edits. Save them before you "
                           f"{doing}?", (SAVE, DISCARD, CANCEL), SAVE)
@@ -250,20 +252,42 @@ class MainWindowWidget(QMainWindow):
             self._after_save(f"saved {version.id} ({version.provenance})")
         return version
 
+    def save_draft_in_background(self) -> ProgressWorker | None:
+        """The Save action: store the edits as a new (not accepted) label version off the UI thread;
+        ``saving_ended`` follows."""
+        if self.session is None or not self.session.dirty or self.saving_running:
+            return None
+        from legseg_core.review.accept import save_draft_request
+
+        session = self.session
+        request = session.save_request(author=self.author)
+        return self._start_saving(save_draft_request, request, f"saving {session.case_id}",
+                                  lambda version: self._on_draft_saved(session, request, version))
+
     def accept_case(self) -> ProgressWorker | None:
         """Accept the current labels off the UI thread (see :mod:`legseg_core.review.accept`): store them
-        as a version if they changed, and mark the case accepted; ``accept_ended`` follows."""
-        if self.session is None or (self.accepting is not None and self.accepting.running):
+        as a version if they changed, and mark the case accepted; ``saving_ended`` follows."""
+        if self.session is None or self.saving_running:
             return None
         from legseg_core.review.accept import accept_request
 
         session = self.session
-        request = session.accept_request(author=self.author)
-        worker = ProgressWorker.call(accept_request, self.store, request, what=f"accepting {session.case_id}")
-        worker.finished.connect(lambda result: self._on_accepted(session, request, result))
+        request = session.save_request(author=self.author)
+        return self._start_saving(accept_request, request, f"accepting {session.case_id}",
+                                  lambda result: self._on_accepted(session, request, result))
+
+    @property
+    def saving_running(self) -> bool:
+        """True while an accept or a draft is being written to the store."""
+        return self.saving is not None and self.saving.running
+
+    def _start_saving(self, function: Callable[[Store, AcceptRequest], Any], request: AcceptRequest, what: str,
+                      on_finished: Callable[[Any], None]) -> ProgressWorker:
+        worker = ProgressWorker.call(function, self.store, request, what=what)
+        worker.finished.connect(on_finished)
         worker.errored.connect(self.report_error)
-        worker.ended.connect(lambda: self._on_accept_ended(worker))
-        self.accepting = worker.start()
+        worker.ended.connect(lambda: self._on_saving_ended(worker))
+        self.saving = worker.start()
         self.update_actions()
         return worker
 
@@ -272,9 +296,14 @@ class MainWindowWidget(QMainWindow):
         self._after_save(f"accepted {version.id} ({version.provenance}) for {session.case_id}", session)
         self.finetune_panel.refresh()
 
-    def _on_accept_ended(self, worker: ProgressWorker) -> None:
+    def _on_draft_saved(self, session: CaseSession, request: AcceptRequest, version: LabelVersion | None) -> None:
+        session.adopt_saved(request, version)
+        if version is not None:
+            self._after_save(f"saved {version.id} ({version.provenance})", session)
+
+    def _on_saving_ended(self, worker: ProgressWorker) -> None:
         self.update_actions()
-        self.accept_ended.emit(str(worker.outcome))
+        self.saving_ended.emit(str(worker.outcome))
 
     def _after_save(self, message: str, session: CaseSession | None = None) -> None:
         session = session or self.session
@@ -306,7 +335,7 @@ class MainWindowWidget(QMainWindow):
     def update_actions(self) -> None:
         """Enable what can be done now (a case is open, edits are unsaved, no segmentation runs)."""
         has_case = self.session is not None
-        busy = self.segment_runs.running or (self.accepting is not None and self.accepting.running)
+        busy = self.segment_runs.running or self.saving_running
         dirty = has_case and self.session.dirty  # type: ignore[union-attr]
         self.segment_panel.set_ready(has_case and not busy, not busy and self._new_cases > 0)
         for name, enabled in (("accept", has_case and not busy), ("save", dirty and not busy)):
@@ -327,8 +356,8 @@ class MainWindowWidget(QMainWindow):
             return
         self.finetune_panel.shutdown()
         self.segment_runs.cancel_and_wait(10.0)
-        if self.accepting is not None and self.accepting.running:
-            self.accepting.wait(30.0)  # an accept is not cancelled half-way: the store write ends first
+        if self.saving is not None and self.saving_running:
+            self.saving.wait(30.0)  # a save is not cancelled half-way: the store write ends first
         self.autosave.follow(None)
         event.accept()
 

@@ -51,7 +51,7 @@ def _file_menu(window: Any, files: Any, add: Any) -> None:
     add(files, "reference", "Add a &reference label file…", lambda: _choose_reference(window), None,
         "compare against a label file in the review panel")
     files.addSeparator()
-    add(files, "save", "&Save draft version", window.save_draft, QKeySequence.StandardKey.Save,
+    add(files, "save", "&Save draft version", window.save_draft_in_background, QKeySequence.StandardKey.Save,
         "store the edits as a new label version without accepting it")
     add(files, "accept", "&Accept", window.accept_case, "Ctrl+Return",
         "store the labels as a version (if changed) and mark the case accepted")

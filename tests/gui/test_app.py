@@ -54,7 +54,7 @@ def test_open_paint_undo_accept_through_the_window(qtbot, window, labelled) -> N
     assert np.array_equal(session.editor.labels, before) and not session.dirty
     qtbot.waitUntil(lambda: window.review_panel.dice_text(3) == "1.000", timeout=2000)
     session.editor.redo()
-    with qtbot.waitSignal(window.accept_ended, timeout=10_000):
+    with qtbot.waitSignal(window.saving_ended, timeout=10_000):
         window.actions["accept"].trigger()
     case = store.case(case_id)
     version = store.version(case.accepted_version)
@@ -97,13 +97,28 @@ def test_accept_runs_off_the_ui_thread_and_edits_made_meanwhile_stay_unsaved(qtb
     assert window.accept_case() is None  # one accept at a time
     window.session.editor.paint(window.view.view_state.z, (2, 2), radius=1, label=1)
     assert window.confirm_unsaved("open another case") is False  # the accept decides what stays unsaved
-    with qtbot.waitSignal(window.accept_ended, timeout=10_000) as ended:
+    with qtbot.waitSignal(window.saving_ended, timeout=10_000) as ended:
         pass
     assert ended.args == ["finished"]
     accepted = store.case(case_id).accepted_version
     assert np.array_equal(store.load_labels(accepted), accepted_labels)
     assert window.session.base_version == accepted and window.session.dirty
     assert window.actions["accept"].isEnabled() and window.actions["save"].isEnabled()
+
+
+def test_the_save_action_stores_a_draft_off_the_ui_thread(qtbot, window, labelled) -> None:
+    store, case_id = labelled
+    window.open_case(case_id)
+    base = window.session.base_version
+    painted = paint_a_stroke(window)
+    with qtbot.waitSignal(window.saving_ended, timeout=10_000) as ended:
+        window.actions["save"].trigger()
+        assert window.saving_running and not window.actions["save"].isEnabled()
+    assert ended.args == ["finished"]
+    draft = store.version(window.session.base_version)
+    assert draft.provenance == f"corrected:{base}" and store.case(case_id).status == "in_review"
+    assert np.array_equal(store.load_labels(draft.id), painted) and not window.session.dirty
+    assert not window.actions["save"].isEnabled() and window.save_draft_in_background() is None
 
 
 @pytest.mark.parametrize("answer", [CANCEL, DISCARD, SAVE])
@@ -138,7 +153,7 @@ def test_unsaved_edits_are_autosaved_and_offered_back_after_a_crash(qtbot, label
     assert restarted.ask.asked == ["Unsaved edits found"]
     assert restarted.session.case_id == case_id and restarted.session.dirty
     assert np.array_equal(restarted.session.editor.labels, edited)
-    with qtbot.waitSignal(restarted.accept_ended, timeout=10_000):
+    with qtbot.waitSignal(restarted.saving_ended, timeout=10_000):
         restarted.accept_case()
     assert restarted.autosave.entry_for(case_id) is None
     assert np.array_equal(store.load_labels(store.case(case_id).accepted_version), edited)

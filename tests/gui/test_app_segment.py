@@ -51,7 +51,7 @@ def test_segment_paint_undo_accept_with_a_tiny_model_while_the_window_stays_resp
     assert np.array_equal(labels, before)
     drag(qtbot, window, [(row, 0), (row, labels.shape[2] - 1)])
     corrected = labels.copy()
-    with qtbot.waitSignal(window.accept_ended, timeout=10_000):
+    with qtbot.waitSignal(window.saving_ended, timeout=10_000):
         window.actions["accept"].trigger()
     case = store.case(case_id)
     accepted = store.version(case.accepted_version)
