@@ -124,7 +124,7 @@ def _open_scan_layer(viewer: Viewer, entry: RecoveryEntry) -> Any | None:
 
 def _load_scan(entry: RecoveryEntry, store_path: str | None) -> Volume | None:
     from legseg_core.io import load_volume
-    from legseg_core.store import StoreError
+    from legseg_core.errors import StoreError
 
     if entry.case_id:
         try:
