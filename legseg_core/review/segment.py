@@ -10,6 +10,7 @@ is imported on the worker thread, never at start-up.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -61,16 +62,24 @@ def segmentation_work(image: Volume, choice: ModelChoice, device: str,
     return segmentation
 
 
+@dataclass(frozen=True)
+class StoredPrediction:
+    """A segmentation and the label version (``predicted:<model>``) it was stored as."""
+
+    segmentation: Segmentation
+    version: LabelVersion
+
+
 def segment_and_store(session: CaseSession, choice: ModelChoice, device: str, *,
-                      author: str | None = None) -> ProgressWork[tuple[Segmentation, LabelVersion]]:
-    """Segment a session's scan and write the prediction to the store (both off the UI thread); returns
-    ``(segmentation, label version)``. The editor is left alone: the UI thread adopts the result."""
+                      author: str | None = None) -> ProgressWork[StoredPrediction]:
+    """Segment a session's scan and write the prediction to the store (both off the UI thread). The
+    editor is left alone: the UI thread adopts the result."""
     segmentation = yield from segmentation_work(session.image, choice, device, session.store)
     yield Progress(1, 1, "saving the prediction in the store")
     version = session.store_prediction(segmentation.labels, choice.name,
                                        uncertainty_score=getattr(segmentation, "uncertainty_score", None),
                                        author=author)
-    return segmentation, version
+    return StoredPrediction(segmentation, version)
 
 
 def segment_cases_work(store: Store, case_ids: list[str], choice: ModelChoice, device: str, *,

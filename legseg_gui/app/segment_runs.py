@@ -8,12 +8,15 @@ makes the stored prediction the labels being edited and the review panel's predi
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qtpy.QtCore import QObject, Signal
 
 from legseg_core.review.session import CaseSession
 from legseg_gui.worker import ProgressWorker
+
+if TYPE_CHECKING:
+    from legseg_core.review.segment import ModelChoice, StoredPrediction
 
 
 class SegmentationRuns(QObject):
@@ -48,7 +51,7 @@ class SegmentationRuns(QObject):
         session = window.session
         work = segment_and_store(session, choice, window.segment_panel.picker.device, author=window.author)
         worker = ProgressWorker(work, what=f"segmentation with {choice.name}")
-        worker.finished.connect(lambda outcome: self._on_segmented(session, choice, *outcome))
+        worker.finished.connect(lambda stored: self._on_segmented(session, choice, stored))
         return self._start(worker)
 
     def segment_new_cases(self) -> ProgressWorker | None:
@@ -77,8 +80,9 @@ class SegmentationRuns(QObject):
 
     # ---- results (UI thread) ---------------------------------------------------------------------------
 
-    def _on_segmented(self, session: CaseSession, choice: Any, result: Any, version: Any) -> None:
+    def _on_segmented(self, session: CaseSession, choice: ModelChoice, stored: StoredPrediction) -> None:
         window = self.window
+        result, version = stored.segmentation, stored.version
         window.refresh_worklist()
         if session is window.session:
             self._adopt(session, version, result.labels, getattr(result, "uncertainty", None))
