@@ -203,12 +203,9 @@ class CaseSession:
         self.case = self.store.case(self.case.id)
         return version
 
-    def _rebase(self, version_id: str, labels: np.ndarray | None = None) -> None:
+    def _rebase(self, version_id: str, labels: np.ndarray) -> None:
         self.base_version = version_id
         self._cache.pop(version_id, None)
-        if labels is not None:  # in place: views and trackers keep the same array
-            self.editor.labels[...] = labels
-            self.editor.reset()
-        else:
-            self.editor.mark_saved()
+        self.editor.labels[...] = labels  # in place: views and trackers keep the same array
+        self.editor.reset()
         self.case = self.store.case(self.case.id)
