@@ -144,5 +144,5 @@ def read_slicer_color_table(path: str | Path) -> dict[int, tuple[str, tuple[int,
         fields = line.split()
         if len(fields) != 6:
             raise ImageFormatError(f"{path}: line {number} is not 'id name R G B A': {line!r}")
-        table[int(fields[0])] = (fields[1], tuple(int(v) for v in fields[2:]))  # type: ignore[misc]
+        table[int(fields[0])] = (fields[1], tuple(int(v) for v in fields[2:]))
     return table

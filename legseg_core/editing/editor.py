@@ -48,7 +48,7 @@ class LabelEditor:
     @property
     def shape(self) -> tuple[int, int, int]:
         """The ``[z, y, x]`` shape of the label map."""
-        return tuple(self.labels.shape)  # type: ignore[return-value]
+        return tuple(self.labels.shape)
 
     @property
     def edit_count(self) -> int:
@@ -276,7 +276,7 @@ class LabelEditor:
         index = tuple(int(round(p)) for p in position)
         if len(index) != 3 or any(not 0 <= i < n for i, n in zip(index, self.shape)):
             raise EditingError(f"position (z, y, x) = {tuple(position)} is outside the volume of shape {self.shape}")
-        return index  # type: ignore[return-value]
+        return index
 
 
 def _checked_labels(labels: np.ndarray) -> np.ndarray:

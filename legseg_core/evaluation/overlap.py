@@ -110,7 +110,7 @@ class OverlapTracker:
     @property
     def shape(self) -> tuple[int, int, int]:
         """The ``[z, y, x]`` shape of the tracked arrays."""
-        return tuple(self.map.shape)  # type: ignore[return-value]
+        return tuple(self.map.shape)
 
     def update(self, region: Region, values: np.ndarray | int, *, target: Target = "prediction") -> None:
         """Write ``values`` into ``region`` of the prediction (or reference, or both), then update."""

@@ -94,7 +94,7 @@ def check_strides(network: str, strides: Any, levels: int) -> tuple[Triple, ...]
             raise ModelError(f"{network}: strides[{i}]={stride!r} must be 1, 2 or a (z, y, x) triple of 1s "
                              "and 2s")
         triples.append(tuple(int(s) for s in triple))
-    return tuple(triples)  # type: ignore[return-value]
+    return tuple(triples)
 
 
 def per_level(network: str, name: str, value: Any, levels: int) -> tuple[int, ...]:

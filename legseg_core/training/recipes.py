@@ -185,7 +185,7 @@ def _crop_shape(recipe: str, value: Any) -> tuple[int, int, int]:
         shape = ()
     if len(shape) != 3 or any(isinstance(n, bool) or not isinstance(n, int) or n < 1 for n in shape):
         raise TrainingError(f"recipe {recipe}: crop_shape={value!r} must be three whole numbers >= 1 (z, y, x)")
-    return shape  # type: ignore[return-value]
+    return shape
 
 
 def _choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
