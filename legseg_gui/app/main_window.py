@@ -67,6 +67,7 @@ class MainWindowWidget(QMainWindow):
         self.errors: list[str] = []  # every error reported, for the headless mode's exit status
         self.tool_state = EditingState()
         self.saving: ProgressWorker | None = None  # an accept or a draft being written
+        self.opening: ProgressWorker | None = None  # a case being read from the store
         self.setWindowTitle(f"{WINDOW_TITLE} — {store.root}")
         self._build(finetune_arguments)
         self.segment_runs = SegmentationRuns(self)
@@ -83,7 +84,7 @@ class MainWindowWidget(QMainWindow):
         self.view = SliceViewWidget(tool_state=self.tool_state)
         self.setCentralWidget(self.view)
         self.worklist = CaseListWidget()
-        self.worklist.case_activated.connect(self.open_case)
+        self.worklist.case_activated.connect(self.open_case_in_background)
         self.segment_panel = SegmentPanelWidget(self.store)
         self.segment_panel.segment_requested.connect(self.segment)
         self.segment_panel.segment_new_requested.connect(self.segment_new_cases)
@@ -169,10 +170,31 @@ class MainWindowWidget(QMainWindow):
         except LegsegError as error:
             self.report_error(str(error))
             return False
+        self._show_opened(session, recovery)
+        return True
+
+    def open_case_in_background(self, case_id: str) -> ProgressWorker | None:
+        """Open a store case as :meth:`open_case` does, reading its scan and labels off the UI thread (the
+        worklist's double click); ``case_opened`` follows."""
+        if self.session is not None and self.session.case_id == case_id:
+            return None
+        if (self.opening is not None and self.opening.running) or not self.confirm_unsaved("open another case"):
+            return None
+        worker = ProgressWorker.call(CaseSession.open, self.store, case_id, what=f"opening {case_id}")
+        worker.finished.connect(self._on_case_read)
+        worker.errored.connect(self.report_error)
+        self.say(f"opening {case_id}…")
+        self.opening = worker.start()
+        return worker
+
+    def _on_case_read(self, session: CaseSession) -> None:
+        if self.confirm_unsaved("open another case"):  # edits made while the case was read
+            self._show_opened(session)
+
+    def _show_opened(self, session: CaseSession, recovery: str | None = None) -> None:
         self._show_session(session)
         self._offer_recovery(session, recovery)
-        self.case_opened.emit(case_id)
-        return True
+        self.case_opened.emit(session.case_id)
 
     def _show_session(self, session: CaseSession | None) -> None:
         self.session = session
@@ -356,6 +378,8 @@ class MainWindowWidget(QMainWindow):
             return
         self.finetune_panel.shutdown()
         self.segment_runs.cancel_and_wait(10.0)
+        if self.opening is not None and self.opening.running:
+            self.opening.cancel_and_wait(10.0)  # the case read meanwhile is not shown
         if self.saving is not None and self.saving_running:
             self.saving.wait(30.0)  # a save is not cancelled half-way: the store write ends first
         self.autosave.follow(None)
