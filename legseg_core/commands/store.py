@@ -72,20 +72,19 @@ def _register_init(commands, common) -> None:
 
 
 def _run_init(args: argparse.Namespace) -> int:
-    from legseg_core.store import SplitConfig, Store, resolve_store_path
+    from legseg_core.starter.stores import create_store
+    from legseg_core.store import SplitConfig, resolve_store_path
     from legseg_core.store.catalog import CATALOG_NAME
+    from legseg_core.training.registry import ModelRegistry
 
     root = resolve_store_path(args.store)
     if (root / CATALOG_NAME).is_file():
         print(f"a store exists already at {root}; nothing to do")
         return 0
-    store = Store.init(root, splits=SplitConfig.parse(args.splits))
+    store = create_store(root, splits=SplitConfig.parse(args.splits), starter_models=not args.no_starter_models)
     print(f"created an empty store at {store.root} (splits {args.splits})")
-    if not args.no_starter_models:
-        from legseg_core.starter.ship import register_starter_models
-
-        for version in register_starter_models(store):
-            print(f"registered starter model {version.training.get('shipped')} as {version.id} ({version.status})")
+    for version in reversed(ModelRegistry(store).models()):
+        print(f"registered starter model {version.training.get('shipped')} as {version.id} ({version.status})")
     return 0
 
 
