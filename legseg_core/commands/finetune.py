@@ -35,10 +35,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Fine-tune the active model on the accepted train-split cases whose label versions it has not "
                     "seen, mixed with a replay sample of cases it has seen; register the candidate and promote it "
                     "only if, on the held-out (validation and test) cases, its mean Dice and every muscle's Dice "
-                    "are at least the active model's minus the tolerances. A store without held-out cases compares "
-                    "them on the cases the candidate learnt from: a candidate not worse there is kept as an "
-                    "unvalidated candidate (use it with --use-unvalidated or `legseg models promote ID`), one "
-                    "worse there is rejected." + _RECIPE_TEXT)
+                    "are at least the active model's minus the tolerances. In a store without held-out cases "
+                    "nothing is decided: the candidate is kept as an unvalidated candidate (use it with "
+                    "`legseg models promote ID`), and the same comparison on the cases it learnt from is "
+                    "reported to inform that choice." + _RECIPE_TEXT)
     parser.add_argument("--model", metavar="ID", default=None, help="start from this model (default: the active one)")
     parser.add_argument("--epochs", type=int, default=None,
                         help=f"number of epochs (default: the finetune recipe's, {FINETUNE.epochs})")
@@ -48,8 +48,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--muscle-tolerance", type=float, default=0.02,
                         help="each muscle's Dice may be this much below the active model's (default 0.02)")
     parser.add_argument("--use-unvalidated", action="store_true",
-                        help="when the store has no held-out case, make a candidate that is not worse on the cases "
-                             "it learnt from active anyway (recorded as unvalidated; `legseg models rollback` "
+                        help="when the store has no held-out case, make the candidate active anyway if it is not "
+                             "worse on the cases it learnt from (recorded as unvalidated; `legseg models rollback` "
                              "undoes it)")
     parser.add_argument("--json-progress", action="store_true",
                         help="print one JSON object per line (progress events, then the result) for a GUI process")

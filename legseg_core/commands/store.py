@@ -93,7 +93,8 @@ def _register_add(commands, common) -> None:
     sub.add_argument("scan", help="the segmentation image: a NIfTI file, a DICOM file or a DICOM folder")
     sub.add_argument("--labels", help="a label image (values 0..7) on the scan's grid")
     sub.add_argument("--provenance", default="manual",
-                     help="of --labels: manual, predicted:<model id>, synthetic[:<name>] (default manual)")
+                     help="of --labels: manual, predicted:<model id>, imported[:<file name>], synthetic[:<name>] "
+                          "(default manual)")
     sub.add_argument("--image", action="append", default=[], metavar="NAME=PATH",
                      help="a further image on the same grid, e.g. dixon_fat=fat.nii.gz (repeatable)")
     sub.add_argument("--accept", action="store_true", help="accept the --labels version at once")
@@ -177,7 +178,8 @@ def _register_label(commands, common) -> None:
     sub.add_argument("case", help="the case id (case-...)")
     sub.add_argument("labels", help="a label image (values 0..7) on the case's grid")
     sub.add_argument("--provenance", required=True,
-                     help="manual, predicted:<model id>, corrected:<version id> or synthetic[:<name>]")
+                     help="manual, predicted:<model id>, corrected:<version id>, imported[:<file name>] or "
+                          "synthetic[:<name>]")
     sub.add_argument("--parent", help="the version this one derives from (corrected:<V> implies parent V)")
     sub.add_argument("--author", help="who made it (default: the user name)")
     sub.add_argument("--note", default="", help="a short note")

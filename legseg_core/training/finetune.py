@@ -12,10 +12,10 @@
    starting model's plus the new versions.
 4. The gate (:mod:`legseg_core.training.gate`) scores the candidate and the active model on the
    held-out cases (validation and test splits); the candidate is promoted if it is not worse,
-   rejected otherwise, and the report says why. With no held-out case (a new store) the gate
-   compares them on the cases the candidate learnt from: a candidate not worse there is kept as
-   an *unvalidated* candidate, one recorded choice away from use (:func:`use_unvalidated`, or
-   ``use_unvalidated=True`` in the request), and rejected otherwise.
+   rejected otherwise, and the report says why. With no held-out case (a new store) nothing is
+   decided: the candidate is kept as an *unvalidated* candidate, one recorded choice away from use
+   (:func:`use_unvalidated`), and the gate's comparison on the cases it learnt from informs that
+   choice (``use_unvalidated=True`` in the request uses it when that comparison holds).
 
 A failed or cancelled fine-tuning never changes the active model: registration happens after
 training, and the status change is one transaction after the gate.
@@ -85,10 +85,8 @@ class FinetuneReport:
             return "not registered"
         if self.verdict is None:
             return "kept as candidate"
-        if not self.verdict.passed:
-            return "rejected"
         if self.verdict.held_out:
-            return "promoted"
+            return "promoted" if self.verdict.passed else "rejected"
         return "promoted unvalidated" if self.candidate.status == "active" else "unvalidated"
 
     def to_dict(self) -> dict[str, Any]:
@@ -207,11 +205,11 @@ def gate_candidate(store: Any, registry: ModelRegistry, candidate: ModelVersion,
         active_summary = summarise_scores(active_scores)
     verdict = judge(summarise_scores(candidate_scores), active_summary, request.rule, held_out=held_out)
     registry.update_metrics(candidate.id, {"gate": verdict.to_dict()})
-    if not verdict.passed:
-        registry.reject(candidate.id, reason=f"gate {verdict.text()}")
-    elif held_out:
+    if held_out and verdict.passed:
         registry.promote(candidate.id, reason=f"gate {verdict.text()}")
-    elif request.use_unvalidated:
+    elif held_out:
+        registry.reject(candidate.id, reason=f"gate {verdict.text()}")
+    elif request.use_unvalidated and verdict.passed:
         use_unvalidated(store, candidate.id, where="legseg finetune --use-unvalidated")
     yield Progress(1, 1, f"gate {verdict.text()}", {"event": "verdict", "passed": verdict.passed,
                                                       "held_out": held_out, "reasons": list(verdict.reasons),
@@ -220,13 +218,13 @@ def gate_candidate(store: Any, registry: ModelRegistry, candidate: ModelVersion,
 
 
 def unvalidated_candidate(store: Any) -> ModelVersion | None:
-    """The newest candidate fine-tuned from the active model that passed the gate on the cases it learnt
-    from but was never validated (the store had no held-out case): what "Use it (unvalidated)" offers."""
+    """The newest candidate fine-tuned from the active model that was never validated (the store had no
+    held-out case): what "Use it (unvalidated)" offers."""
     registry = ModelRegistry(store)
     active = registry.active()
     for model in registry.models("candidate"):
         gate = model.metrics.get("gate") or {}
-        if active is not None and model.parent_id == active.id and gate.get("passed") and gate.get("held_out") is False:
+        if active is not None and model.parent_id == active.id and gate.get("held_out") is False:
             return model
     return None
 

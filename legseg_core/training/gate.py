@@ -16,14 +16,14 @@ report says why it passed or failed.
 
 **Stores without held-out cases** (a new user's first accepted cases all lie in the train split;
 by the 70/15/15 shares the third case of each contrast and health group goes to validation or
-test). The same rule is applied to the accepted cases the candidate learnt from, and the verdict
-says so (``held_out=False``): it shows that the fine-tuning learnt the corrections without
-undoing what the active model got right on them, which is a check, not a validation. A candidate
-that passes it is kept as an *unvalidated* candidate, one explicit choice away from use: "Use it
-(unvalidated)" in the app and napari, ``legseg finetune --use-unvalidated`` or ``legseg models
-promote ID``. That choice is recorded (author, time and reason in the model's status log, and
-``gate.used_unvalidated`` in its metrics) and undone with one rollback. A candidate that fails
-even on the cases it learnt from is rejected.
+test). Nothing can be validated there, so nothing is decided automatically: the candidate is
+kept as an *unvalidated* candidate, one explicit choice away from use ("Use it (unvalidated)" in
+the app and napari, ``legseg models promote ID``). To inform that choice the same rule is applied
+to the accepted cases the candidate learnt from, and the verdict says so (``held_out=False``):
+whether the fine-tuning learnt the corrections without undoing what the active model got right on
+them -- a check, not a validation. ``legseg finetune --use-unvalidated`` makes the candidate active
+when that check holds. The choice is recorded (author, time and reason in the model's status log,
+and ``gate.used_unvalidated`` in its metrics) and undone with one rollback.
 """
 
 from __future__ import annotations
@@ -110,12 +110,12 @@ class GateVerdict:
 
     def _learnt_cases_text(self) -> str:
         cases = len(self.candidate.cases)
-        where = f"on the {cases} accepted case(s) it learnt from (not held out)"
-        if not self.passed:
-            return f"failed {where}: " + "; ".join(r for r in self.reasons if "FAIL" in r)
         versus = "" if self.active is None else f" vs the active model's {self.active.mean_dice:.3f}"
-        return (f"not validated: the store has no accepted validation or test case; {where} mean Dice "
-                f"{self.candidate.mean_dice:.3f}{versus}, no muscle worse beyond the tolerances")
+        text = (f"not validated: the store has no accepted validation or test case; on the {cases} accepted "
+                f"case(s) it learnt from (not held out) mean Dice {self.candidate.mean_dice:.3f}{versus}")
+        if self.passed:
+            return text + ", no muscle worse beyond the tolerances"
+        return text + ", but worse there: " + "; ".join(r[5:] for r in self.reasons if r.startswith("FAIL"))
 
 
 def judge(candidate: ScoreSummary, active: ScoreSummary | None, rule: GateRule = GateRule(), *,
