@@ -62,3 +62,18 @@ def test_a_new_user_corrects_one_case_fine_tunes_and_uses_the_model(qtbot, tmp_p
     with qtbot.waitSignal(panel.models_changed):
         panel.rollback_button.click()  # one click back
     assert registry.require_active().id == starter.id
+
+
+def test_the_panel_names_missing_model_files_and_offers_no_fine_tuning(qtbot, tmp_path) -> None:
+    from legseg_gui.finetune_widget import FinetuneWidget
+
+    store = Store.open(tmp_path / "store", create=True)
+    registry = ModelRegistry(store)
+    active = registry.require_active()
+    registry.path(active).unlink()
+    panel = FinetuneWidget(store)
+    qtbot.addWidget(panel)
+    qtbot.waitUntil(lambda: panel.counts is not None, timeout=10_000)
+    assert panel.unseen_label.text() == (f"Cannot fine-tune: {registry.path(active)}: the file of model {active.id} "
+                                         "is missing or does not match its checksum")
+    assert not panel.start_button.isEnabled() and not panel.use_button.isEnabled()
