@@ -60,7 +60,8 @@ def test_without_held_out_cases_a_candidate_not_worse_on_what_it_learnt_waits_fo
     assert registry.rollback().id == base.id  # one step back
 
 
-def test_a_candidate_worse_on_the_cases_it_learnt_from_waits_with_that_warning(first_use_store, monkeypatch) -> None:
+def test_a_candidate_worse_on_the_cases_it_learnt_from_waits_with_that_warning(first_use_store, monkeypatch,
+                                                                               capsys) -> None:
     monkeypatch.setattr(finetune_module, "score_cases", fixed_scores(0.5, 0.8))
     registry = ModelRegistry(first_use_store)
     base = registry.active().id
@@ -69,9 +70,12 @@ def test_a_candidate_worse_on_the_cases_it_learnt_from_waits_with_that_warning(f
     assert re.search(r"it learnt from \(not held out\) mean Dice 0\.[56]\d\d vs the active model's 0\.8\d\d, but "
                      r"worse there: mean Dice", report.reason()), report.reason()
     assert unvalidated_candidate(first_use_store).id == report.candidate.id
-    registry.reject(report.candidate.id, reason="not wanted")
-    assert unvalidated_candidate(first_use_store) is None
-    with pytest.raises(TrainingError, match="is rejected, not a candidate"):
+    assert main(["models", "promote", report.candidate.id[:10], "--store", str(first_use_store.root)]) == 0
+    assert "is now active, unvalidated (recorded;" in capsys.readouterr().out
+    assert registry.events(report.candidate.id)[-1]["reason"].startswith("used unvalidated (legseg models promote)")
+    assert registry.rollback().id == base
+    assert unvalidated_candidate(first_use_store) is None  # retired, no longer waiting
+    with pytest.raises(TrainingError, match="is retired, not a candidate"):
         use_unvalidated(first_use_store, report.candidate.id)
 
 
