@@ -9,10 +9,10 @@ safe, so the active model never changes on a cancelled run), and at the end the 
 verdict (promoted or not, and why) with one-click rollback.
 
 A store without accepted validation or test cases (a new user's first corrections) cannot
-validate a candidate: the gate then compares it with the active model on the cases it learnt
-from (:mod:`legseg_core.training.gate`), and a candidate not worse there waits as an
-*unvalidated* candidate. "Use it (unvalidated)" puts it to use after one confirmation; the choice
-is recorded in the model's status log and "Roll back" undoes it.
+validate a candidate: it waits as an *unvalidated* candidate, and the panel shows the gate's
+comparison with the active model on the cases it learnt from (:mod:`legseg_core.training.gate`).
+"Use it (unvalidated)" puts it to use after one confirmation; the choice is recorded in the
+model's status log and "Roll back" undoes it.
 """
 
 from __future__ import annotations
