@@ -12,8 +12,8 @@ worker thread, and show the typed results.
 
 from __future__ import annotations
 
-from legseg_core.review.accept import AcceptRequest, AcceptResult, accept_in_store, accept_request, provenance_reference
+from legseg_core.review.accept import AcceptRequest, AcceptResult, accept_in_store, accept_request, save_draft_request
 from legseg_core.review.session import EDIT, CaseSession, LabelSource, default_review_pair, store_prediction
 
 __all__ = ["EDIT", "AcceptRequest", "AcceptResult", "CaseSession", "LabelSource", "accept_in_store", "accept_request",
-           "default_review_pair", "provenance_reference", "store_prediction"]
+           "default_review_pair", "save_draft_request", "store_prediction"]

@@ -5,8 +5,10 @@ store case, following the store's provenance rules:
 
 1. the case: ``case_id``, or the scan added now with the user's metadata (an image already in
    the store is found by its checksum and reused);
-2. the prediction, as a version with provenance ``predicted:<model>``, when it is not in the
-   store yet (unless the labels were corrected from a stored version, which is then the parent);
+2. the prediction, as a version with provenance ``predicted:<model>`` -- or, for labels read
+   from a file, the provenance the file came with (``predicted:<model>`` or ``imported:<file
+   name>``) -- when it is not in the store yet (unless the labels were corrected from a stored
+   version, which is then the parent);
 3. the labels, as a version with provenance ``corrected:<parent>`` (``manual`` without a parent)
    with the author and a note; the store records the per-muscle voxels added and removed and
    the slices touched against the parent. Labels equal to the prediction just written, or
@@ -20,7 +22,6 @@ copies of the arrays), so both hosts run it on a worker thread, and returns an
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -29,18 +30,14 @@ import numpy as np
 
 from legseg_core.errors import StoreError
 from legseg_core.io import Volume
+from legseg_core.store.provenance import provenance_reference
 from legseg_core.store.records import CaseMetadata, LabelVersion
 
 if TYPE_CHECKING:
     from legseg_core.store import Store
 
-_UNSAFE_REFERENCE = re.compile(r"[^A-Za-z0-9_.:+-]+")
-
-
-def provenance_reference(name: str) -> str:
-    """A model name as a provenance reference: letters, digits and ``_.:+-``, at most 100 characters."""
-    text = _UNSAFE_REFERENCE.sub("-", str(name)).strip("-_.:+") or "model"
-    return text[:100]
+#: The note of a version stored as it was read from a label file.
+LOADED_NOTE = "loaded from a file"
 
 
 @dataclass(frozen=True)
@@ -49,8 +46,9 @@ class AcceptRequest:
 
     ``labels`` are the reviewed labels. ``case_id`` names the store case; without it ``image``
     is added to the store with ``metadata``. ``prediction`` holds a model's labels that are not
-    in the store yet (``model`` names the model); ``base_version`` a stored version the labels
-    were corrected from, and ``unchanged`` says they are still equal to it.
+    in the store yet (``model`` names the model), or labels read from a file (``provenance`` says
+    where they came from); ``base_version`` a stored version the labels were corrected from, and
+    ``unchanged`` says they are still equal to it.
     """
 
     labels: np.ndarray
@@ -61,6 +59,7 @@ class AcceptRequest:
     model: str | None = None
     base_version: str | None = None
     unchanged: bool = False
+    provenance: str | None = None
     metadata: CaseMetadata = field(default_factory=CaseMetadata)
     author: str | None = None
     note: str = ""
@@ -107,9 +106,13 @@ def _write_labels(store: Store, case_id: str, request: AcceptRequest, *,
     """(the prediction written now, the version that holds the labels); the latter is None when they are
     unchanged against their base, and the prediction itself when they equal it."""
     parent, predicted, prediction = request.base_version, None, request.prediction
-    if parent is None and prediction is not None and request.model:
-        predicted = store.add_label_version(case_id, prediction, author=request.author,
-                                            provenance=f"predicted:{provenance_reference(request.model)}")
+    if parent is None and prediction is not None and (request.model or request.provenance):
+        if request.model:
+            origin, note = f"predicted:{provenance_reference(request.model)}", ""
+        else:
+            origin, note = str(request.provenance), LOADED_NOTE
+        predicted = store.add_label_version(case_id, prediction, provenance=origin, author=request.author,
+                                            note=note)
         parent = predicted.id
     if predicted is not None and prediction is not None and np.array_equal(request.labels, prediction):
         return predicted, predicted  # accepted as predicted: no second, identical version

@@ -11,7 +11,11 @@ Saving follows the store's provenance rules:
 - a segmentation is saved at once as ``predicted:<model id>`` and becomes the base;
 - accepting unchanged labels accepts the base version (no duplicate is written);
 - accepting changed labels writes ``corrected:<base version>`` (or ``manual`` when there was no
-  base) with the author, then marks it accepted; the store records the edit statistics.
+  base) with the author, then marks it accepted; the store records the edit statistics;
+- labels loaded from a file keep the provenance they came with
+  (:func:`legseg_core.store.provenance.label_file_provenance`: ``predicted:<model>`` for a
+  ``legseg segment`` output, else ``imported:<file name>``): the first save stores them as they
+  came, and only what was changed in the application after that is ``corrected:<that version>``.
 
 Accepting is :func:`legseg_core.review.accept.accept_request`, shared with the napari plugin, and
 saving a draft :func:`~legseg_core.review.accept.save_draft_request`: :meth:`CaseSession.save_request`
@@ -30,8 +34,8 @@ import numpy as np
 
 from legseg_core.editing import LabelEditor
 from legseg_core.io import Volume
-from legseg_core.review.accept import (AcceptRequest, AcceptResult, accept_request, provenance_reference,
-                                       save_draft_request)
+from legseg_core.review.accept import AcceptRequest, AcceptResult, accept_request, save_draft_request
+from legseg_core.store.provenance import provenance_reference
 from legseg_core.store.records import CaseRecord, LabelVersion
 
 if TYPE_CHECKING:
@@ -87,6 +91,7 @@ class CaseSession:
         self.uncertainty: np.ndarray | None = None
         self._files: dict[str, tuple[LabelSource, np.ndarray]] = {}
         self._cache: dict[str, np.ndarray] = {}
+        self._loaded: tuple[str, np.ndarray] | None = None  # labels from a file, not stored yet: (provenance, labels)
         start = store.load_labels(base_version) if base_version else np.zeros(image.shape, np.uint8)
         self.editor = LabelEditor(np.array(start, dtype=np.uint8, copy=True), spacing=image.spacing)
         if labels is not None:  # labels from outside the store are unsaved edits of the base
@@ -168,6 +173,12 @@ class CaseSession:
         self.uncertainty = uncertainty
         self._rebase(version.id, labels)
 
+    def load_labels_file(self, labels: np.ndarray, provenance: str) -> None:
+        """Put labels read from a file into the editor as unsaved edits; saving stores them first as they came,
+        with ``provenance`` (``predicted:<model>`` or ``imported:<file name>``)."""
+        self._loaded = (provenance, np.array(labels, dtype=np.uint8, copy=True))
+        self.editor.replace_all(labels, "import")
+
     def save_draft(self, *, author: str | None = None, note: str = "") -> LabelVersion | None:
         """Store the edited labels as a new version without accepting it; None when nothing changed."""
         if not self.dirty:
@@ -183,8 +194,14 @@ class CaseSession:
     def save_request(self, *, author: str | None = None, note: str = "") -> AcceptRequest:
         """What :meth:`accept` or :meth:`save_draft` stores, with a copy of the labels: run it on a worker
         thread with :func:`~legseg_core.review.accept.accept_request` (or ``save_draft_request``), then give
-        the result to :meth:`adopt_accepted` (or :meth:`adopt_saved`)."""
-        return AcceptRequest(labels=self.editor.labels.copy(), case_id=self.case.id, base_version=self.base_version,
+        the result to :meth:`adopt_accepted` (or :meth:`adopt_saved`). Edited labels loaded from a file go
+        with the file's labels and provenance, which are stored first, as they came."""
+        labels = self.editor.labels.copy()
+        if self._loaded is not None and self.dirty:
+            provenance, loaded = self._loaded
+            return AcceptRequest(labels=labels, case_id=self.case.id, prediction=loaded, provenance=provenance,
+                                 author=author, note=note)
+        return AcceptRequest(labels=labels, case_id=self.case.id, base_version=self.base_version,
                              unchanged=self.base_version is not None and not self.dirty, author=author, note=note)
 
     def adopt_accepted(self, request: AcceptRequest, result: AcceptResult) -> LabelVersion:
@@ -196,6 +213,8 @@ class CaseSession:
         """Make a version stored from ``request`` the base (none: nothing was written); edits made since
         ``request`` was taken stay unsaved."""
         if version is not None:
+            if request.provenance is not None:
+                self._loaded = None  # the file's labels are in the store now
             self.base_version = version.id
             self._cache.pop(version.id, None)
             if np.array_equal(self.editor.labels, request.labels):

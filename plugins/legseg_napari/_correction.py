@@ -4,9 +4,10 @@ A correction is a new labels layer holding a copy of the prediction (napari's br
 eraser and undo then work on it, and the prediction stays as it was). "Accept" sends an
 :class:`~legseg_core.review.accept.AcceptRequest` built from the layers (copies of the arrays)
 to the review workflow of :mod:`legseg_core.review.accept`, on a worker thread: the case (the
-one the layers name, or the scan added now), the prediction as ``predicted:<model>`` when it is
-not in the store yet, and the correction as ``corrected:<parent>``, then the case is accepted.
-Arrays are uint8 ``[z, y, x]`` on the scan's grid.
+one the layers name, or the scan added now), the prediction as ``predicted:<model>`` -- or, for
+labels read from a file, the provenance the file came with (``predicted:<model>`` or
+``imported:<file name>``) -- when it is not in the store yet, and the correction as
+``corrected:<parent>``, then the case is accepted. Arrays are uint8 ``[z, y, x]`` on the scan's grid.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ import numpy as np
 from legseg_core.io import Volume
 from legseg_core.recovery import MEMORY_PREFIX, RecoveryArea, RecoveryEntry
 from legseg_core.store import Store
-from legseg_napari._layers import (CASE, CORRECTS, IMAGE, MODEL, VERSION, VOLUME, muscle_labels_kwargs, unique_name,
-                                   volume_of)
+from legseg_napari._layers import (CASE, CORRECTS, IMAGE, MODEL, PROVENANCE, VERSION, VOLUME, muscle_labels_kwargs,
+                                   unique_name, volume_of)
 
 CORRECTION_SUFFIX = " (correction)"
 #: The note of a version accepted from napari.
@@ -38,7 +39,7 @@ def start_correction(viewer: Viewer, labels_layer: Layer) -> Any:
     if labels_layer.metadata.get(CORRECTS):
         viewer.layers.selection.active = labels_layer
         return labels_layer
-    metadata = {key: labels_layer.metadata[key] for key in (VOLUME, CASE, MODEL, VERSION, IMAGE)
+    metadata = {key: labels_layer.metadata[key] for key in (VOLUME, CASE, MODEL, PROVENANCE, VERSION, IMAGE)
                 if labels_layer.metadata.get(key) is not None}
     metadata[VOLUME] = volume_of(labels_layer)
     metadata[CORRECTS] = labels_layer.name
