@@ -39,7 +39,9 @@ def test_a_new_user_corrects_one_case_fine_tunes_and_uses_the_model(qtbot, tmp_p
     reference = load_labels(right_leg["labels"], like=window.session.image).data
     assert not np.array_equal(window.session.editor.labels, reference)
     window.session.editor.replace_all(reference, "paint")  # the expert's correction of the leg
-    accepted = window.accept_case()
+    with qtbot.waitSignal(window.saving_ended, timeout=20_000):
+        window.accept_case()  # off the UI thread
+    accepted = store.version(store.case(window.session.case_id).accepted_version)
     assert accepted.provenance == f"corrected:{predicted.id}"
     panel = window.finetune_panel
     qtbot.waitUntil(lambda: bool(panel.counts and panel.counts["unseen"] == 1), timeout=20_000)
