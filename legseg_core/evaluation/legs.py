@@ -70,6 +70,14 @@ def single_leg(side: str, shape: tuple[int, int, int], method: str) -> LegSplit:
     return LegSplit((column,) * shape[0], (side,), method)
 
 
+def segmentation_split(segmentation) -> LegSplit:  # segmentation: legseg_core.inference.Segmentation
+    """The legs of a segmentation: its one side for a single leg, else found from its labels."""
+    if len(segmentation.legs) == 1:
+        side = segmentation.legs[0]
+        return single_leg(side, segmentation.labels.shape, f"one leg ({side}), as segmented")
+    return split_labels(segmentation.labels)
+
+
 def split_labels(labels: np.ndarray) -> LegSplit:
     """The legs of a label map found from its muscle voxels alone.
 
@@ -117,3 +125,25 @@ def leg_volumes(labels: np.ndarray, split: LegSplit,
         counts = np.bincount(labels[split.mask(leg, labels.shape)].ravel(), minlength=NUM_CLASSES)
         volumes[leg] = {muscle.abbr: float(counts[muscle.id]) * voxel_ml for muscle in MUSCLES}
     return volumes
+
+
+def leg_agreement(reference: np.ndarray, prediction: np.ndarray, split: LegSplit,
+                  spacing: tuple[float, float, float]) -> dict[str, dict[int, dict[str, float]]]:
+    """Per leg of ``split``: muscle id -> Dice and volume difference (prediction minus reference, ml).
+
+    Both ``[z, y, x]`` label maps keep only the voxels of the leg; Dice is NaN where both are empty.
+    """
+    from legseg_core.evaluation.metrics import confusion_counts, dice_from_counts
+
+    voxel_ml = float(np.prod(spacing)) / 1000.0
+    result: dict[str, dict[int, dict[str, float]]] = {}
+    for leg in split.sides:
+        mask = split.mask(leg, reference.shape)
+        joint = confusion_counts(reference[mask], prediction[mask])
+        result[leg] = {}
+        for muscle in MUSCLES:
+            in_reference, in_prediction = int(joint[muscle.id, :].sum()), int(joint[:, muscle.id].sum())
+            result[leg][muscle.id] = {
+                "dice": dice_from_counts(in_reference, in_prediction, int(joint[muscle.id, muscle.id])),
+                "volume_difference_ml": (in_prediction - in_reference) * voxel_ml}
+    return result

@@ -32,6 +32,8 @@ def build_menus(window: Any) -> dict[str, QAction]:
     _view_menu(window, bar.addMenu("&View"), add)
     cases = bar.addMenu("&Cases")
     add(cases, "refresh", "&Refresh worklist", window.refresh_worklist, QKeySequence.StandardKey.Refresh)
+    add(cases, "most_effort", "Sort by expected correction &effort (highest first)",
+        lambda: window.worklist.sort_by("effort", descending=True))
     add(cases, "most_uncertain", "Sort by &uncertainty (highest first)",
         lambda: window.worklist.sort_by("uncertainty", descending=True))
     help_menu = bar.addMenu("&Help")
