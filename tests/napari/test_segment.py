@@ -149,3 +149,25 @@ def test_a_registered_model_is_offered_first_and_its_prediction_is_accepted_with
     assert result.accepted.provenance == f"corrected:{result.predicted.id}"
     already = int(np.sum(prediction.data[correction.data.shape[0] // 2, :4, :4] == 2))
     assert result.accepted.edits.added["GM"] == 16 - already
+
+
+def test_the_dock_shows_the_quality_report_of_the_result(segment, qtbot) -> None:
+    from legseg_core.evaluation.legs import leg_volumes, split_labels
+
+    viewer, widget, image_layer = segment
+    widget.picker.choose("tiny-0")
+    worker = widget.segment()
+    with qtbot.waitSignal(worker.ended, timeout=120_000):
+        pass
+    assert worker.outcome == "finished", worker.error
+    labels_layer = widget.result_layers[-1]
+    report = labels_layer.metadata["legseg_quality"]
+    assert widget.quality.report is report and widget.quality.flag_texts() == report["flags"]
+    assert labels_layer.name in widget.quality.summary.text()
+    assert f"{len(report['flags'])} flag" in widget.quality.summary.text() or "no flags" in widget.quality.summary.text()
+    volumes = leg_volumes(labels_layer.data, split_labels(labels_layer.data), image_layer.scale)
+    for leg in report["legs"]:
+        for abbr, ml in volumes[leg].items():
+            assert widget.quality.cell(abbr, f"{leg.capitalize()} (ml)") == f"{ml:.1f}"
+    viewer.layers.selection.active = image_layer
+    assert widget.quality.report is report  # an image layer leaves the report shown
