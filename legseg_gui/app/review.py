@@ -4,7 +4,8 @@ The user picks the reference (e.g. the correction in progress, or a manual versi
 prediction (e.g. the model's version) among the open case's label sources. An
 :class:`~legseg_core.evaluation.OverlapTracker` keeps the overlap map and the per-muscle
 counts; it listens to the label editor, so every stroke updates the map and the Dice and
-volume columns for the changed region only. Average Hausdorff distances are not incremental:
+volume columns for the changed region only. Dice per leg (legs parted where the reference's
+muscles part, :func:`~legseg_core.evaluation.legs.split_labels`) follows each update. Average Hausdorff distances are not incremental:
 they are computed on demand, off the UI thread, and cleared by the next edit.
 """
 
@@ -40,6 +41,7 @@ class ReviewPanelWidget(QWidget):
         self.view = view
         self.session: CaseSession | None = None
         self.tracker: Any = None
+        self.legs: Any = None  # the LegSplit of the reference, found when the pair is chosen
         self._distances: ProgressWorker | None = None
         self._build()
         self._update_timer = QTimer(self)
@@ -126,8 +128,11 @@ class ReviewPanelWidget(QWidget):
             return
         from legseg_core.evaluation.overlap import OverlapTracker
 
+        from legseg_core.evaluation.legs import split_labels
+
         self.tracker = OverlapTracker(self.session.labels_of(self.reference_key),
                                       self.session.labels_of(self.prediction_key), self.session.image.spacing)
+        self.legs = split_labels(self.tracker.reference)
         self.view.set_overlap(self.tracker.map)
         self.table.clear_values()
         self.update_table()
@@ -149,13 +154,23 @@ class ReviewPanelWidget(QWidget):
             reference, predicted, _ = self.tracker.counts(label)
             differences[label] = (predicted - reference) * voxel_ml if reference or predicted else None
         self.table.set_dice(self.tracker.dice())
+        self.table.set_legs(self.leg_agreement())
         self.table.set_column("volume_difference_ml", differences)
         self.table.set_column("ahd_mm", {})
         self.view.legend.set_counts(self.tracker.class_counts())
 
-    def dice_text(self, label: int | str) -> str:
-        """The Dice shown for a muscle id or 'mean'."""
-        return self.table.text(label, "dice")
+    def leg_agreement(self) -> dict[str, Any]:
+        """Per leg: muscle id -> Dice and volume difference of the current pair
+        (:func:`~legseg_core.evaluation.legs.leg_agreement`); empty when no pair is shown."""
+        from legseg_core.evaluation.legs import leg_agreement
+
+        if self.tracker is None:
+            return {}
+        return leg_agreement(self.tracker.reference, self.tracker.prediction, self.legs, self.session.image.spacing)
+
+    def dice_text(self, label: int | str, leg: str = "both") -> str:
+        """The Dice shown for a muscle id or 'mean', of both legs or of the 'right' or 'left' one."""
+        return self.table.text(label, "dice" if leg == "both" else f"dice_{leg}")
 
     # ---- distances on demand ------------------------------------------------------------------------
 

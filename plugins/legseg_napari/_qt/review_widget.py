@@ -1,5 +1,6 @@
 """Review dock: reference against prediction, the Figure 4 overlap map with its legend, a live
-per-muscle table (Dice, AHD, volume difference), and the 3D view of Figure 5 one click away."""
+per-muscle table (Dice of both legs and of each leg, AHD, volume difference), and the 3D view of
+Figure 5 one click away."""
 
 from __future__ import annotations
 
@@ -125,6 +126,7 @@ class ReviewWidget(QWidget):
         self.table.set_column("dice", {label: values["dice"] for label, values in scores.items()})
         self.table.set_column("volume_difference_ml",
                               {label: values["volume_difference_ml"] for label, values in scores.items()})
+        self.table.set_legs(self.session.leg_scores())
         self.legend.set_counts(self.session.class_counts())
 
     # ---- distances (off the UI thread) -------------------------------------------------------------
