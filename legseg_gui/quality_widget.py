@@ -11,13 +11,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from qtpy.QtCore import Qt
 from qtpy.QtGui import QBrush, QColor
-from qtpy.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
+from qtpy.QtWidgets import (QAbstractItemView, QHeaderView, QLabel, QListWidget, QListWidgetItem, QTableWidget,
+                            QTableWidgetItem, QVBoxLayout, QWidget)
 
 from legseg_core.labels import MUSCLES
 
 MISSING = "–"
 FLAG_COLOUR = "#b03a2e"
+ROW_HEIGHT = 20
 
 
 def summary_text(report: Mapping[str, Any] | None) -> str:
@@ -68,15 +71,18 @@ class QualityReportWidget(QWidget):
             header.setToolTip(muscle.name)
             header.setBackground(QBrush(QColor(*muscle.color)))
             self.table.setVerticalHeaderItem(row, header)
-        self.table.setMaximumHeight(self.table.verticalHeader().length() + 32)
-        self.flags = QLabel()
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        self.table.verticalHeader().setDefaultSectionSize(ROW_HEIGHT)
+        self.table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.flags = QListWidget()
         self.flags.setWordWrap(True)
+        self.flags.setMinimumHeight(4 * ROW_HEIGHT)
         self.flags.setStyleSheet(f"color: {FLAG_COLOUR}")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.summary)
         layout.addWidget(self.table)
-        layout.addWidget(self.flags)
+        layout.addWidget(self.flags, 1)
         self.set_report(None)
 
     def set_report(self, report: Mapping[str, Any] | None) -> None:
@@ -87,17 +93,23 @@ class QualityReportWidget(QWidget):
         headers, rows = volume_rows(report) if report else ([], {})
         self.table.setColumnCount(len(headers))
         self.table.setHorizontalHeaderLabels(headers)
+        self.table.setFixedHeight(ROW_HEIGHT * len(MUSCLES) + self.table.horizontalHeader().sizeHint().height()
+                                  + 2 * self.table.frameWidth())
         for row, muscle in enumerate(MUSCLES):
             for column, text in enumerate(rows.get(muscle.abbr, [])):
                 self.table.setItem(row, column, QTableWidgetItem(text))
         flags = list(report.get("flags", [])) if report else []
-        self.flags.setText("\n".join(f"⚠ {flag}" for flag in flags))
+        self.flags.clear()
+        for flag in flags:
+            item = QListWidgetItem(f"⚠ {flag}")
+            item.setToolTip(flag)
+            self.flags.addItem(item)
         self.flags.setVisible(bool(flags))
         self.setToolTip("\n".join(flags))
 
     def flag_texts(self) -> list[str]:
-        """The flags shown, one per line."""
-        return list(self.report.get("flags", [])) if self.report else []
+        """The flags shown, in order (each line without its warning sign)."""
+        return [self.flags.item(row).toolTip() for row in range(self.flags.count())]
 
     def cell(self, abbr: str, header: str) -> str:
         """The text in the row of a muscle and the column of a header (e.g. 'Right (ml)', 'L/R')."""

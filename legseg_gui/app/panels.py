@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from qtpy.QtCore import Signal
-from qtpy.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
+from qtpy.QtCore import Qt, Signal
+from qtpy.QtWidgets import QFrame, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
 
 from legseg_core.editing import EditingState, LabelEditor
 from legseg_gui.edit_tools import EditToolsWidget
@@ -39,7 +39,8 @@ class SegmentPanelWidget(QWidget):
         self.result_label = QLabel()
         self.result_label.setWordWrap(True)
         self.quality = QualityReportWidget()
-        layout = QVBoxLayout(self)
+        content = QWidget()
+        layout = QVBoxLayout(content)
         layout.addWidget(self.picker)
         layout.addWidget(self.segment_button)
         layout.addWidget(self.segment_new_button)
@@ -47,6 +48,14 @@ class SegmentPanelWidget(QWidget):
         layout.addWidget(self.result_label)
         layout.addWidget(self.quality)
         layout.addStretch(1)
+        scroll = QScrollArea()  # the quality report may need more height than the panel has: it scrolls
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setWidget(content)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
         self.segment_button.clicked.connect(self.segment_requested)
         self.segment_new_button.clicked.connect(self.segment_new_requested)
         self.set_ready(False, False)

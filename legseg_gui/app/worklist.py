@@ -24,7 +24,7 @@ from legseg_gui.app.session import UNCERTAINTY_KEY
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 ID_ROLE = Qt.ItemDataRole.UserRole + 2
-COLUMNS: tuple[str, ...] = ("case", "status", "contrast", "health", "diagnosis", "effort", "flags", "uncertainty",
+COLUMNS: tuple[str, ...] = ("case", "status", "effort", "flags", "uncertainty", "contrast", "health", "diagnosis",
                              "slices", "versions")
 HEADERS = {"case": "Case", "status": "Status", "contrast": "Contrast", "health": "Health", "diagnosis": "Diagnosis",
            "effort": "Effort", "flags": "QC flags", "uncertainty": "Uncertainty", "slices": "Slices",

@@ -77,7 +77,8 @@ def test_the_open_cases_flags_and_volumes_per_leg_are_shown(qtbot, store_with_re
     window.open_case(cases["one flag"])
     report = version_quality(store, store.case(cases["one flag"]).latest_version).report
     panel = window.segment_panel.quality
-    assert panel.flag_texts() == report["flags"] and "TA" in panel.flags.text()
+    assert panel.flag_texts() == report["flags"]
+    assert any(panel.flags.item(row).text().startswith("⚠ missing: TA") for row in range(panel.flags.count()))
     assert panel.cell("TA", "Left (ml)") == "0.0" and panel.cell("TA", "Right (ml)") != "0.0"
     assert panel.cell("TA", "L/R") == "–" and panel.cell("SOL", "L/R") != "–"
     window.open_case(cases["unsegmented"])
@@ -98,3 +99,40 @@ def test_the_review_table_gives_dice_per_leg(qtbot, tmp_path) -> None:
     assert window.review_panel.dice_text(2, "right") == window.review_panel.dice_text(2, "left") == "1.000"
     agreement = window.review_panel.leg_agreement()
     assert agreement["left"][3]["volume_difference_ml"] < 0 == agreement["right"][3]["volume_difference_ml"]
+
+
+def test_the_real_scans_segmented_by_the_starter_unet_are_ranked_and_the_t2_result_flagged(
+        qtbot, tmp_path, real_data) -> None:
+    """The issue's T2 case: segmented with the frame mean, the starter U-Net leaves muscles out; the worklist
+    ranks it by effort, its flags name them, and a screenshot shows the columns and the panel."""
+    from legseg_core.io import load_volume
+    from legseg_core.store import Store
+
+    store = Store.init(tmp_path / "store")
+    scans = {"dwi": load_volume(real_data / "dwi_mean.nii.gz"),
+             "t2": load_volume(real_data / "t2_mese.nii.gz", frame="mean"),
+             "dixon_water": load_volume(real_data / "dixon_water.nii.gz")}
+    cases = {name: store.add_case(volume, contrast=name, health="healthy").id for name, volume in scans.items()}
+    window = make_window(qtbot, store)
+    window.resize(1500, 900)
+    from legseg_core.models import resolve_model
+
+    window.segment_panel.picker.add_model_file(resolve_model("unet-lite-starter"))
+    window.segment_panel.picker.set_device("cpu")
+    with qtbot.waitSignal(window.segmentation_ended, timeout=600_000) as ended:
+        window.segment_panel.segment_new_button.click()
+    assert ended.args == ["finished"], window.segment_panel.progress.message
+    reports = case_qualities(store)
+    assert set(reports) == set(cases.values())
+    t2 = reports[cases["t2"]]
+    assert any(flag.startswith("missing:") and "left leg" in flag for flag in t2.flags), t2.flags
+    assert t2.effort > reports[cases["dwi"]].effort
+    efforts = {case_id: report.effort for case_id, report in reports.items()}
+    assert window.worklist.case_ids() == sorted(efforts, key=efforts.get, reverse=True)
+    window.open_case(cases["t2"])
+    assert window.segment_panel.quality.flag_texts() == t2.flags
+    assert window.segment_panel.quality.cell("TA", "Left (ml)") == "0.0"
+    window.show_panel("segment")
+    qtbot.wait(200)
+    shot = tmp_path / "worklist-quality.png"
+    assert window.grab().save(str(shot)) and shot.stat().st_size > 10_000
