@@ -12,14 +12,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from qtpy.QtCore import Qt
-from qtpy.QtGui import QBrush, QColor
+from qtpy.QtGui import QBrush, QColor, QPalette
 from qtpy.QtWidgets import (QAbstractItemView, QHeaderView, QLabel, QListWidget, QListWidgetItem, QTableWidget,
                             QTableWidgetItem, QVBoxLayout, QWidget)
 
 from legseg_core.labels import MUSCLES
 
 MISSING = "–"
-FLAG_COLOUR = "#b03a2e"
+#: Flag text colour on a light background and on a dark one (napari's theme).
+FLAG_COLOURS = {"light": "#b03a2e", "dark": "#ff8a75"}
 ROW_HEIGHT = 20
 
 
@@ -50,6 +51,11 @@ def volume_rows(report: Mapping[str, Any]) -> tuple[list[str], dict[str, list[st
     return headers, rows
 
 
+def flag_colour(widget: QWidget) -> str:
+    """The flag colour that reads on the widget's background (light application or dark napari theme)."""
+    return FLAG_COLOURS["dark" if widget.palette().color(QPalette.ColorRole.Window).lightness() < 128 else "light"]
+
+
 def _number(value: float | None, form: str) -> str:
     return MISSING if value is None else form.format(value)
 
@@ -77,7 +83,7 @@ class QualityReportWidget(QWidget):
         self.flags = QListWidget()
         self.flags.setWordWrap(True)
         self.flags.setMinimumHeight(4 * ROW_HEIGHT)
-        self.flags.setStyleSheet(f"color: {FLAG_COLOUR}")
+        self.flags.setStyleSheet(f"color: {flag_colour(self)}")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.summary)
@@ -105,6 +111,7 @@ class QualityReportWidget(QWidget):
             item.setToolTip(flag)
             self.flags.addItem(item)
         self.flags.setVisible(bool(flags))
+        self.flags.setStyleSheet(f"color: {flag_colour(self)}")  # the theme may have changed since
         self.setToolTip("\n".join(flags))
 
     def flag_texts(self) -> list[str]:
