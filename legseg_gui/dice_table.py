@@ -14,11 +14,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from qtpy.QtGui import QBrush, QColor
-from qtpy.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
+from qtpy.QtWidgets import QAbstractItemView, QFileDialog, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
 
 from legseg_core.labels import MUSCLES
 
 MISSING = "–"
+EXPORT_FILTER = "CSV table (*.csv);;JSON (*.json)"
+
+
+def ask_export_path(parent: QWidget) -> str | None:
+    """Ask where to export a review table (.csv or .json); None when cancelled."""
+    path, chosen = QFileDialog.getSaveFileName(parent, "Export the table", "review-table.csv", EXPORT_FILTER)
+    if path and not path.lower().endswith((".csv", ".json")):
+        path += ".json" if "JSON" in chosen else ".csv"
+    return path or None
 
 
 @dataclass(frozen=True)

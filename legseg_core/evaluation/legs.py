@@ -10,6 +10,7 @@ is at hand (``measure``, ``evaluate``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from scipy import ndimage
@@ -128,22 +129,65 @@ def leg_volumes(labels: np.ndarray, split: LegSplit,
 
 
 def leg_agreement(reference: np.ndarray, prediction: np.ndarray, split: LegSplit,
-                  spacing: tuple[float, float, float]) -> dict[str, dict[int, dict[str, float]]]:
-    """Per leg of ``split``: muscle id -> Dice and volume difference (prediction minus reference, ml).
+                  spacing: tuple[float, float, float], *, both: bool = False) -> dict[str, dict[int, dict[str, float]]]:
+    """Per leg of ``split`` (and ``"both"`` first when asked): muscle id -> Dice, reference and predicted volume
+    and their difference (prediction minus reference), in ml.
 
     Both ``[z, y, x]`` label maps keep only the voxels of the leg; Dice is NaN where both are empty.
     """
-    from legseg_core.evaluation.metrics import confusion_counts, dice_from_counts
+    from legseg_core.evaluation.metrics import confusion_counts
 
     voxel_ml = float(np.prod(spacing)) / 1000.0
-    result: dict[str, dict[int, dict[str, float]]] = {}
+    result = {"both": _agreement(confusion_counts(reference, prediction), voxel_ml)} if both else {}
     for leg in split.sides:
         mask = split.mask(leg, reference.shape)
-        joint = confusion_counts(reference[mask], prediction[mask])
-        result[leg] = {}
-        for muscle in MUSCLES:
-            in_reference, in_prediction = int(joint[muscle.id, :].sum()), int(joint[:, muscle.id].sum())
-            result[leg][muscle.id] = {
-                "dice": dice_from_counts(in_reference, in_prediction, int(joint[muscle.id, muscle.id])),
-                "volume_difference_ml": (in_prediction - in_reference) * voxel_ml}
+        result[leg] = _agreement(confusion_counts(reference[mask], prediction[mask]), voxel_ml)
     return result
+
+
+def _agreement(joint: np.ndarray, voxel_ml: float) -> dict[int, dict[str, float]]:
+    from legseg_core.evaluation.metrics import dice_from_counts
+
+    rows = {}
+    for muscle in MUSCLES:
+        in_reference, in_prediction = int(joint[muscle.id, :].sum()), int(joint[:, muscle.id].sum())
+        rows[muscle.id] = {"dice": dice_from_counts(in_reference, in_prediction, int(joint[muscle.id, muscle.id])),
+                           "reference_ml": in_reference * voxel_ml, "prediction_ml": in_prediction * voxel_ml,
+                           "volume_difference_ml": (in_prediction - in_reference) * voxel_ml}
+    return rows
+
+
+def comparison_records(agreement: dict[str, dict[int, dict[str, float]]],
+                       ahd_mm: dict[int, float] | None = None) -> list[dict[str, object]]:
+    """Rows of a review table for CSV or JSON: one per leg (both, right, left) and muscle, with ``leg``,
+    ``muscle`` (abbreviation), ``label``, Dice, volumes (ml) and, for both legs where given, AHD (mm)."""
+    rows: list[dict[str, object]] = []
+    for leg, by_muscle in agreement.items():
+        for muscle in MUSCLES:
+            values = {key: _rounded(value) for key, value in by_muscle[muscle.id].items()}
+            distance = (ahd_mm or {}).get(muscle.id) if leg == "both" else None
+            rows.append({"leg": leg, "muscle": muscle.abbr, "label": muscle.id, **values,
+                         **({"ahd_mm": _rounded(distance)} if distance is not None else {})})
+    return rows
+
+
+def _rounded(value: float) -> float | None:
+    return None if value is None or not np.isfinite(value) else round(float(value), 4)
+
+
+def write_comparison(rows: list[dict[str, object]], path: str | Path, *, source: dict[str, str]) -> Path:
+    """Write review-table rows as CSV (``.csv``) or JSON (``.json``, with ``source``: what was compared)."""
+    import json
+
+    from legseg_core.errors import InputPathError
+    from legseg_core.evaluation.tables import write_csv
+
+    path = Path(path)
+    if path.suffix.lower() == ".csv":
+        return write_csv(rows, path)
+    if path.suffix.lower() != ".json":
+        raise InputPathError(f"{path}: a review table is written as .csv or .json")
+    if not path.parent.is_dir():
+        raise InputPathError(f"{path}: the folder {path.parent} does not exist")
+    path.write_text(json.dumps({"compared": source, "rows": rows}, indent=2), encoding="utf-8")
+    return path

@@ -74,9 +74,10 @@ class ReviewSession:
                              "volume_difference_ml": (prediction_voxels - reference_voxels) * self.voxel_ml}
         return scores
 
-    def leg_scores(self) -> dict[str, dict[int, dict[str, float]]]:
-        """Per leg (right, left, as present): muscle id -> Dice and volume difference (ml) of the current arrays."""
-        return leg_agreement(self.reference.data, self.prediction.data, self.legs, self.spacing)
+    def leg_scores(self, *, both: bool = False) -> dict[str, dict[int, dict[str, float]]]:
+        """Per leg (right, left as present; 'both' first when asked): muscle id -> Dice and volumes (ml) of the
+        current arrays (:func:`~legseg_core.evaluation.legs.leg_agreement`)."""
+        return leg_agreement(self.reference.data, self.prediction.data, self.legs, self.spacing, both=both)
 
     def class_counts(self) -> dict[int, int]:
         """Voxels per overlap class 0..4."""

@@ -3,6 +3,9 @@ QC flag and effort columns, the open case's flags and per-leg volumes, Dice per 
 
 from __future__ import annotations
 
+import csv
+import json
+
 import numpy as np
 import pytest
 
@@ -99,6 +102,19 @@ def test_the_review_table_gives_dice_per_leg(qtbot, tmp_path) -> None:
     assert window.review_panel.dice_text(2, "right") == window.review_panel.dice_text(2, "left") == "1.000"
     agreement = window.review_panel.leg_agreement()
     assert agreement["left"][3]["volume_difference_ml"] < 0 == agreement["right"][3]["volume_difference_ml"]
+    rows = list(csv.DictReader(window.review_panel.export_table(str(tmp_path / "table.csv")).open()))
+    assert [row["leg"] for row in rows] == ["both"] * 7 + ["right"] * 7 + ["left"] * 7
+    by_key = {(row["leg"], row["muscle"]): row for row in rows}
+    assert float(by_key[("left", "SOL")]["dice"]) == 0.0 and float(by_key[("right", "SOL")]["dice"]) == 1.0
+    assert float(by_key[("left", "SOL")]["volume_difference_ml"]) == pytest.approx(
+        -float(by_key[("left", "SOL")]["reference_ml"]), abs=1e-3)
+    assert float(by_key[("both", "SOL")]["reference_ml"]) == pytest.approx(
+        float(by_key[("right", "SOL")]["reference_ml"]) + float(by_key[("left", "SOL")]["reference_ml"]), abs=1e-3)
+    written = window.review_panel.export_table(str(tmp_path / "table.json"))
+    data = json.loads(written.read_text())
+    assert data["compared"]["case"] == case_id and len(data["rows"]) == 21
+    assert window.review_panel.export_table(str(tmp_path / "table.txt")) is None
+    assert "written as .csv or .json" in window.review_panel.status_label.text()
 
 
 def test_the_real_scans_segmented_by_the_starter_unet_are_ranked_and_the_t2_result_flagged(

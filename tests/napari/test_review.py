@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -129,7 +131,7 @@ def test_one_layer_twice_is_refused_the_3d_button_switches_and_stop_removes_the_
     assert "was closed" in widget.status.text()
 
 
-def test_the_table_gives_dice_per_leg_on_the_real_case(make_napari_viewer, qtbot, real_case) -> None:
+def test_the_table_gives_dice_per_leg_on_the_real_case(make_napari_viewer, qtbot, real_case, tmp_path) -> None:
     from legseg_core.evaluation.legs import split_labels
     from legseg_napari._layers import MODEL, VOLUME, muscle_labels_kwargs
     from legseg_napari._qt.review_widget import ReviewWidget
@@ -156,6 +158,13 @@ def test_the_table_gives_dice_per_leg_on_the_real_case(make_napari_viewer, qtbot
     pred_layer.refresh()
     widget.session._on_edit(pred_layer, None)
     assert widget.table.text(4, "dice_left") == "1.000" and widget.table.text(4, "dice") == "1.000"
+    qtbot.waitUntil(lambda: widget.table.text(4, "ahd_mm") == "0.00", timeout=60_000)
+    data = json.loads(widget.export_table(str(tmp_path / "review.json")).read_text())
+    assert data["compared"] == {"reference": "manual", "prediction": "predicted"}
+    ta = {row["leg"]: row for row in data["rows"] if row["muscle"] == "TA"}
+    assert set(ta) == {"both", "right", "left"} and ta["both"]["ahd_mm"] == 0.0 and "ahd_mm" not in ta["left"]
+    assert ta["right"]["dice"] == ta["left"]["dice"] == 1.0
+    assert ta["both"]["reference_ml"] == pytest.approx(ta["right"]["reference_ml"] + ta["left"]["reference_ml"], abs=1e-3)
     widget.close()
 
 
