@@ -34,7 +34,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "app", help="open the LegSeg application: worklist, segment, correct, accept, fine-tune",
         description="Open the LegSeg application on a store: the worklist of cases (sortable by status, contrast, "
-                    "health, expected correction effort, QC flags and uncertainty), the image view with the label or overlap overlay, editing tools, "
+                    "health, expected correction effort, QC flags and uncertainty), the image view with the label or "
+                    "overlap overlay, editing tools, "
                     "segmentation, review with live Dice, and fine-tuning. With --screenshot and --quit it renders "
                     "the window offscreen, saves it and exits (for machines without a display). A label file whose "
                     "values are not LegSeg's 0..7 is read through --relabel; without it the application asks for a "

@@ -1,8 +1,9 @@
 """The LegSeg application's main window: worklist, image view, and panels to segment, edit, review, fine-tune.
 
 Layout: the worklist of the store on the left (sortable by status, contrast, health, expected
-correction effort, quality-control flags and uncertainty), the axial image view in the middle, and tabs on the right for segmentation, the
-editing tools, the review (overlap map, reference and prediction, live Dice) and fine-tuning.
+correction effort, quality-control flags and uncertainty), the axial image view in the middle,
+and tabs on the right for segmentation (with the open case's quality report), the editing tools,
+the review (overlap map, reference and prediction, live Dice) and fine-tuning.
 The window keeps no label state of its own: the open case is a
 :class:`~legseg_gui.app.session.CaseSession`, whose editor the view paints through.
 

@@ -5,8 +5,9 @@ prediction (e.g. the model's version) among the open case's label sources. An
 :class:`~legseg_core.evaluation.OverlapTracker` keeps the overlap map and the per-muscle
 counts; it listens to the label editor, so every stroke updates the map and the Dice and
 volume columns for the changed region only. Dice per leg (legs parted where the reference's
-muscles part, :func:`~legseg_core.evaluation.legs.split_labels`) follows each update. Average Hausdorff distances are not incremental:
-they are computed on demand, off the UI thread, and cleared by the next edit.
+muscles part, :func:`~legseg_core.evaluation.legs.split_labels`) follows each update. Average
+Hausdorff distances are not incremental: they are computed on demand, off the UI thread, and
+cleared by the next edit.
 """
 
 from __future__ import annotations

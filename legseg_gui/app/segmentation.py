@@ -36,9 +36,8 @@ def segmentation_work(image: Volume, choice: Any, device: str, store: Any = None
 
 
 def segment_and_store(session: Any, choice: Any, device: str, *, author: str | None = None) -> ProgressWork[Any]:
-    """Segment a session's scan and write the prediction and its quality report to the store (both off the UI
-    thread); returns
-    ``(segmentation, label version)``. The editor is left alone: the UI thread adopts the result."""
+    """Segment a session's scan and write the prediction and its quality report to the store (off the UI thread);
+    returns ``(segmentation, label version)``. The editor is left alone: the UI thread adopts the result."""
     segmentation = yield from segmentation_work(session.image, choice, device, session.store)
     yield Progress(1, 1, "saving the prediction in the store")
     version = session.store_prediction(segmentation.labels, choice.name,
@@ -60,7 +59,8 @@ def store_quality(store: Any, version_id: str, segmentation: Any, spacing: tuple
 def segment_cases_work(store: Any, case_ids: list[str], choice: Any, device: str, *,
                        author: str | None = None) -> ProgressWork[dict[str, Any]]:
     """Segment several store cases with one model (loaded once) and store each prediction with its
-    uncertainty score and quality report; returns case id -> label version. Progress counts cases (fractions within one)."""
+    uncertainty score and quality report; returns case id -> label version. Progress counts cases (fractions
+    within one)."""
     from legseg_gui.app.session import store_prediction
 
     yield Progress(0, len(case_ids), f"loading {choice.name}")

@@ -164,7 +164,8 @@ def test_the_table_gives_dice_per_leg_on_the_real_case(make_napari_viewer, qtbot
     ta = {row["leg"]: row for row in data["rows"] if row["muscle"] == "TA"}
     assert set(ta) == {"both", "right", "left"} and ta["both"]["ahd_mm"] == 0.0 and "ahd_mm" not in ta["left"]
     assert ta["right"]["dice"] == ta["left"]["dice"] == 1.0
-    assert ta["both"]["reference_ml"] == pytest.approx(ta["right"]["reference_ml"] + ta["left"]["reference_ml"], abs=1e-3)
+    assert ta["both"]["reference_ml"] == pytest.approx(ta["right"]["reference_ml"] + ta["left"]["reference_ml"],
+                                                       abs=1e-3)
     widget.close()
 
 
