@@ -14,11 +14,14 @@ import math
 import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from legseg_core.errors import StoreError
 from legseg_core.store.catalog import now_iso
 from legseg_core.store.naming import check_version_id
+
+if TYPE_CHECKING:
+    from legseg_core.store.store import Store
 
 
 class QualityLike(Protocol):
@@ -49,7 +52,7 @@ class StoredQuality:
         return list(self.report.get("flags", []))
 
 
-def record_quality(store: Any, version_id: str, report: QualityLike) -> StoredQuality:
+def record_quality(store: Store, version_id: str, report: QualityLike) -> StoredQuality:
     """Keep ``report`` with label version ``version_id`` of ``store`` (a later report of it replaces it)."""
     check_version_id(version_id)
     data = report.to_dict()
@@ -66,13 +69,13 @@ def record_quality(store: Any, version_id: str, report: QualityLike) -> StoredQu
     return StoredQuality(version_id, len(report.flags), float(report.effort), uncertainty, data)
 
 
-def version_quality(store: Any, version_id: str) -> StoredQuality | None:
+def version_quality(store: Store, version_id: str) -> StoredQuality | None:
     """The stored report of one label version, or None."""
     rows = store.catalog.read(lambda c: c.execute(f"{_QUERY} WHERE q.version_id = ?", (version_id,)).fetchall())
     return _from_row(rows[0]) if rows else None
 
 
-def case_qualities(store: Any) -> dict[str, StoredQuality]:
+def case_qualities(store: Store) -> dict[str, StoredQuality]:
     """Case id -> the report of its newest label version that has one (cases without any are left out)."""
     rows = store.catalog.read(lambda c: c.execute(
         f"SELECT v.case_id, {_COLUMNS} FROM label_quality q JOIN label_versions v ON v.id = q.version_id "
