@@ -20,6 +20,7 @@ from legseg_core.errors import LegsegError
 from legseg_core.io import Volume, labels_from_volume, load_volume
 from legseg_core.io.relabel import needs_scheme
 from legseg_core.store import CaseMetadata, DuplicateCaseError
+from legseg_core.store.provenance import label_file_provenance
 from legseg_gui.app.metadata import metadata_defaults
 from legseg_gui.worker import ProgressWorker
 
@@ -81,9 +82,9 @@ def open_scan(window: Any, path: str | Path, *, labels: str | Path | None = None
     return worker.start()
 
 
-def read_label_file(window: Any, path: Path, *, relabel: str | None = None) -> Any | None:
-    """The labels of a file on the open scan's grid (uint8 ``[z, y, x]``), through ``relabel``, else through the
-    scheme the user picks when its values are not the muscle ids; None when cancelled or refused (reported)."""
+def read_label_file(window: Any, path: Path, *, relabel: str | None = None) -> Volume | None:
+    """The label Volume of a file on the open scan's grid (uint8 ``[z, y, x]``), through ``relabel``, else through
+    the scheme the user picks when its values are not the muscle ids; None when cancelled or refused (reported)."""
     try:
         volume = load_volume(path)
         if relabel is None and needs_scheme(volume.data) and not window.headless:
@@ -91,7 +92,7 @@ def read_label_file(window: Any, path: Path, *, relabel: str | None = None) -> A
             if relabel is None:
                 window.say(f"{path.name} was not loaded: its values need a label scheme")
                 return None
-        return labels_from_volume(volume, path, window.session.image, relabel=relabel).data
+        return labels_from_volume(volume, path, window.session.image, relabel=relabel)
     except LegsegError as error:
         window.report_error(str(error))
         return None
@@ -107,7 +108,8 @@ def choose_label_scheme(window: Any, path: Path, data: Any) -> str | None:
 
 
 def import_labels(window: Any, path: Path, *, relabel: str | None = None) -> bool:
-    """Put a label file (on the open scan's grid) into the editor as unsaved edits."""
+    """Put a label file (on the open scan's grid) into the editor as unsaved edits; saved, they keep the
+    file's provenance (``predicted:<model>`` for a ``legseg segment`` output, else ``imported:<name>``)."""
     session = window.session
     if session is None:
         window.report_error(f"open a scan before its labels {path}")
@@ -115,8 +117,10 @@ def import_labels(window: Any, path: Path, *, relabel: str | None = None) -> boo
     labels = read_label_file(window, path, relabel=relabel)
     if labels is None:
         return False
-    session.editor.replace_all(labels, "import")
-    window.say(f"labels from {path.name} loaded as unsaved edits")
+    provenance = label_file_provenance(labels, path)
+    session.load_labels_file(labels.data, provenance)
+    window.say(f"labels from {path.name} loaded as unsaved edits ({provenance})")
+    return True
     return True
 
 
@@ -127,4 +131,4 @@ def add_reference_file(window: Any, path: Path, *, relabel: str | None = None) -
         window.report_error(f"open a scan before the reference labels {path}")
         return None
     labels = read_label_file(window, path, relabel=relabel)
-    return None if labels is None else session.add_label_file(path.name, labels)
+    return None if labels is None else session.add_label_file(path.name, labels.data)

@@ -5,6 +5,9 @@ opens through the built-in label scheme that maps every one of its values (for e
 ``qmritools-calf`` for the QMRITools calf labels, values 13..26), always as a labels layer in the
 muscle colours, with the scheme in its metadata. A label map that no built-in scheme covers is
 refused with a message that says how to map it; it never opens as an image.
+
+A labels layer carries the file's provenance (``legseg_provenance``: ``predicted:<model>`` for a
+``legseg segment`` output, else ``imported:<file name>``), which Accept keeps.
 """
 
 from __future__ import annotations
@@ -68,9 +71,13 @@ def read_layers(path: str | list[str]) -> list[tuple[Any, dict[str, Any], str]]:
         return [(volume.data, {**common, "colormap": "gray"}, "image")]
     from napari.utils import DirectLabelColormap
 
+    from legseg_core.store.provenance import label_file_provenance
+    from legseg_napari._layers import PROVENANCE
+
     data, scheme = muscle_ids(volume.data, str(source))
+    metadata = {**common["metadata"], PROVENANCE: label_file_provenance(volume, source)}
     if scheme is not None:
-        common = {**common, "name": f"{volume.name} ({scheme})",
-                  "metadata": {"legseg_volume": volume.with_data(data), RELABEL: scheme}}
-    return [(data, {**common, "colormap": DirectLabelColormap(color_dict={**color_lut(), None: (0, 0, 0, 0)})},
-             "labels")]
+        common = {**common, "name": f"{volume.name} ({scheme})"}
+        metadata.update({"legseg_volume": volume.with_data(data), RELABEL: scheme})
+    return [(data, {**common, "metadata": metadata,
+                    "colormap": DirectLabelColormap(color_dict={**color_lut(), None: (0, 0, 0, 0)})}, "labels")]
