@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from legseg_core.errors import ModelError
 from legseg_core.io import Volume
@@ -72,20 +72,32 @@ class StoredPrediction:
 
 def segment_and_store(session: CaseSession, choice: ModelChoice, device: str, *,
                       author: str | None = None) -> ProgressWork[StoredPrediction]:
-    """Segment a session's scan and write the prediction to the store (both off the UI thread). The
-    editor is left alone: the UI thread adopts the result."""
+    """Segment a session's scan and write the prediction and its quality report to the store (off the UI
+    thread). The editor is left alone: the UI thread adopts the result."""
     segmentation = yield from segmentation_work(session.image, choice, device, session.store)
     yield Progress(1, 1, "saving the prediction in the store")
     version = session.store_prediction(segmentation.labels, choice.name,
                                        uncertainty_score=getattr(segmentation, "uncertainty_score", None),
                                        author=author)
+    store_quality(session.store, version.id, segmentation, session.image.spacing)
     return StoredPrediction(segmentation, version)
+
+
+def store_quality(store: Store, version_id: str, segmentation: Segmentation,
+                  spacing: tuple[float, float, float]) -> Any:
+    """Check a stored prediction (:func:`legseg_core.evaluation.qc.check_segmented`) and keep the report with its
+    label version, where the worklist reads it; returns the stored report."""
+    from legseg_core.evaluation.qc import check_segmented
+    from legseg_core.store.quality import record_quality
+
+    return record_quality(store, version_id, check_segmented(segmentation, spacing))
 
 
 def segment_cases_work(store: Store, case_ids: list[str], choice: ModelChoice, device: str, *,
                        author: str | None = None) -> ProgressWork[dict[str, LabelVersion]]:
     """Segment several store cases with one model (loaded once) and store each prediction with its
-    uncertainty score; returns case id -> label version. Progress counts cases (fractions within one)."""
+    uncertainty score and quality report; returns case id -> label version. Progress counts cases (fractions
+    within one)."""
     yield Progress(0, len(case_ids), f"loading {choice.name}")
     segmenter = load_segmenter(choice.resolve(store), device)
     stored: dict[str, LabelVersion] = {}
@@ -95,6 +107,7 @@ def segment_cases_work(store: Store, case_ids: list[str], choice: ModelChoice, d
         segmentation = yield from share(steps, index, len(case_ids), prefix, {"case": case_id})
         stored[case_id] = store_prediction(store, case_id, segmentation.labels, choice.name,
                                            uncertainty_score=segmentation.uncertainty_score, author=author)
+        store_quality(store, stored[case_id].id, segmentation, store.case(case_id).spacing)
         yield Progress(index + 1, len(case_ids), f"{prefix}: stored", {"case": case_id, "stored": True})
     yield Progress(len(case_ids), len(case_ids), f"segmented {len(case_ids)} case(s)")
     return stored
