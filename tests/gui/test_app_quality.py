@@ -11,8 +11,8 @@ import pytest
 
 from legseg_core.evaluation.legs import split_labels
 from legseg_core.evaluation.qc import check_segmentation
+from legseg_core.review.session import EDIT
 from legseg_core.store.quality import case_qualities, record_quality, version_quality
-from legseg_gui.app.session import EDIT
 from legseg_gui.app.worklist import COLUMNS
 from tests.gui.app_helpers import make_window, store_with_case, tiny_phantom
 
