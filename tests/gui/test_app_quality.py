@@ -131,7 +131,7 @@ def test_the_real_scans_segmented_by_the_starter_unet_are_ranked_and_the_t2_resu
     cases = {name: store.add_case(volume, contrast=name, health="healthy").id for name, volume in scans.items()}
     window = make_window(qtbot, store)
     window.resize(1500, 900)
-    from legseg_core.models import resolve_model
+    from legseg_core.model_lookup import resolve_model
 
     window.segment_panel.picker.add_model_file(resolve_model("unet-lite-starter"))
     window.segment_panel.picker.set_device("cpu")

@@ -179,7 +179,7 @@ def test_the_real_t2_scan_segmented_in_the_dock_shows_its_flags(make_napari_view
     """The issue's T2 case in napari: the starter U-Net on the echo mean leaves TA out of the left leg; the dock
     says so, with the volume of each muscle per leg, and a screenshot shows it."""
     from legseg_core.io import load_volume
-    from legseg_core.models import resolve_model
+    from legseg_core.model_lookup import resolve_model
     from legseg_napari._layers import VOLUME
     from legseg_napari._qt.segment_widget import SegmentWidget
 
