@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 #: A corrected slice labels a patch slice when it weighs at least this much in its interpolation.
 MIN_SLICE_WEIGHT = 0.25
 #: The adaptation recipe: the fine-tuning recipe's windows and augmentation, one short run.
-ADAPT_RECIPE = FINETUNE.with_overrides(name="adapt", epochs=1, min_epoch_steps=100, replay_fraction=0.0,
+ADAPT_RECIPE = FINETUNE.with_overrides(name="adapt", epochs=1, min_epoch_steps=40, replay_fraction=0.0,
                                        keep="last", learning_rate=2e-3, warmup_fraction=0.1)
 
 

@@ -2,16 +2,17 @@
 
 The action model (what one correction costs), on one leg slice (an axial slice of one leg):
 
-* The errors are the voxels whose label differs from the reference. They are split into
-  connected regions (8-connected in the slice) of one reference label: each region is fixed on
-  its own, with that label.
-* A region that is exactly one 4-connected region of a single label of the current labels (a
+* The errors are the voxels whose label differs from the reference, taken one reference label
+  at a time. Errors of one label closer together than the brush's diameter form one *group*
+  (one stroke reaches them all): the 8-connected components of the errors dilated by a disc of
+  the brush radius ``r``.
+* A group that is exactly one 4-connected region of a single label of the current labels (a
   wrongly labelled island, a hole, a muscle given another muscle's id) is fixed with one click
   of fill or relabel: **1 action**.
-* Any other region (a boundary too far in or out, a missing part of a muscle) is painted with
-  the brush: the cheaper of **brush strokes** that sweep it, ``ceil(area / ((2 r + 1) L))`` with a
-  brush of radius ``r`` voxels and strokes of at most ``L`` voxels of path, and **outlining it
-  and filling it**, ``ceil(perimeter / L) + 1``; at least 1 action.
+* Any other group (a boundary too far in or out, a missing part of a muscle) is painted with
+  the brush: the cheaper of **brush strokes** that sweep it, ``max(ceil(area / ((2 r + 1) L)),
+  ceil(span / L))`` with strokes of at most ``L`` voxels of path and ``span`` the longer side of
+  the group's box, and **outlining it and filling it**, ``ceil(perimeter / L) + 1``; at least 1.
 
 The expert's strokes are taken to be exact (paint-over rules keep them off the neighbours), so a
 corrected leg slice equals the reference. Which slice next: the one with the most wrong voxels
@@ -43,13 +44,19 @@ class ActionModel:
     brush_radius: int = 3
     stroke_length: int = 40
 
-    def region_cost(self, area: int, perimeter: int, one_click: bool) -> int:
-        """Actions to fix one error region of ``area`` voxels with ``perimeter`` edge voxels."""
+    def group_cost(self, area: int, span: int, perimeter: int, one_click: bool) -> int:
+        """Actions to fix one group of ``area`` wrong voxels, ``span`` voxels long, ``perimeter`` edge voxels."""
         if one_click:
             return 1
-        sweep = math.ceil(area / ((2 * self.brush_radius + 1) * self.stroke_length))
+        sweep = max(math.ceil(area / ((2 * self.brush_radius + 1) * self.stroke_length)),
+                    math.ceil(span / self.stroke_length))
         outline = math.ceil(perimeter / self.stroke_length) + 1
         return max(1, min(sweep, outline))
+
+    def reach(self) -> np.ndarray:
+        """The disc (2D bool) of the brush radius: errors within it of each other form one group."""
+        offsets = np.arange(-self.brush_radius, self.brush_radius + 1)
+        return offsets[:, None] ** 2 + offsets[None, :] ** 2 <= self.brush_radius ** 2
 
 
 def slice_actions(labels: np.ndarray, reference: np.ndarray, model: ActionModel = ActionModel()) -> int:
@@ -57,13 +64,18 @@ def slice_actions(labels: np.ndarray, reference: np.ndarray, model: ActionModel 
     errors = labels != reference
     if not errors.any():
         return 0
-    actions = 0
+    actions, reach = 0, model.reach()
     for target in np.unique(reference[errors]):
-        regions, count = ndimage.label(errors & (reference == target), structure=EIGHT_CONNECTED)
-        for index in range(1, count + 1):
-            region = regions == index
-            edge = region & ~ndimage.binary_erosion(region, FOUR_CONNECTED)
-            actions += model.region_cost(int(region.sum()), int(edge.sum()), _one_click(labels, region))
+        wrong = errors & (reference == target)
+        groups, count = ndimage.label(ndimage.binary_dilation(wrong, reach), structure=EIGHT_CONNECTED)
+        groups[~wrong] = 0
+        for index, box in enumerate(ndimage.find_objects(groups), start=1):
+            if box is None:
+                continue
+            group = groups[box] == index
+            edge = group & ~ndimage.binary_erosion(group, FOUR_CONNECTED, border_value=0)
+            span = max(part.stop - part.start for part in box)
+            actions += model.group_cost(int(group.sum()), span, int(edge.sum()), _one_click(labels, groups == index))
     return actions
 
 
