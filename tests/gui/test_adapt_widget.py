@@ -50,7 +50,7 @@ def test_learning_from_corrections_keeps_them_and_relabels_the_rest(qtbot, windo
     model = panel.case.model_path
     assert model.is_file() and model.parent.name == "recovery" and model.name == f"case-{session.case_id}.adapted.pt"
     assert ModelRegistry(window.store).active() is None and not ModelRegistry(window.store).models()
-    assert longest_gap < 0.5, f"the event loop stalled for {longest_gap:.3f} s while the adaptation ran"
+    assert longest_gap < 1.0, f"the event loop stalled for {longest_gap:.3f} s while the adaptation ran"
     if result["replaced_voxels"]:
         session.editor.undo()  # one undoable step
         assert np.array_equal(session.editor.labels, corrected)
