@@ -13,6 +13,8 @@ The action model (what one correction costs), on one leg slice (an axial slice o
   the brush: the cheaper of **brush strokes** that sweep it, ``max(ceil(area / ((2 r + 1) L)),
   ceil(span / L))`` with strokes of at most ``L`` voxels of path and ``span`` the longer side of
   the group's box, and **outlining it and filling it**, ``ceil(perimeter / L) + 1``; at least 1.
+  (A curved sliver counts the longer side of its box, not its whole length: the model is, if
+  anything, generous to boundary fixing, which is most of what correcting by hand costs.)
 
 The expert's strokes are taken to be exact (paint-over rules keep them off the neighbours), so a
 corrected leg slice equals the reference. Which slice next: the one with the most wrong voxels
