@@ -32,6 +32,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "phantom",
     "train",
     "finetune",
+    "adapt",
     "experiment",
     "demo",
     "starter",

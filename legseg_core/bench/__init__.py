@@ -25,6 +25,7 @@ BENCHMARKS: tuple[str, ...] = (
     "train",
     "inference",
     "demo",
+    "correction",
 )
 
 #: Benchmarks of other packages (the Qt widgets) come from the ``legseg.benchmarks`` entry points
