@@ -50,11 +50,12 @@ class AdaptWidget(QWidget):
         self.steps, self.device, self.command = steps, device, command
         self.case: CaseAdaptation | None = None
         self._labels: Callable[[], np.ndarray] | None = None
-        self._show: Callable[[np.ndarray], None] | None = None
+        self._show: Callable[[np.ndarray], object] | None = None
         self.process: QProcess | None = None
         self.run: AdaptRun | None = None
         self.result: dict[str, Any] | None = None
-        self._buffer, self._message, self._errors = b"", "", []
+        self._buffer, self._message = b"", ""
+        self._errors: list[str] = []
         self.button = QPushButton(BUTTON_TEXT)
         self.button.setToolTip("adapt the model to this scan from the slices you corrected, then re-segment the "
                                "slices you have not touched (corrected slices never change)")
@@ -71,7 +72,7 @@ class AdaptWidget(QWidget):
         self.set_case(None)
 
     def set_case(self, case: CaseAdaptation | None, labels: Callable[[], np.ndarray] | None = None,
-                 show: Callable[[np.ndarray], None] | None = None) -> None:
+                 show: Callable[[np.ndarray], object] | None = None) -> None:
         """The case to adapt to, how to read its labels and how to show new ones (None: no case)."""
         if self.running:
             self.cancel()
@@ -115,19 +116,25 @@ class AdaptWidget(QWidget):
         self._message = "the adaptation was cancelled; the labels and the model are unchanged"
         self.progress.show_progress(Progress(0, 0, "cancelling"))
         process = self.process
-        process.terminate()  # type: ignore[union-attr]
+        if process is None:
+            return
+        process.terminate()
         QTimer.singleShot(TERMINATE_GRACE_MS, process, lambda: process.kill() if process is self.process
                           and self.running else None)
 
     def _on_output(self) -> None:
-        self._buffer += bytes(self.process.readAllStandardOutput())  # type: ignore[union-attr]
+        if self.process is None:
+            return
+        self._buffer += bytes(self.process.readAllStandardOutput().data())
         *lines, self._buffer = self._buffer.split(b"\n")
         for line in lines:
             if line.strip():
                 self.handle_line(line.decode("utf-8", "replace"))
 
     def _on_error_output(self) -> None:
-        text = bytes(self.process.readAllStandardError()).decode("utf-8", "replace")  # type: ignore[union-attr]
+        if self.process is None:
+            return
+        text = bytes(self.process.readAllStandardError().data()).decode("utf-8", "replace")
         self._errors = (self._errors + text.splitlines())[-20:]
 
     def handle_line(self, line: str) -> None:

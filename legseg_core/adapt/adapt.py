@@ -135,7 +135,8 @@ def load_model(model: Any) -> tuple[Any, Any]:
     if isinstance(model, tuple):
         network, card = model
         return copy.deepcopy(network).float(), card
-    from legseg_core.models import load_checkpoint, resolve_model
+    from legseg_core.model_lookup import resolve_model
+    from legseg_core.models import load_checkpoint
 
     network, card = load_checkpoint(resolve_model(model))
     return network.float(), card
@@ -161,7 +162,7 @@ def adaptation_patches(volume: Volume, labels: np.ndarray, corrected: np.ndarray
     for index, record in enumerate(plan.records):
         box = _crop(target, record, plan, fill=0, dtype=np.uint8)
         (y0, y1), (x0, x1) = record.inside(plan.scan_shape)
-        known = corrected[record.z[0]: record.z[1], y0:y1, x0:x1].any(axis=(1, 2))
+        known = np.asarray(corrected[record.z[0]: record.z[1], y0:y1, x0:x1].any(axis=(1, 2)), dtype=bool)
         if not known.any():
             continue
         rows = prefer_known_slices(source_positions(len(known), plan.patch_shape[0]), known)

@@ -83,7 +83,7 @@ class LegColumns:
 
     def expand(self, leg_slices: Iterable[LegSlice]) -> list[LegSlice]:
         """Leg slices with ``both`` split into the scan's legs, checked against its depth, sorted."""
-        result = set()
+        result: set[LegSlice] = set()
         for item in leg_slices:
             if not 0 <= item.z < self.depth:
                 raise AdaptError(f"slice {item.z} is outside the scan's {self.depth} axial slices "

@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from legseg_core.bench import BenchResult
+from legseg_core.errors import LegsegError
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +92,8 @@ def _real_case(data: str | None) -> BenchCase:
 
     scan = SCAN_BY_KEY["qmritools-dwi"]
     loaded = load_scan(scan, check_data(data, (scan,)))
+    if loaded.reference is None:
+        raise LegsegError(f"{scan.key}: the labelled real case has no reference labels in {data or 'shared/data'}")
     return BenchCase("real", loaded.volume, loaded.reference)
 
 
@@ -98,8 +101,9 @@ def _synthetic_case(name: str, args: argparse.Namespace) -> BenchCase:
     from legseg_core.phantom import make_case
 
     contrast = "t1w" if name in ("patient", "random") else name
-    options = {"patient": {"health": "patient", "diagnosis": "pompe"},
-               "random": {"randomize_intensity": True}}.get(name, {})
+    presets: dict[str, dict[str, Any]] = {"patient": {"health": "patient", "diagnosis": "pompe"},
+                                          "random": {"randomize_intensity": True}}
+    options = presets.get(name, {})
     case = make_case(args.seed, protocol="B", slices=args.slices, contrasts=contrast, size=args.size, **options)
     return BenchCase(name, case.images[contrast], case.labels.data)
 

@@ -76,7 +76,7 @@ def _adapt(args: argparse.Namespace) -> int:
     from legseg_core.adapt import AdaptSettings, adapt_case, save_adapted
     from legseg_core.commands.train import set_threads
     from legseg_core.io import load_volume
-    from legseg_core.models import resolve_model
+    from legseg_core.model_lookup import resolve_model
 
     set_threads(args.threads)
     volume = load_volume(args.scan, **volume_options(args))

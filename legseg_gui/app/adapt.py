@@ -17,7 +17,7 @@ STARTER_MODEL = "unet-lite-starter"
 
 
 def case_adaptation(session: Any) -> CaseAdaptation:
-    """The adaptation state of a :class:`~legseg_gui.app.session.CaseSession`."""
+    """The adaptation state of a :class:`~legseg_core.review.session.CaseSession`."""
     from legseg_core.training.registry import ModelRegistry
 
     predicted = [v for v in session.versions() if v.provenance.startswith("predicted")]

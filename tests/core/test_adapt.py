@@ -122,7 +122,7 @@ def test_bad_input_is_refused(case, prediction):
 
 
 def test_a_cancelled_run_changes_nothing(case, prediction, tmp_path):
-    from legseg_core.models import resolve_model
+    from legseg_core.model_lookup import resolve_model
 
     model = resolve_model(MODEL)
     digest = hashlib.sha256(model.read_bytes()).hexdigest()

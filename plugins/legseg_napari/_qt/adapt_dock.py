@@ -55,6 +55,10 @@ class AdaptDockWidget(QWidget):
         if self.adapt.running:
             return
         layer = self.labels_combo.layer()
+        if layer is None:  # no case to adapt to
+            self.status.setText("")
+            self.adapt.set_case(None)
+            return
         try:
             case = self.case_for(layer)
         except LegsegError as error:
