@@ -59,7 +59,7 @@ def create_window(options: AppOptions) -> Any:
 
     application = QApplication.instance() or QApplication(sys.argv[:1])
     application.setApplicationName("LegSeg")
-    window = MainWindowWidget(Store.open(options.store, create=True))
+    window = MainWindowWidget(open_store(options))
     window.headless = options.quit
     window.resize(*options.size)
     window.show()
@@ -72,6 +72,32 @@ def create_window(options: AppOptions) -> Any:
     if options.panel:
         window.show_panel(options.panel)
     return window
+
+
+def open_store(options: AppOptions) -> Any:
+    """The store the window works on. A headless run (``--quit``) renders and quits and must write
+    nothing to the user's store: it reads the store when it opens one of its cases (or nothing),
+    and otherwise works on a temporary store that is removed when the process ends."""
+    import atexit
+    import shutil
+    import tempfile
+
+    from legseg_core.store import Store
+    from legseg_core.store.errors import StoreMissingError
+
+    if not options.quit:
+        return Store.open(options.store, create=True)
+    try:
+        store = Store.open(options.store)
+        if options.open is None or str(options.open) in {case.id for case in store.cases()}:
+            return store
+        store.close()
+    except StoreMissingError:
+        pass
+    folder = Path(tempfile.mkdtemp(prefix="legseg-headless-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    log.info("headless run: the scan opens in a temporary store at %s; the store is left as it was", folder)
+    return Store.open(folder / "store", create=True)
 
 
 def open_initial(window: Any, options: AppOptions) -> None:
@@ -87,8 +113,10 @@ def open_initial(window: Any, options: AppOptions) -> None:
     elif Path(target).expanduser().exists():
         open_scan(window, target, labels=options.labels, background=False, relabel=options.relabel)
     else:
-        raise InputPathError(f"--open {target}: neither a case of the store {window.store.root} nor a scan file "
-                             "or DICOM folder")
+        from legseg_core.store.location import resolve_store_path
+
+        raise InputPathError(f"--open {target}: neither a case of the store {resolve_store_path(options.store)} nor "
+                             "a scan file or DICOM folder")
     if options.reference and window.session is not None:
         key = add_reference_file(window, Path(options.reference), relabel=options.relabel)
         if key is not None:

@@ -38,7 +38,13 @@ def test_a_headless_quit_with_a_prediction_file_writes_no_label_version(tmp_path
     result = legseg("app", "--store", str(tmp_path / "store"), "--open", str(scan), "--labels", str(prediction),
                     "--screenshot", str(tmp_path / "shot.png"), "--quit")
     assert result.returncode == 0, result.stderr[-3000:]
+    assert (tmp_path / "shot.png").is_file()
+    assert not (tmp_path / "store").exists(), "a headless run must not create the store"
+    Store.init(tmp_path / "store")
+    before = sorted(p.relative_to(tmp_path) for p in (tmp_path / "store").rglob("*"))
+    result = legseg("app", "--store", str(tmp_path / "store"), "--open", str(scan), "--labels", str(prediction),
+                    "--screenshot", str(tmp_path / "shot2.png"), "--quit")
+    assert result.returncode == 0, result.stderr[-3000:]
     with Store.open(tmp_path / "store") as store:
-        [case] = store.cases()
-        assert store.history(case.id) == [] and case.status == "new"
-        assert not any((tmp_path / "store").rglob("*.npz"))
+        assert store.cases() == []
+    assert sorted(p.relative_to(tmp_path) for p in (tmp_path / "store").rglob("*")) == before
