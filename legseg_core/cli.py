@@ -11,7 +11,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
+import warnings
 from collections.abc import Sequence
 
 from legseg_core import __version__
@@ -37,6 +39,7 @@ COMMAND_MODULES: tuple[str, ...] = (
 )
 
 EXIT_USER_ERROR = 2
+EXIT_INTERNAL_ERROR = 1
 EXIT_CANCELLED = 130
 
 
@@ -64,17 +67,74 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "handler", None):
         parser.print_help()
         return EXIT_USER_ERROR
+    with warnings.catch_warnings():
+        warnings.showwarning = _one_line_warning(set())
+        return _run_handler(args)
+
+
+def _run_handler(args: argparse.Namespace) -> int:
+    """Run a subcommand; every error a user can cause becomes one line on stderr and an exit status."""
     try:
         return int(args.handler(args) or 0)
     except CancelledError as error:
-        print(f"legseg: {error}", file=sys.stderr)
-        return EXIT_CANCELLED
+        return _fail(f"legseg: {error}", EXIT_CANCELLED)
     except LegsegError as error:
-        print(f"legseg: error: {error}", file=sys.stderr)
-        return EXIT_USER_ERROR
+        return _fail(f"legseg: error: {one_line(str(error))}", EXIT_USER_ERROR)
     except KeyboardInterrupt:
-        print("legseg: interrupted", file=sys.stderr)
-        return EXIT_CANCELLED
+        return _fail("legseg: interrupted", EXIT_CANCELLED)
+    except BrokenPipeError:
+        return _closed_output()
+    except OSError as error:  # a file that cannot be read or written after all checks (disk full, removed)
+        return _fail(f"legseg: error: {describe_os_error(error)}", EXIT_USER_ERROR)
+    except MemoryError:
+        return _fail("legseg: error: not enough memory for this input (a scan this large needs a machine with more "
+                     "memory, or a smaller crop)", EXIT_USER_ERROR)
+    except Exception as error:  # a fault of LegSeg itself: one line, the traceback with --verbose
+        if args.verbose:
+            raise
+        return _fail(f"legseg: internal error: {type(error).__name__}: {one_line(str(error))} "
+                     "(run with --verbose for the traceback)", EXIT_INTERNAL_ERROR)
+
+
+def one_line(text: str) -> str:
+    """A message folded onto one line, with control characters (terminal escapes) shown escaped."""
+    folded = " ".join(text.split())
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in folded)
+
+
+def describe_os_error(error: OSError) -> str:
+    """'<file>: <reason>' for an operating-system error, naming the file where the error does."""
+    reason = error.strerror or str(error)
+    names = [str(n) for n in (error.filename, error.filename2) if n is not None]
+    return one_line(f"{' -> '.join(names)}: {reason}" if names else reason)
+
+
+def _fail(message: str, status: int) -> int:
+    try:
+        print(message, file=sys.stderr)
+    except OSError:
+        pass
+    return status
+
+
+def _closed_output() -> int:
+    """The reader of stdout went away (``legseg ... | head``): stop quietly, as other command-line tools do."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
+    return 0
+
+
+def _one_line_warning(seen: set[str]):
+    """A warnings.showwarning that prints each distinct warning once, on one line."""
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        text = one_line(str(message))
+        if text not in seen:
+            seen.add(text)
+            _fail(f"legseg: warning: {text}", 0)
+    return show
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -117,16 +117,17 @@ def _parse_images(pairs: list[str]) -> dict[str, str]:
 
 
 def _run_add(args: argparse.Namespace) -> int:
+    from legseg_core.errors import StoreError
+
+    if args.accept and not args.labels:
+        raise StoreError("--accept accepts the --labels version; give --labels LABELS or leave out --accept")
     store = _open(args)
     case = store.add_case(args.scan, extra_images=_parse_images(args.image), author=args.author,
                           allow_duplicate=args.allow_duplicate, volume_options=volume_options(args),
+                          labels=args.labels, provenance=args.provenance, accept=args.accept,
                           **_metadata_arguments(args))
-    version = None
-    if args.labels:
-        version = store.add_label_version(case.id, args.labels, provenance=args.provenance, author=args.author)
-        if args.accept:
-            case = store.accept(case.id, version.id, author=args.author)
-    case = store.case(case.id)
+    history = store.history(case.id)
+    version = history[0] if history else None
     if args.json:
         print_json({"case": case.to_dict(), "label_version": version.to_dict() if version else None})
     else:

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from legseg_core.errors import GridMismatchError, ImageFormatError, ImageValueError, InputPathError
+from legseg_core.errors import GridMismatchError, ImageFormatError, ImageShapeError, ImageValueError, InputPathError
 from legseg_core.io.canonical import DEFAULT_MAX_OBLIQUITY, Frame, NonFinite
 from legseg_core.io.dicom import is_dicom_file, list_series, load_dicom
 from legseg_core.io.nifti import is_nifti_path, load_nifti, write_nifti
@@ -39,6 +39,8 @@ def load_volume(path: str | Path, *, frame: Frame = None, nonfinite: NonFinite =
                                    max_obliquity=max_obliquity)
     if path.is_dir():
         return load_dicom(path, series=series, **options)
+    if not path.is_file():
+        raise InputPathError(f"{path}: not a regular file (a pipe, socket or device); give a scan file")
     if is_nifti_path(path):
         return load_nifti(path, **options)
     if is_dicom_file(path):
@@ -49,6 +51,9 @@ def load_volume(path: str | Path, *, frame: Frame = None, nonfinite: NonFinite =
 def load_labels(path: str | Path, like: Volume | None = None) -> Volume:
     """Load a label image (values 0..7) and, when ``like`` is given, check that it shares its grid."""
     labels = load_volume(path)
+    if "frame" in labels.metadata:
+        raise ImageShapeError(f"{path}: a label image must be 3D, this one has {labels.metadata['frame'].split(' of ')[1].split()[0]} "
+                              "frames")
     data = labels.data
     if not np.all(np.equal(np.mod(data, 1), 0)):
         raise ImageValueError(f"{path}: label images must hold whole numbers, found fractional values")

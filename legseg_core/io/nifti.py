@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
+
+import io
+import zlib
 
 import nibabel as nib
 import numpy as np
 
+from legseg_core.atomic import write_atomically
 from legseg_core.errors import ImageFormatError, InputPathError
 from legseg_core.io import gz
-from legseg_core.io.canonical import build_volume
+from legseg_core.io.canonical import build_volume, check_image_size
 from legseg_core.io.volume import Volume
 
 NIFTI_SUFFIXES = (".nii", ".nii.gz")
+#: Bytes of a NIfTI-2 header and its extension flag: enough to read either header.
+HEADER_BYTES = 544
+#: The most that deflate can shrink data (about 1032:1), to bound what a .gz file can hold.
+MAX_DEFLATE_RATIO = 1032
 
 
 def is_nifti_path(path: str | Path) -> bool:
@@ -29,21 +35,53 @@ def load_nifti(path: Path, **options: Any) -> Volume:
         image = _read_image(Path(path))
         source = np.asanyarray(image.dataobj)
     except (nib.filebasedimages.ImageFileError, nib.spatialimages.HeaderDataError, nib.wrapstruct.WrapStructError,
-            *gz.ERRORS, ValueError) as error:
+            *gz.ERRORS, ValueError, TypeError, IndexError) as error:
         raise ImageFormatError(f"{path}: not a readable NIfTI image ({type(error).__name__}: {error})") from None
     header = image.header
+    _check_pixdim(header, path)
     metadata = {"description": _text(header.get("descrip")), "dtype": str(source.dtype)}
     return build_volume(source, image.affine, path=str(path), format="nifti", metadata=metadata, **options)
 
 
 def _read_image(path: Path) -> nib.Nifti1Image:
     """The NIfTI image of ``path``; a .gz file is decompressed in one call (several times faster than
-    nibabel's streamed reads of small blocks)."""
+    nibabel's streamed reads of small blocks). The size the header declares is checked against the
+    file and the memory ceiling before any voxel is read."""
     if not str(path).lower().endswith(".gz"):
-        return nib.load(str(path))
-    data = gz.decompress(path.read_bytes())
+        image = nib.load(str(path))
+        _check_declared_size(image.header, path, path.stat().st_size, what="the file holds")
+        return image
+    compressed = path.read_bytes()
+    prefix = zlib.decompressobj(wbits=31).decompress(compressed, HEADER_BYTES)
+    header = _header_class(prefix).from_fileobj(io.BytesIO(prefix))
+    _check_declared_size(header, path, len(compressed) * MAX_DEFLATE_RATIO, what="a gzip file of this size can hold")
+    data = gz.decompress(compressed)
+    _check_declared_size(header, path, len(data), what="the file holds")
+    return (nib.Nifti2Image if _header_class(data) is nib.Nifti2Header else nib.Nifti1Image).from_bytes(data)
+
+
+def _header_class(data: bytes) -> type[nib.Nifti1Header]:
     two = nib.Nifti2Header.may_contain_header(data[:nib.Nifti2Header.template_dtype.itemsize])
-    return (nib.Nifti2Image if two else nib.Nifti1Image).from_bytes(data)
+    return nib.Nifti2Header if two else nib.Nifti1Header
+
+
+def _check_declared_size(header: Any, path: Path, available: int, *, what: str) -> None:
+    """Refuse a header whose image is larger than the file (truncated, or lying) or than the memory ceiling."""
+    shape = tuple(int(n) for n in header.get_data_shape())
+    check_image_size(shape, str(path))
+    needed = int(header.get_data_offset()) + int(np.prod(shape, dtype=np.float64)) * header.get_data_dtype().itemsize
+    if needed > available:
+        raise ImageFormatError(f"{path}: the header declares {' x '.join(map(str, shape))} voxels ({needed} bytes), "
+                               f"more than {what} ({available} bytes); the file is truncated or damaged")
+
+
+def _check_pixdim(header: Any, path: Path) -> None:
+    """Refuse a zero or negative voxel size when the grid comes from pixdim alone (no sform, no qform)."""
+    codes = (int(header.get("sform_code", 0)), int(header.get("qform_code", 0)))
+    pixdim = np.asarray(header["pixdim"][1:4], dtype=float)
+    if codes == (0, 0) and not np.all(np.isfinite(pixdim) & (pixdim > 0)):
+        raise ImageFormatError(f"{path}: the header's voxel size pixdim {pixdim.tolist()} is zero, negative or "
+                               "missing, and no sform or qform gives the grid")
 
 
 def _text(value: Any) -> str:
@@ -64,15 +102,5 @@ def write_nifti(source_array: np.ndarray, affine: np.ndarray, path: str | Path) 
     image.header.set_xyzt_units("mm")
     image.set_qform(affine, code=1)
     image.set_sform(affine, code=1)
-    compressed = str(path).lower().endswith(".gz")
-    handle, temporary = tempfile.mkstemp(prefix=".legseg-", suffix=".nii.gz" if compressed else ".nii",
-                                         dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as file:
-            data = image.to_bytes()
-            file.write(gz.compress(data) if compressed else data)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
+    data = image.to_bytes()
+    return write_atomically(path, gz.compress(data) if str(path).lower().endswith(".gz") else data)
