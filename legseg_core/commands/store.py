@@ -7,6 +7,7 @@ The store is found at ``--store PATH``, else ``$LEGSEG_STORE``, else the user da
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from legseg_core.commands.common import add_volume_options, print_json, volume_options, with_progress_bar
@@ -163,7 +164,7 @@ def _run_import(args: argparse.Namespace) -> int:
     work = import_work(store, Path(args.directory), Path(args.metadata), provenance=args.provenance,
                        accept=args.accept, author=args.author, keep_going=args.keep_going,
                        volume_options=volume_options(args))
-    report = with_progress_bar(work, "importing", enabled=not args.json)
+    report = with_progress_bar(work, "importing", enabled=not args.json and sys.stderr.isatty())
     if args.json:
         print_json(report.to_dict())
     else:
@@ -367,7 +368,7 @@ def _run_export(args: argparse.Namespace) -> int:
 
     work = export_work(_open(args), args.format, Path(args.directory), dataset_id=args.dataset_id,
                        dataset_name=args.dataset_name, **_parse_filters(args.filter))
-    target = with_progress_bar(work, "exporting", enabled=not args.json)
+    target = with_progress_bar(work, "exporting", enabled=not args.json and sys.stderr.isatty())
     print_json({"format": args.format, "path": str(target)}) if args.json else print(f"exported to {target}")
     return 0
 

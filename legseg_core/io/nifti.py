@@ -38,7 +38,6 @@ def load_nifti(path: Path, **options: Any) -> Volume:
             *gz.ERRORS, ValueError, TypeError, IndexError) as error:
         raise ImageFormatError(f"{path}: not a readable NIfTI image ({type(error).__name__}: {error})") from None
     header = image.header
-    _check_pixdim(header, path)
     metadata = {"description": _text(header.get("descrip")), "dtype": str(source.dtype)}
     return build_volume(source, image.affine, path=str(path), format="nifti", metadata=metadata, **options)
 
@@ -48,11 +47,14 @@ def _read_image(path: Path) -> nib.Nifti1Image:
     nibabel's streamed reads of small blocks). The size the header declares is checked against the
     file and the memory ceiling before any voxel is read."""
     if not str(path).lower().endswith(".gz"):
+        with open(path, "rb") as handle:
+            _check_pixdim(handle.read(HEADER_BYTES), path)
         image = nib.load(str(path))
         _check_declared_size(image.header, path, path.stat().st_size, what="the file holds")
         return image
     compressed = path.read_bytes()
     prefix = zlib.decompressobj(wbits=31).decompress(compressed, HEADER_BYTES)
+    _check_pixdim(prefix, path)
     header = _header_class(prefix).from_fileobj(io.BytesIO(prefix))
     _check_declared_size(header, path, len(compressed) * MAX_DEFLATE_RATIO, what="a gzip file of this size can hold")
     data = gz.decompress(compressed)
@@ -65,6 +67,20 @@ def _header_class(data: bytes) -> type[nib.Nifti1Header]:
     return nib.Nifti2Header if two else nib.Nifti1Header
 
 
+def _raw_pixdim(prefix: bytes) -> tuple[np.ndarray | None, int]:
+    """pixdim[1:4] and sform_code as the file holds them (NIfTI-1 or NIfTI-2, either byte order)."""
+    layouts = {348: (76, "f4", 254, "i2"), 540: (104, "f8", 348, "i4")}
+    for order in ("<", ">"):
+        if len(prefix) >= 4:
+            size = int(np.frombuffer(prefix[:4], dtype=f"{order}i4")[0])
+            if size in layouts and len(prefix) >= size:
+                offset, kind, code_offset, code_kind = layouts[size]
+                pixdim = np.frombuffer(prefix, dtype=f"{order}{kind}", count=4, offset=offset)[1:4].astype(float)
+                code = int(np.frombuffer(prefix, dtype=f"{order}{code_kind}", count=1, offset=code_offset)[0])
+                return pixdim, code
+    return None, 0
+
+
 def _check_declared_size(header: Any, path: Path, available: int, *, what: str) -> None:
     """Refuse a header whose image is larger than the file (truncated, or lying) or than the memory ceiling."""
     shape = tuple(int(n) for n in header.get_data_shape())
@@ -75,11 +91,11 @@ def _check_declared_size(header: Any, path: Path, available: int, *, what: str) 
                                f"more than {what} ({available} bytes); the file is truncated or damaged")
 
 
-def _check_pixdim(header: Any, path: Path) -> None:
-    """Refuse a zero or negative voxel size when the grid comes from pixdim alone (no sform, no qform)."""
-    codes = (int(header.get("sform_code", 0)), int(header.get("qform_code", 0)))
-    pixdim = np.asarray(header["pixdim"][1:4], dtype=float)
-    if codes == (0, 0) and not np.all(np.isfinite(pixdim) & (pixdim > 0)):
+def _check_pixdim(prefix: bytes, path: Path) -> None:
+    """Refuse a zero, negative or missing voxel size when the grid comes from pixdim (no sform), read from the
+    raw header: nibabel quietly reads a zero pixdim as 1 mm."""
+    pixdim, sform_code = _raw_pixdim(prefix)
+    if pixdim is not None and sform_code <= 0 and not np.all(np.isfinite(pixdim) & (pixdim > 0)):
         raise ImageFormatError(f"{path}: the header's voxel size pixdim {pixdim.tolist()} is zero, negative or "
                                "missing, and no sform or qform gives the grid")
 
