@@ -67,9 +67,39 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "handler", None):
         parser.print_help()
         return EXIT_USER_ERROR
-    with warnings.catch_warnings():
-        warnings.showwarning = _one_line_warning(set())
-        return _run_handler(args)
+    stdout = sys.stdout
+    sys.stdout = TerminalSafeOutput(stdout)
+    try:
+        with warnings.catch_warnings():
+            warnings.showwarning = _one_line_warning(set())
+            return _run_handler(args)
+    finally:
+        sys.stdout = stdout
+
+
+#: Format characters that reorder text on a terminal (bidirectional overrides and isolates).
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def terminal_safe(text: str) -> str:
+    """``text`` with control characters (terminal escapes, bidirectional overrides) shown escaped, so that
+    stored text (notes, names) can never drive the terminal; newlines and tabs are kept."""
+    return "".join(repr(c)[1:-1] if (c < " " and c not in "\n\t") or c == "\x7f" or "\x80" <= c <= "\x9f"
+                   or c in _BIDI_CONTROLS else c for c in text)
+
+
+class TerminalSafeOutput:
+    """A stdout that writes every text through :func:`terminal_safe` (JSON escapes such characters already)."""
+
+    def __init__(self, stream) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        self._stream.write(terminal_safe(text))
+        return len(text)
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
 
 
 def _run_handler(args: argparse.Namespace) -> int:

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from legseg_core.atomic import write_atomically
 from legseg_core.errors import TrainingError
 
 log = logging.getLogger(__name__)
