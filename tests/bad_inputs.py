@@ -37,7 +37,7 @@ def good_labels(path: Path) -> Path:
 
 
 def _save(path: Path, data: np.ndarray, affine: np.ndarray = AFFINE) -> Path:
-    image = nib.Nifti1Image(data, affine)
+    image = nib.Nifti1Image(data, affine, dtype=data.dtype if data.dtype.kind in "iu" else None)
     image.header.set_xyzt_units("mm")
     payload = image.to_bytes()
     path.write_bytes(gzip.compress(payload, mtime=0) if path.name.endswith(".gz") else payload)

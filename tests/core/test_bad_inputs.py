@@ -24,9 +24,7 @@ TABLE_KINDS = ("table not utf-8", "table binary", "table empty")
 def corpus(tmp_path_factory) -> dict[str, Path]:
     """The bad inputs and a few good ones (scan, labels, tiny model, store), in one folder."""
     folder = tmp_path_factory.mktemp("corpus")
-    torch.manual_seed(0)
-    network = build_model("unet", "lite", channels=(4, 8, 8), strides=[(1, 2, 2), (2, 2, 2)])
-    model = save_checkpoint(network, ModelCard.for_network(network), folder / "tiny.pt")
+    model = _tiny_model(folder)
     files = {"scan": good_scan(folder / "scan.nii.gz"), "labels": good_labels(folder / "scan_labels.nii.gz"),
              "model": model, "file": folder / "plain.txt", "store": folder / "store"}
     files["file"].write_text("a file, not a folder\n")
@@ -37,6 +35,13 @@ def corpus(tmp_path_factory) -> dict[str, Path]:
     files.update(bad_models(folder / "models", model))
     files.update(bad_tables(folder / "tables"))
     return files
+
+
+def _tiny_model(folder: Path) -> Path:
+    """A tiny U-Net model file (random weights) in ``folder``."""
+    torch.manual_seed(0)
+    network = build_model("unet", "lite", channels=(4, 8, 8), strides=[(1, 2, 2), (2, 2, 2)])
+    return save_checkpoint(network, ModelCard.for_network(network), folder / "tiny.pt")
 
 
 def _fingerprint(folder: Path) -> dict[str, str]:
