@@ -10,10 +10,12 @@ NIfTI files, autosaves, run checkpoints, patch caches, model files, command outp
 
 from __future__ import annotations
 
+import io
 import os
 import stat
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
@@ -62,6 +64,15 @@ def write_atomically(path: str | Path, payload: Payload, *, read_only: bool = Fa
 def write_text_atomically(path: str | Path, text: str, **options: bool) -> Path:
     """:func:`write_atomically` for UTF-8 text."""
     return write_atomically(path, text.encode("utf-8"), **options)
+
+
+@contextmanager
+def atomic_text_file(path: str | Path, **options: bool) -> Iterator[io.StringIO]:
+    """A text handle (newlines as written, for csv) whose contents replace ``path`` atomically when the block
+    ends without an error; nothing is written otherwise."""
+    handle = io.StringIO(newline="")
+    yield handle
+    write_text_atomically(path, handle.getvalue(), **options)
 
 
 def remove_file(path: Path) -> None:

@@ -98,7 +98,8 @@ def _register_add(commands, common) -> None:
                      help="of --labels: manual, predicted:<model id>, synthetic[:<name>] (default manual)")
     sub.add_argument("--image", action="append", default=[], metavar="NAME=PATH",
                      help="a further image on the same grid, e.g. dixon_fat=fat.nii.gz (repeatable)")
-    sub.add_argument("--accept", action="store_true", help="accept the --labels version at once")
+    sub.add_argument("--accept", action="store_true", help="accept the --labels version at once (the case, its "
+                                                           "labels and the acceptance are one transaction)")
     sub.add_argument("--allow-duplicate", action="store_true", help="add the scan even if it is stored already")
     sub.add_argument("--author", help="who adds it (default: the user name)")
     _add_metadata_options(sub)
@@ -143,9 +144,11 @@ def _register_import(commands, common) -> None:
                   "is the segmentation image, the others further images); image (else <folder>/<contrast>.nii.gz, "
                   "<case_id>_<contrast>.nii.gz, <folder>/image.nii.gz, <case_id>_image.nii.gz or <case_id>.nii.gz); "
                   "labels (else <folder>/labels.nii.gz, <case_id>_labels.nii.gz, ...); image:NAME for further "
-                  "images; protocol, site, scanner, health, diagnosis, notes, provenance; other numeric columns are "
-                  "kept as extra metadata unless their name suggests an identity. A `legseg phantom cohort` "
-                  "folder imports as it is.")
+                  "images; protocol, site, scanner, health, diagnosis, provenance. Other columns are kept only when "
+                  "on an allow list: numbers in measurement columns (fat_fraction, ff, pdff, t1, t2, water_t2, adc, "
+                  "fa, md, rd, ad, volume, csa, area, ..., alone or as e.g. fat_fraction_SOL) and the texts legs, "
+                  "side, severity, size, field_strength, sequence; a notes column (free text) is not imported. A "
+                  "`legseg phantom cohort` folder imports as it is.")
     sub.add_argument("directory", help="the folder the table's paths are relative to")
     sub.add_argument("--metadata", required=True, help="the CSV table, one row per case")
     sub.add_argument("--provenance", default="manual", help="of the labels when the table has no provenance column")
