@@ -133,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
             results.append(segment_one(segmenter, scan, paths, args))
         except CancelledError:
             raise
-        except (LegsegError, OSError, MemoryError) as error:
+        except Exception as error:  # noqa: BLE001 - one scan's failure, of any kind, never stops the batch
             failures += 1
             message = _failure_message(error)
             results.append({"scan": str(scan), "error": message})
@@ -149,6 +149,8 @@ def _failure_message(error: BaseException) -> str:
         return describe_os_error(error)
     if isinstance(error, MemoryError):
         return "not enough memory for this scan"
+    if not isinstance(error, LegsegError):
+        return f"internal error: {type(error).__name__}: {one_line(str(error))}"
     return one_line(str(error))
 
 

@@ -191,3 +191,35 @@ def test_warnings_are_printed_once_on_one_line(tmp_path, capsys) -> None:
         show(UserWarning("header\nsays odd things"), UserWarning, "x.py", 1)
     assert capsys.readouterr().err == "legseg: warning: header says odd things\n"
     assert warnings.showwarning is not show
+
+
+def test_a_damaged_run_checkpoint_is_refused_without_advice_to_run_its_code(tmp_path) -> None:
+    import torch
+
+    from legseg_core.errors import TrainingError
+    from legseg_core.training.checkpoints import load_torch
+    from tests.bad_inputs import _Runs
+
+    torch.save({"epoch": 1, "x": _Runs()}, tmp_path / "code.pt")
+    (tmp_path / "cut.pt").write_bytes((tmp_path / "code.pt").read_bytes()[:300])
+    for name in ("code.pt", "cut.pt"):
+        with pytest.raises(TrainingError, match=name) as refused:
+            load_torch(tmp_path / name)
+        assert "weights_only" not in str(refused.value)
+
+
+def test_starter_ship_refuses_a_binary_text_file_and_its_own_model_as_output(tmp_path, capsys) -> None:
+    from tests.core.test_bad_inputs import _tiny_model
+
+    model = _tiny_model(tmp_path)
+    text, binary = tmp_path / "about.md", tmp_path / "commands.txt"
+    text.write_text("about\n")
+    binary.write_bytes(bytes(range(256)))
+    options = ["--about", text, "--limits", text]
+    code, _, err = _run(capsys, "starter", "ship", model, "--name", "x", "--out-dir", tmp_path / "out",
+                        "--commands", binary, *options)
+    assert code == 2 and "commands.txt: not UTF-8 text" in err and not (tmp_path / "out").exists()
+    before = model.read_bytes()
+    code, _, err = _run(capsys, "starter", "ship", model, "--name", "tiny", "--out-dir", tmp_path,
+                        "--commands", text, *options)
+    assert code == 2 and "is also an input" in err and model.read_bytes() == before
