@@ -130,7 +130,7 @@ def _run_legs(args: argparse.Namespace) -> int:
 
 def _read(path: Path) -> str:
     if not path.is_file():
-        raise InputPathError(f"{path}: no such file (or not a regular file)")
+        raise InputPathError(f"{path}: cannot read (no such file, or not a regular file)")
     try:
         return path.read_text(encoding="utf-8")
     except OSError as error:
