@@ -48,17 +48,26 @@ def load_volume(path: str | Path, *, frame: Frame = None, nonfinite: NonFinite =
     raise ImageFormatError(f"{path}: not a NIfTI (.nii, .nii.gz) or DICOM file")
 
 
-def load_labels(path: str | Path, like: Volume | None = None) -> Volume:
-    """Load a label image (values 0..7) and, when ``like`` is given, check that it shares its grid."""
+def load_labels(path: str | Path, like: Volume | None = None, *, relabel: str | None = None) -> Volume:
+    """Load a label image (values 0..7) and, when ``like`` is given, check that it shares its grid.
+
+    ``relabel`` names a label scheme (:func:`legseg_core.io.relabel.label_scheme`) that maps
+    another tool's values onto the muscle ids first.
+    """
+    from legseg_core.io.relabel import label_scheme, scheme_hint
+
     labels = load_volume(path)
     if "frame" in labels.metadata:
         raise ImageShapeError(f"{path}: a label image must be 3D, this one has {labels.metadata['frame'].split(' of ')[1].split()[0]} "
                               "frames")
     data = labels.data
+    if relabel is not None:
+        data = label_scheme(relabel).apply(data, str(path))
     if not np.all(np.equal(np.mod(data, 1), 0)):
         raise ImageValueError(f"{path}: label images must hold whole numbers, found fractional values")
     if data.min() < 0 or data.max() > 7:
-        raise ImageValueError(f"{path}: label values must lie in 0..7, found {data.min()}..{data.max()}")
+        raise ImageValueError(f"{path}: label values must lie in 0..7, found {data.min():g}..{data.max():g}"
+                              f"{scheme_hint(data)}")
     if like is not None:
         check_same_grid(like, labels, what=f"labels {path}")
     return labels.with_data(data.astype(np.uint8))
