@@ -54,6 +54,11 @@ def write_atomically(path: str | Path, payload: Payload, *, read_only: bool = Fa
         if not overwrite and path.exists():
             raise FileExistsError(f"{path} exists already")
         os.replace(temporary, path)
+    except OSError as error:  # named after the file asked for, not its temporary name
+        remove_file(temporary)
+        if error.errno is None:
+            raise
+        raise type(error)(error.errno, error.strerror, str(path)) from None
     except BaseException:
         remove_file(temporary)
         raise
