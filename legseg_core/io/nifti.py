@@ -17,6 +17,11 @@ from legseg_core.io import gz
 from legseg_core.io.canonical import build_volume, check_image_size
 from legseg_core.io.volume import Volume
 
+# nibabel prints its header notes through a handler of its own and passes them on to the root logger as
+# well, so each appeared twice; the root logger (the command line's one-line format) prints them once.
+for _handler in list(nib.imageglobals.logger.handlers):
+    nib.imageglobals.logger.removeHandler(_handler)
+
 NIFTI_SUFFIXES = (".nii", ".nii.gz")
 #: Bytes of a NIfTI-2 header and its extension flag: enough to read either header.
 HEADER_BYTES = 544

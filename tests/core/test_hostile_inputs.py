@@ -223,3 +223,19 @@ def test_starter_ship_refuses_a_binary_text_file_and_its_own_model_as_output(tmp
     code, _, err = _run(capsys, "starter", "ship", model, "--name", "tiny", "--out-dir", tmp_path,
                         "--commands", text, *options)
     assert code == 2 and "is also an input" in err and model.read_bytes() == before
+
+
+def test_a_nibabel_header_note_is_printed_once(tmp_path) -> None:
+    import struct
+    import subprocess
+    import sys
+
+    import nibabel as nib
+
+    raw = bytearray(nib.Nifti1Image(np.ones((12, 10, 6), np.int16), np.diag([1.5, 1.5, 4.0, 1.0])).to_bytes())
+    struct.pack_into("<3f", raw, 80, 0.0, 0.0, 0.0)  # pixdim 0; the sform still gives the grid
+    (tmp_path / "scan.nii").write_bytes(bytes(raw))
+    done = subprocess.run([sys.executable, "-m", "legseg_core.cli", "info", str(tmp_path / "scan.nii")],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.count("pixdim[1,2,3] should be non-zero") == 1
