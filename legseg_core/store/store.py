@@ -145,10 +145,8 @@ class Store:
         case_id = new_case_id()
         files: list[writes.StoredFile] = []
         try:
-            stored = {}
-            for key, e in encoded.items():
-                files.append(self._write(image_file(case_id, key), e))
-                stored[key] = (files[-1], str(images[key].data.dtype))
+            stored = {key: (self._write_into(files, image_file(case_id, key), e), str(images[key].data.dtype))
+                      for key, e in encoded.items()}
             version = None if array is None else self._first_version(case_id, array, origin, author, note, volume,
                                                                        files)
         except BaseException:
@@ -184,8 +182,7 @@ class Store:
         row = {"id": version_id, "case_id": case_id, "parent_id": None, "provenance": str(origin),
                "author": author, "note": str(note or ""), "voxels": voxels_per_muscle(array),
                "edits": edit_statistics(array, None).to_dict()}
-        files.append(self._write(label_file(case_id, version_id), encode_nifti(array, volume.geometry)))
-        return row, files[-1]
+        return row, self._write_into(files, label_file(case_id, version_id), encode_nifti(array, volume.geometry))
 
     def _extra_volumes(self, volume: Volume, extras: Mapping[str, ImageInput],
                        options: Mapping[str, Any] | None) -> dict[str, Volume]:
@@ -365,6 +362,11 @@ class Store:
         path = inside(self.root, relative)
         write_stored_file(path, encoded.payload)
         return writes.StoredFile(path, relative, encoded.sha256, len(encoded.payload))
+
+    def _write_into(self, files: list[writes.StoredFile], relative: str, encoded: EncodedFile) -> writes.StoredFile:
+        """:meth:`_write`, noting the file in ``files`` (to be removed if the transaction does not commit)."""
+        files.append(self._write(relative, encoded))
+        return files[-1]
 
     def _commit(self, transaction: Callable[[Any], Any], files: list[writes.StoredFile],
                 committed: Callable[[], bool]) -> None:
