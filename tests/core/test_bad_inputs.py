@@ -11,6 +11,8 @@ import torch
 
 from legseg_core.cli import main
 from legseg_core.models import ModelCard, build_model, save_checkpoint
+from legseg_core.store import Store
+from legseg_core.training.registry import ModelRegistry
 from tests.bad_inputs import (LABEL_MAKERS, SCAN_MAKERS, bad_dicom, bad_labels, bad_models, bad_scans, bad_tables,
                               good_labels, good_scan)
 
@@ -29,6 +31,8 @@ def corpus(tmp_path_factory) -> dict[str, Path]:
              "model": model, "file": folder / "plain.txt", "store": folder / "store"}
     files["file"].write_text("a file, not a folder\n")
     assert main(["store", "init", "--store", str(files["store"]), "--no-starter-models"]) == 0
+    with Store.open(files["store"]) as store:
+        files["case"] = Path(store.add_case(files["scan"]).id)
     files.update(bad_scans(folder / "scans"))
     files.update(bad_labels(folder / "labels"))
     files.update(bad_dicom(folder))
@@ -87,11 +91,13 @@ def test_every_command_refuses_every_bad_scan(corpus, capsys, tmp_path, kind: st
 
 
 @pytest.mark.parametrize("kind", list(LABEL_MAKERS))
-@pytest.mark.parametrize("command", ["store add", "measure", "overlap", "evaluate"])
+@pytest.mark.parametrize("command", ["store add", "store label", "measure", "overlap", "evaluate"])
 def test_every_command_refuses_every_bad_label_file(corpus, capsys, tmp_path, kind: str, command: str) -> None:
     bad = corpus[kind]
     arguments = {"store add": ["store", "add", corpus["scan"], "--labels", bad, "--store", corpus["store"],
-                               "--accept"],
+                               "--accept", "--allow-duplicate"],
+                 "store label": ["store", "label", corpus["case"].name, bad, "--provenance", "manual", "--store",
+                                 corpus["store"]],
                  "measure": ["measure", bad],
                  "overlap": ["overlap", "--reference", corpus["labels"], "--prediction", bad, "-o",
                              tmp_path / "o.nii.gz"],
@@ -102,6 +108,9 @@ def test_every_command_refuses_every_bad_label_file(corpus, capsys, tmp_path, ki
     _refused(corpus, capsys, arguments)
     if command == "store add":  # all or nothing: the scan was not added without its labels
         assert _case_count(corpus["store"], capsys) == before
+    if command == "store label":
+        with Store.open(corpus["store"]) as store:
+            assert store.case(corpus["case"].name).version_count == 0
 
 
 def _case_count(store: Path, capsys) -> int:
@@ -122,6 +131,17 @@ def test_segment_and_ship_refuse_every_bad_model_file(corpus, capsys, tmp_path, 
     _refused(corpus, capsys, ["starter", "ship", corpus[kind], "--name", "bad", "--out-dir", tmp_path / "ship",
                               "--commands", notes, "--about", notes, "--limits", notes])
     assert not (tmp_path / "ship").exists()
+
+
+@pytest.mark.parametrize("kind", [kind for kind in MODEL_KINDS if kind != "model fifo"])
+def test_models_promote_refuses_every_bad_model_file(corpus, capsys, kind: str) -> None:
+    with Store.open(corpus["store"]) as store:
+        registry = ModelRegistry(store)
+        payload = corpus[kind].read_bytes()
+        candidate = registry.register(lambda path, model_id: path.write_bytes(payload), architecture="unet",
+                                      training={}, metrics={}, status="candidate")
+        _refused(corpus, capsys, ["models", "promote", candidate.id, "--store", corpus["store"]])
+        assert registry.get(candidate.id).status == "candidate" and registry.active() is None
 
 
 @pytest.mark.parametrize("kind", TABLE_KINDS)
