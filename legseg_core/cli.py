@@ -14,7 +14,8 @@ import logging
 import os
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any, TextIO
 
 from legseg_core import __version__
 from legseg_core.errors import CancelledError, LegsegError
@@ -91,14 +92,14 @@ def terminal_safe(text: str) -> str:
 class TerminalSafeOutput:
     """A stdout that writes every text through :func:`terminal_safe` (JSON escapes such characters already)."""
 
-    def __init__(self, stream) -> None:
+    def __init__(self, stream: TextIO) -> None:
         self._stream = stream
 
     def write(self, text: str) -> int:
         self._stream.write(terminal_safe(text))
         return len(text)
 
-    def __getattr__(self, name: str):
+    def __getattr__(self, name: str) -> Any:
         return getattr(self._stream, name)
 
 
@@ -157,9 +158,10 @@ def _closed_output() -> int:
     return 0
 
 
-def _one_line_warning(seen: set[str]):
+def _one_line_warning(seen: set[str]) -> Callable[..., None]:
     """A warnings.showwarning that prints each distinct warning once, on one line."""
-    def show(message, category, filename, lineno, file=None, line=None) -> None:
+    def show(message: Warning | str, category: type[Warning], filename: str, lineno: int, file: Any = None,
+             line: str | None = None) -> None:
         text = one_line(str(message))
         if text not in seen:
             seen.add(text)
