@@ -58,8 +58,8 @@ def load_labels(path: str | Path, like: Volume | None = None, *, relabel: str | 
 
     labels = load_volume(path)
     if "frame" in labels.metadata:
-        raise ImageShapeError(f"{path}: a label image must be 3D, this one has {labels.metadata['frame'].split(' of ')[1].split()[0]} "
-                              "frames")
+        frames = str(labels.metadata["frame"]).split(" of ")[1].split()[0]
+        raise ImageShapeError(f"{path}: a label image must be 3D, this one has {frames} frames")
     data = labels.data
     if relabel is not None:
         data = label_scheme(relabel).apply(data, str(path))

@@ -344,6 +344,10 @@ exercise thick thin slice slices slab whole body wb
 """.split())
 
 
+#: Short tokens of letters and digits that name parameters (t2, b800, te12, 3d, 2.5mm) are kept too.
+TECHNICAL_TOKEN = r"[a-z]{0,2}\d+[a-z0-9]{0,3}|\d+(\.\d+)?[a-z]{0,3}"
+
+
 def scrub_description(text: str) -> str:
     """A series or protocol description with every word that is not MR vocabulary replaced by '*'."""
     import re
@@ -351,6 +355,6 @@ def scrub_description(text: str) -> str:
     def keep(match: re.Match[str]) -> str:
         word = match.group(0)
         lower = word.lower()
-        technical = lower in DESCRIPTION_WORDS or re.fullmatch(r"[a-z]{0,2}\d+[a-z0-9]{0,3}|\d+(\.\d+)?[a-z]{0,3}", lower)
+        technical = lower in DESCRIPTION_WORDS or re.fullmatch(TECHNICAL_TOKEN, lower)
         return word if technical else "*"
     return re.sub(r"[A-Za-z0-9]+(?:\.[0-9]+)?", keep, text)[:100]
