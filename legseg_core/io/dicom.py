@@ -191,7 +191,9 @@ def _classic_series(slices: list[_Slice], path: Path) -> tuple[np.ndarray, np.nd
     if any(not np.allclose(g[0], orientation, atol=1e-4) for g in geometry):
         raise DicomSeriesError(f"{path}: the series mixes slice orientations; it is not one volume")
     _check_matrix_sizes(slices, path)
-    check_image_size((int(slices[0].dataset.Rows), int(slices[0].dataset.Columns), len(slices)), str(path))
+    first = slices[0].dataset
+    check_image_size((int(getattr(first, "Rows", 0) or 0), int(getattr(first, "Columns", 0) or 0), len(slices)),
+                     str(path))
     normal = np.cross(orientation[:3], orientation[3:])
     order = np.argsort([float(g[1] @ normal) for g in geometry], kind="stable")
     positions = np.array([geometry[i][1] for i in order])
