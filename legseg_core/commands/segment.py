@@ -169,13 +169,15 @@ def segment_one(segmenter: Any, scan: Path, paths: dict[str, Path], args: argpar
     from legseg_core.evaluation.qc import check_segmentation
     from legseg_core.io import load_volume, save_image, save_labels
     from legseg_core.labels import MUSCLES
+    from legseg_core.store.provenance import model_reference, prediction_description
 
     start = time.perf_counter()
     volume = load_volume(scan, **volume_options(args))
     result = with_progress_bar(segmenter.segment_steps(volume, probabilities=args.probabilities),
                                scan_name(scan), enabled=not args.no_progress)
     paths["labels"].parent.mkdir(parents=True, exist_ok=True)
-    written = {"labels": str(save_labels(result.labels, volume, paths["labels"]))}
+    description = prediction_description(model_reference(segmenter.card))
+    written = {"labels": str(save_labels(result.labels, volume, paths["labels"], description=description))}
     if args.probabilities:
         written["probabilities"] = str(save_image(np.moveaxis(result.probabilities, 0, -1), volume,
                                                   paths["probabilities"]))
