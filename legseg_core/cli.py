@@ -12,8 +12,11 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
-from collections.abc import Sequence
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Any, TextIO
 
 from legseg_core import __version__
 from legseg_core.errors import CancelledError, LegsegError
@@ -39,6 +42,7 @@ COMMAND_MODULES: tuple[str, ...] = (
 )
 
 EXIT_USER_ERROR = 2
+EXIT_INTERNAL_ERROR = 1
 EXIT_CANCELLED = 130
 
 
@@ -67,17 +71,105 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "handler", None):
         parser.print_help()
         return EXIT_USER_ERROR
+    stdout = sys.stdout
+    sys.stdout = TerminalSafeOutput(stdout)
+    try:
+        with warnings.catch_warnings():
+            warnings.showwarning = _one_line_warning(set())
+            return _run_handler(args)
+    finally:
+        sys.stdout = stdout
+
+
+#: Format characters that reorder text on a terminal (bidirectional overrides and isolates).
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def terminal_safe(text: str) -> str:
+    """``text`` with control characters (terminal escapes, bidirectional overrides) shown escaped, so that
+    stored text (notes, names) can never drive the terminal; newlines and tabs are kept."""
+    return "".join(repr(c)[1:-1] if (c < " " and c not in "\n\t") or c == "\x7f" or "\x80" <= c <= "\x9f"
+                   or c in _BIDI_CONTROLS else c for c in text)
+
+
+class TerminalSafeOutput:
+    """A stdout that writes every text through :func:`terminal_safe` (JSON escapes such characters already)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        self._stream.write(terminal_safe(text))
+        return len(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def _run_handler(args: argparse.Namespace) -> int:
+    """Run a subcommand; every error a user can cause becomes one line on stderr and an exit status."""
     try:
         return int(args.handler(args) or 0)
     except CancelledError as error:
-        print(f"legseg: {error}", file=sys.stderr)
-        return EXIT_CANCELLED
+        return _fail(f"legseg: {error}", EXIT_CANCELLED)
     except LegsegError as error:
-        print(f"legseg: error: {error}", file=sys.stderr)
-        return EXIT_USER_ERROR
+        return _fail(f"legseg: error: {one_line(str(error))}", EXIT_USER_ERROR)
     except KeyboardInterrupt:
-        print("legseg: interrupted", file=sys.stderr)
-        return EXIT_CANCELLED
+        return _fail("legseg: interrupted", EXIT_CANCELLED)
+    except BrokenPipeError:
+        return _closed_output()
+    except OSError as error:  # a file that cannot be read or written after all checks (disk full, removed)
+        return _fail(f"legseg: error: {describe_os_error(error)}", EXIT_USER_ERROR)
+    except MemoryError:
+        return _fail("legseg: error: not enough memory for this input (a scan this large needs a machine with more "
+                     "memory, or a smaller crop)", EXIT_USER_ERROR)
+    except Exception as error:  # a fault of LegSeg itself: one line, the traceback with --verbose
+        if args.verbose:
+            raise
+        return _fail(f"legseg: internal error: {type(error).__name__}: {one_line(str(error))} "
+                     "(run with --verbose for the traceback)", EXIT_INTERNAL_ERROR)
+
+
+def one_line(text: str) -> str:
+    """A message folded onto one line, with control characters (terminal escapes) shown escaped."""
+    folded = " ".join(text.split())
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in folded)
+
+
+def describe_os_error(error: OSError) -> str:
+    """'<file>: <reason>' for an operating-system error, naming the file where the error does."""
+    reason = error.strerror or str(error)
+    names = [str(n) for n in (error.filename, error.filename2) if n is not None]
+    return one_line(f"{' -> '.join(names)}: {reason}" if names else reason)
+
+
+def _fail(message: str, status: int) -> int:
+    try:
+        print(message, file=sys.stderr)
+    except OSError:
+        pass
+    return status
+
+
+def _closed_output() -> int:
+    """The reader of stdout went away (``legseg ... | head``): stop quietly, as other command-line tools do."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
+    return 0
+
+
+def _one_line_warning(seen: set[str]) -> Callable[..., None]:
+    """A warnings.showwarning that prints each distinct warning once, on one line."""
+    def show(message: Warning | str, category: type[Warning], filename: str, lineno: int, file: Any = None,
+             line: str | None = None) -> None:
+        text = one_line(str(message))
+        if text not in seen:
+            seen.add(text)
+            _fail(f"legseg: warning: {text}", 0)
+    return show
 
 
 if __name__ == "__main__":  # pragma: no cover

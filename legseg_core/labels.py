@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from legseg_core.atomic import write_text_atomically
 from legseg_core.errors import ImageFormatError
 
 if TYPE_CHECKING:
@@ -107,7 +108,7 @@ def write_itksnap_label_file(path: str | Path) -> Path:
     for m in MUSCLES:
         r, g, b = m.color
         lines.append(f'{m.id:5d} {r:5d} {g:4d} {b:4d}        1  1  1    "{m.abbr} {m.name}"')
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_text_atomically(path, "\n".join(lines) + "\n")
     return path
 
 
@@ -131,7 +132,7 @@ def write_slicer_color_table(path: str | Path) -> Path:
     path = Path(path)
     lines = ["# LegSeg muscle colour table for 3D Slicer", f"# {len(MUSCLES) + 1} values", "0 background 0 0 0 0"]
     lines += [f"{m.id} {m.abbr} {m.color[0]} {m.color[1]} {m.color[2]} 255" for m in MUSCLES]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_text_atomically(path, "\n".join(lines) + "\n")
     return path
 
 

@@ -120,7 +120,8 @@ def resolve_model(name_or_file: str | Path, *, store: str | Path | None = None) 
     if path.is_file():
         return path
     if path.exists():
-        raise InputPathError(f"{path}: is a folder, not a model file")
+        kind = "a folder" if path.is_dir() else "a pipe or device"
+        raise InputPathError(f"{path}: is {kind}, not a model file")
     if path.suffix in MODEL_SUFFIXES or "/" in text or "\\" in text:
         raise InputPathError(f"{path}: no such model file")
     for source in MODEL_SOURCES:

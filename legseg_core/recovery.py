@@ -33,7 +33,6 @@ import json
 import logging
 import os
 import re
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -43,7 +42,7 @@ from typing import Any
 import numpy as np
 
 from legseg_core.errors import LegsegError
-from legseg_core.store.files import sync_folder
+from legseg_core.atomic import TEMPORARY_PREFIX, write_atomically
 from legseg_core.labels import NUM_CLASSES
 
 log = logging.getLogger(__name__)
@@ -51,7 +50,6 @@ log = logging.getLogger(__name__)
 RECOVERY_FOLDER = "recovery"
 SCHEMA_VERSION = 1
 SUFFIX = ".npz"
-TEMPORARY_PREFIX = ".saving-"
 #: A source that names a scan without a file (kept as it is, never opened).
 MEMORY_PREFIX = "memory:"
 #: Temporary files older than this are leftovers of an interrupted save and are removed.
@@ -163,7 +161,7 @@ class RecoveryArea:
             spacing=tuple(float(s) for s in spacing),  # type: ignore[arg-type]
             path=self.folder / f"{key}{SUFFIX}", details=_jsonable_details(details))
         self.folder.mkdir(parents=True, exist_ok=True)
-        _write_atomically(entry.path, _encode(array, entry.header()))
+        write_atomically(entry.path, _encode(array, entry.header()))
         self._remove_leftovers()
         log.info("autosaved unsaved labels of %s to %s", entry.case_id or entry.source, entry.path)
         return entry
@@ -289,18 +287,3 @@ def _entry_from_header(header: dict[str, Any], path: Path) -> RecoveryEntry:
                              path=path, details=dict(header.get("details") or {}))
     except (KeyError, TypeError, ValueError) as error:
         raise RecoveryError(f"{path}: recovery header lacks or mangles {error}") from error
-
-
-def _write_atomically(path: Path, payload: bytes) -> None:
-    """Temporary file in the same folder, flush and fsync, then rename over ``path``."""
-    handle, temporary = tempfile.mkstemp(prefix=TEMPORARY_PREFIX, suffix=SUFFIX, dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(payload)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    sync_folder(path.parent)

@@ -54,8 +54,8 @@ def volume_options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def with_progress_bar(work: ProgressWork[T], description: str, *, enabled: bool = True) -> T:
-    """Run a progress generator with a tqdm bar on stderr; return its result."""
-    if not enabled:
+    """Run a progress generator with a tqdm bar on stderr (only when stderr is a terminal); return its result."""
+    if not enabled or not sys.stderr.isatty():
         return drive(work)
     from tqdm import tqdm
 

@@ -42,6 +42,9 @@ def run(args: argparse.Namespace) -> int:
     from legseg_core.starter import DEFAULT_DEMO_MODEL, DemoCase, run_demo
     from legseg_core.starter import show
 
+    from legseg_core.paths import check_output_folder
+
+    check_output_folder(args.out, what="demo folder")
     case = DemoCase(seed=args.seed, protocol=args.protocol, contrast=args.contrast, size=args.size)
     work = run_demo(args.out, case=case, model=args.model or DEFAULT_DEMO_MODEL, device=args.device)
     result = with_progress_bar(work, "demo", enabled=not args.no_progress)

@@ -57,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
 
     sources = [args.reference, args.prediction, *args.compare]
     cases = match_cases(sources)
+    check_outputs(args, [*sources, args.image, *(p for paths in cases.paths.values() for p in paths)])
     names = model_names(args.names, sources[1:])
     models, legs = {}, {}
     for index, name in enumerate(names, start=1):
@@ -104,10 +105,23 @@ def model_names(names: list[str] | None, sources: list[str]) -> list[str]:
     return result
 
 
+def check_outputs(args: argparse.Namespace, inputs: list[Any]) -> None:
+    """Refuse output paths that cannot be written or name an input, before any scoring."""
+    from legseg_core.paths import check_output_file, check_output_folder
+
+    files = {"CSV": args.csv, "summary CSV": args.summary_csv, "Markdown report": args.markdown}
+    for what, path in files.items():
+        if path:
+            check_output_file(path, inputs=inputs, what=what)
+    if args.plot:
+        check_output_folder(args.plot, inputs=[p for p in inputs if p is not None and not Path(p).is_dir()],
+                            what="plot folder")
+
+
 def write_outputs(args: argparse.Namespace, models: dict, metrics: tuple[str, ...], report: str,
                   legs: dict[str, str]) -> None:
     """The --csv, --summary-csv and --markdown files (with a 'leg' column when scored per leg)."""
-    from legseg_core.errors import InputPathError
+    from legseg_core.atomic import write_text_atomically
     from legseg_core.evaluation.tables import score_records, summary_records, write_csv
 
     if args.csv:
@@ -115,10 +129,7 @@ def write_outputs(args: argparse.Namespace, models: dict, metrics: tuple[str, ..
     if args.summary_csv:
         write_csv(with_leg(summary_records(models, metrics), legs, args.per_leg), args.summary_csv)
     if args.markdown:
-        path = Path(args.markdown)
-        if not path.parent.is_dir():
-            raise InputPathError(f"{path}: the folder {path.parent} does not exist")
-        path.write_text(report, encoding="utf-8")
+        write_text_atomically(args.markdown, report)
 
 
 def write_plots(folder: Path, models: dict, cases: Any, args: argparse.Namespace) -> list[Path]:

@@ -58,6 +58,9 @@ def run_het_vs_hom(args: argparse.Namespace) -> int:
     from legseg_core.training.experiment import ExperimentRequest, run_het_vs_hom as run_experiment
     from legseg_core.training.experiment_tables import table1_markdown, table1_rows
 
+    from legseg_core.paths import check_output_folder
+
+    check_output_folder(args.out, what="experiment folder")
     store = Store.open(args.store)
     request = ExperimentRequest(
         out_dir=args.out, architectures=tuple(args.archs), preset=args.preset, recipe=args.recipe, epochs=args.epochs,

@@ -65,9 +65,13 @@ def run(args: argparse.Namespace) -> int:
     from legseg_core.evaluation.measure import measure_volumes
     from legseg_core.evaluation.tables import jsonable, write_csv
     from legseg_core.io import load_volume
+    from legseg_core.paths import check_output_file
 
+    image_paths = parse_images(args.image)
+    if args.csv:
+        check_output_file(args.csv, inputs=[args.labels, *image_paths.values()], what="CSV")
     labels = load_label_map(args.labels, args.relabel)
-    images = {name: load_volume(path) for name, path in parse_images(args.image).items()}
+    images = {name: load_volume(path) for name, path in image_paths.items()}
     results = measure_volumes(labels, images, erode=args.erode, erode_mode=args.erode_mode)
     legs, split = per_leg_results(labels, images, args) if args.per_leg else ({}, None)
     if args.csv:

@@ -34,6 +34,7 @@ def run(args: argparse.Namespace) -> int:
     from legseg_core.labels import MUSCLE_BY_ID, OVERLAP_BY_ID
     from legseg_core.evaluation.tables import jsonable
 
+    check_outputs(args)
     reference, prediction = load_pair(args.reference, args.prediction, resample=args.resample, relabel=args.relabel)
     tracker = OverlapTracker(reference.data, prediction.data, reference.spacing)
     path = save_image(tracker.map, reference, args.output)
@@ -52,6 +53,17 @@ def run(args: argparse.Namespace) -> int:
         print(f"{value} {OVERLAP_BY_ID[value].name if value else 'both background':<45} {count:>10d} voxels")
     print("Dice: " + ", ".join(f"{abbr} {value:.3f}" for abbr, value in dice.items()))
     return 0
+
+
+def check_outputs(args: argparse.Namespace) -> None:
+    """Refuse an overlap map or PNG path that cannot be written or names an input, before any work."""
+    from legseg_core.io.nifti import NIFTI_SUFFIXES
+    from legseg_core.paths import check_output_file
+
+    inputs = [args.reference, args.prediction, args.image]
+    check_output_file(args.output, inputs=inputs, what="overlap map", suffixes=NIFTI_SUFFIXES)
+    if args.png:
+        check_output_file(args.png, inputs=[*inputs, args.output], what="PNG", suffixes=(".png",))
 
 
 def write_png(args: argparse.Namespace, overlap, reference) -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from legseg_core.commands.common import print_json, with_progress_bar
+from legseg_core.paths import check_output_folder
 
 PROTOCOL_CHOICES = ("A", "B")
 SIZE_CHOICES = ("tiny", "default", "fine")
@@ -124,6 +125,7 @@ def run_synthetic(args: argparse.Namespace) -> int:
             raise PhantomParameterError(f"--{name.replace('_', '-')} {getattr(args, name)!r} must be a chance in 0..1")
     settings = SynthesisSettings(streak_probability=args.streaks, boundary_line_probability=args.boundary_lines)
     mix = SyntheticMix(real_share=args.real_share, phantom_templates=args.phantom_templates, settings=settings)
+    check_output_folder(args.out, inputs=[*args.template_image, *args.template_labels], what="cohort folder")
     work = generate_synthetic_cohort(args.n, args.out, args.seed, real_templates=templates, mix=mix)
     cases = with_progress_bar(work, "synthetic cohort", enabled=not args.no_progress and not args.json)
     summary = {"cases": len(cases), "out": str(args.out), "metadata_csv": str(Path(args.out) / "metadata.csv"),
@@ -149,6 +151,7 @@ def run_case(args: argparse.Namespace) -> int:
     from legseg_core.phantom import make_case
     from legseg_core.phantom.render import render_case_png
 
+    check_output_folder(args.out, what="case folder")
     case = make_case(seed=args.seed, protocol=args.protocol, slices=args.slices, contrasts=_contrasts(args.contrast),
                      health=args.health, diagnosis=args.diagnosis, legs=args.legs, size=args.size,
                      randomize_intensity=args.randomize_intensity)
@@ -176,6 +179,7 @@ def run_cohort(args: argparse.Namespace) -> int:
     mix = CohortMix.parse(args.mix)
     if args.size is not None:
         mix = CohortMix.parse(f"size={args.size}", base=mix)
+    check_output_folder(args.out, what="cohort folder")
     work = generate_cohort(args.n, args.out, seed=args.seed, mix=mix)
     cases = with_progress_bar(work, "phantom cohort", enabled=not args.no_progress and not args.json)
     summary = summarize(cases, Path(args.out))

@@ -16,8 +16,10 @@ from typing import Any
 
 from legseg_core.commands.common import add_volume_options, print_json, volume_options, with_progress_bar
 from legseg_core.errors import CancelledError, InputPathError, LegsegError
+from legseg_core.paths import check_output_file, check_output_folder
 
 NIFTI_SUFFIXES = (".nii", ".nii.gz")
+OUTPUT_KINDS = ("_labels", "_probabilities", "_uncertainty")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -56,7 +58,7 @@ def collect_scans(arguments: list[str]) -> list[Path]:
         if not path.exists():
             raise InputPathError(f"{path}: no such file or folder")
         if path.is_dir():
-            inside = sorted(p for p in path.iterdir() if p.is_file() and is_nifti(p))
+            inside = sorted(p for p in path.iterdir() if p.is_file() and is_nifti(p) and not is_output(p))
             scans += inside or [path]
         else:
             scans.append(path)
@@ -66,6 +68,12 @@ def collect_scans(arguments: list[str]) -> list[Path]:
 def is_nifti(path: Path) -> bool:
     """True for .nii and .nii.gz file names (any case)."""
     return path.name.lower().endswith(NIFTI_SUFFIXES)
+
+
+def is_output(path: Path) -> bool:
+    """True for the files this command writes (``<scan>_labels.nii.gz`` ...), which a folder run skips, so that
+    segmenting a folder into itself twice never segments its own outputs."""
+    return scan_name(path).endswith(OUTPUT_KINDS)
 
 
 def scan_name(path: Path) -> str:
@@ -86,8 +94,7 @@ def output_paths(scans: list[Path], output: str) -> list[dict[str, Path]]:
                                  f"for {len(scans)} scans")
         stem = scan_name(out).removesuffix("_labels")
         return [_paths(out.parent, stem, labels=out)]
-    if out.exists() and not out.is_dir():
-        raise InputPathError(f"{out}: exists and is not a folder")
+    check_output_folder(out, inputs=[s for s in scans if not s.is_dir()])
     seen: dict[str, int] = {}
     result = []
     for scan in scans:
@@ -95,6 +102,14 @@ def output_paths(scans: list[Path], output: str) -> list[dict[str, Path]]:
         seen[stem] = seen.get(stem, 0) + 1
         result.append(_paths(out, stem if seen[stem] == 1 else f"{stem}-{seen[stem]}"))
     return result
+
+
+def check_outputs(outputs: list[dict[str, Path]], scans: list[Path], *, probabilities: bool) -> None:
+    """Refuse, before any inference, output paths that cannot be written or would overwrite a scan."""
+    for paths in outputs:
+        for kind, path in paths.items():
+            if kind == "labels" or probabilities:
+                check_output_file(path, inputs=scans, what=f"{kind} output", create_folder=True)
 
 
 def _paths(folder: Path, stem: str, labels: Path | None = None) -> dict[str, Path]:
@@ -109,6 +124,7 @@ def run(args: argparse.Namespace) -> int:
 
     scans = collect_scans(args.scans)
     outputs = output_paths(scans, args.output)
+    check_outputs(outputs, scans, probabilities=args.probabilities)
     if args.model is None:
         choice = default_model(args.store)
         model_file, model_reason = choice.path, choice.reason
@@ -122,12 +138,25 @@ def run(args: argparse.Namespace) -> int:
             results.append(segment_one(segmenter, scan, paths, args))
         except CancelledError:
             raise
-        except LegsegError as error:
+        except Exception as error:  # noqa: BLE001 - one scan's failure, of any kind, never stops the batch
             failures += 1
-            results.append({"scan": str(scan), "error": str(error)})
-            print(f"legseg: error: {error}", file=sys.stderr)
+            message = _failure_message(error)
+            results.append({"scan": str(scan), "error": message})
+            print(f"legseg: error: {message}", file=sys.stderr)
     report(segmenter, model_file, model_reason, results, as_json=args.json)
     return 2 if failures else 0
+
+
+def _failure_message(error: BaseException) -> str:
+    from legseg_core.cli import describe_os_error, one_line
+
+    if isinstance(error, OSError):
+        return describe_os_error(error)
+    if isinstance(error, MemoryError):
+        return "not enough memory for this scan"
+    if not isinstance(error, LegsegError):
+        return f"internal error: {type(error).__name__}: {one_line(str(error))}"
+    return one_line(str(error))
 
 
 def segment_one(segmenter: Any, scan: Path, paths: dict[str, Path], args: argparse.Namespace) -> dict[str, Any]:

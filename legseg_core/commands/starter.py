@@ -129,15 +129,21 @@ def _run_legs(args: argparse.Namespace) -> int:
 
 
 def _read(path: Path) -> str:
+    if not path.is_file():
+        raise InputPathError(f"{path}: cannot read (no such file, or not a regular file)")
     try:
         return path.read_text(encoding="utf-8")
     except OSError as error:
-        raise InputPathError(f"{path}: cannot read ({error.strerror})") from error
+        raise InputPathError(f"{path}: cannot read ({error.strerror})") from None
+    except UnicodeDecodeError as error:
+        raise InputPathError(f"{path}: not UTF-8 text (byte {error.start}); give a text file") from None
 
 
 def _run_ship(args: argparse.Namespace) -> int:
     from legseg_core.commands.train import parse_pairs
+    from legseg_core.atomic import write_text_atomically
     from legseg_core.model_lookup import shipped_model_folders
+    from legseg_core.models.checkpoint import validate_model_file
     from legseg_core.starter.ship import evaluation_summary, model_card_markdown, ship_model
 
     folders = shipped_model_folders()
@@ -151,13 +157,31 @@ def _run_ship(args: argparse.Namespace) -> int:
             raise LegsegError(f"--evaluation {item!r} must look like TITLE=REPORT.json")
         metrics[title.strip()] = evaluation_summary(report)
     commands = [line for line in _read(args.commands).splitlines() if line.strip()]
+    limits, about = _read(args.limits).strip(), _read(args.about)
     details = {**parse_pairs(args.detail, "--detail"), "commands": commands, "metrics": metrics}
-    path = ship_model(args.trained, Path(out_dir) / f"{args.name}.pt", name=args.name, details=details,
-                      notes=_read(args.limits).strip())
-    card = model_card_markdown(path, title=f"Model card: {args.name}", body=_read(args.about))
-    (Path(out_dir) / f"{args.name}.md").write_text(card, encoding="utf-8")
+    target = _ship_target(args, Path(out_dir))
+    validate_model_file(args.trained)
+    path = ship_model(args.trained, target, name=args.name, details=details, notes=limits)
+    card = model_card_markdown(path, title=f"Model card: {args.name}", body=about)
+    write_text_atomically(target.with_suffix(".md"), card)
     print(f"shipped {path} ({path.stat().st_size / 1e6:.1f} MB) and {path.with_suffix('.md')}")
     return 0
+
+
+def _ship_target(args: argparse.Namespace, out_dir: Path) -> Path:
+    """The shipped model file's path, checked (with its card beside it) before anything is written."""
+    import re
+
+    from legseg_core.paths import check_output_file
+
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,80}", args.name):
+        raise LegsegError(f"--name {args.name!r} must be letters, digits, '_', '.' and '-', e.g. unet-lite-starter")
+    inputs = [args.trained, args.commands, args.about, args.limits,
+              *(item.partition("=")[2] for item in args.evaluation)]
+    target = out_dir / f"{args.name}.pt"
+    for path in (target, target.with_suffix(".md")):
+        check_output_file(path, inputs=inputs, what="shipped model", create_folder=True)
+    return target
 
 
 def _run_register(args: argparse.Namespace) -> int:

@@ -7,6 +7,7 @@ The store is found at ``--store PATH``, else ``$LEGSEG_STORE``, else the user da
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from legseg_core.commands.common import add_volume_options, print_json, volume_options, with_progress_bar
@@ -97,7 +98,8 @@ def _register_add(commands, common) -> None:
                           "(default manual)")
     sub.add_argument("--image", action="append", default=[], metavar="NAME=PATH",
                      help="a further image on the same grid, e.g. dixon_fat=fat.nii.gz (repeatable)")
-    sub.add_argument("--accept", action="store_true", help="accept the --labels version at once")
+    sub.add_argument("--accept", action="store_true", help="accept the --labels version at once (the case, its "
+                                                           "labels and the acceptance are one transaction)")
     sub.add_argument("--allow-duplicate", action="store_true", help="add the scan even if it is stored already")
     sub.add_argument("--author", help="who adds it (default: the user name)")
     _add_metadata_options(sub)
@@ -117,16 +119,17 @@ def _parse_images(pairs: list[str]) -> dict[str, str]:
 
 
 def _run_add(args: argparse.Namespace) -> int:
+    from legseg_core.errors import StoreError
+
+    if args.accept and not args.labels:
+        raise StoreError("--accept accepts the --labels version; give --labels LABELS or leave out --accept")
     store = _open(args)
     case = store.add_case(args.scan, extra_images=_parse_images(args.image), author=args.author,
                           allow_duplicate=args.allow_duplicate, volume_options=volume_options(args),
+                          labels=args.labels, provenance=args.provenance, accept=args.accept,
                           **_metadata_arguments(args))
-    version = None
-    if args.labels:
-        version = store.add_label_version(case.id, args.labels, provenance=args.provenance, author=args.author)
-        if args.accept:
-            case = store.accept(case.id, version.id, author=args.author)
-    case = store.case(case.id)
+    history = store.history(case.id)
+    version = history[0] if history else None
     if args.json:
         print_json({"case": case.to_dict(), "label_version": version.to_dict() if version else None})
     else:
@@ -141,9 +144,11 @@ def _register_import(commands, common) -> None:
                   "is the segmentation image, the others further images); image (else <folder>/<contrast>.nii.gz, "
                   "<case_id>_<contrast>.nii.gz, <folder>/image.nii.gz, <case_id>_image.nii.gz or <case_id>.nii.gz); "
                   "labels (else <folder>/labels.nii.gz, <case_id>_labels.nii.gz, ...); image:NAME for further "
-                  "images; protocol, site, scanner, health, diagnosis, notes, provenance; other numeric columns are "
-                  "kept as extra metadata unless their name suggests an identity. A `legseg phantom cohort` "
-                  "folder imports as it is.")
+                  "images; protocol, site, scanner, health, diagnosis, provenance. Other columns are kept only when "
+                  "on an allow list: numbers in measurement columns (fat_fraction, ff, pdff, t1, t2, water_t2, adc, "
+                  "fa, md, rd, ad, volume, csa, area, ..., alone or as e.g. fat_fraction_SOL) and the texts legs, "
+                  "side, severity, size, field_strength, sequence; a notes column (free text) is not imported. A "
+                  "`legseg phantom cohort` folder imports as it is.")
     sub.add_argument("directory", help="the folder the table's paths are relative to")
     sub.add_argument("--metadata", required=True, help="the CSV table, one row per case")
     sub.add_argument("--provenance", default="manual", help="of the labels when the table has no provenance column")
@@ -162,7 +167,7 @@ def _run_import(args: argparse.Namespace) -> int:
     work = import_work(store, Path(args.directory), Path(args.metadata), provenance=args.provenance,
                        accept=args.accept, author=args.author, keep_going=args.keep_going,
                        volume_options=volume_options(args))
-    report = with_progress_bar(work, "importing", enabled=not args.json)
+    report = with_progress_bar(work, "importing", enabled=not args.json and sys.stderr.isatty())
     if args.json:
         print_json(report.to_dict())
     else:
@@ -367,7 +372,7 @@ def _run_export(args: argparse.Namespace) -> int:
 
     work = export_work(_open(args), args.format, Path(args.directory), dataset_id=args.dataset_id,
                        dataset_name=args.dataset_name, **_parse_filters(args.filter))
-    target = with_progress_bar(work, "exporting", enabled=not args.json)
+    target = with_progress_bar(work, "exporting", enabled=not args.json and sys.stderr.isatty())
     print_json({"format": args.format, "path": str(target)}) if args.json else print(f"exported to {target}")
     return 0
 

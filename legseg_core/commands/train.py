@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -146,6 +145,11 @@ def run(args: argparse.Namespace) -> int:
     from legseg_core.training.session import TrainRequest, train_from_store
 
     set_threads(args.threads)
+    if args.out is not None:
+        from legseg_core.paths import check_output_file
+
+        check_output_file(args.out, inputs=[args.init] if args.init else [], what="model file copy",
+                          create_folder=True)
     with process_group(args.device):
         store = Store.open(args.store)
         request = TrainRequest(architecture=args.arch, preset=args.preset, init=args.init, recipe=args.recipe,
@@ -173,8 +177,10 @@ def _print_report(report: Any, store: Any, args: argparse.Namespace) -> None:
     from legseg_core.training.registry import ModelRegistry
 
     if args.out is not None and report.model is not None:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(ModelRegistry(store).verified_path(report.model), args.out)
+        from legseg_core.atomic import write_atomically
+
+        source = ModelRegistry(store).verified_path(report.model)
+        write_atomically(args.out, source.read_bytes(), make_folder=True)
     if args.json:
         print_json(report.to_dict())
         return

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from legseg_core.atomic import write_atomically
 from legseg_core.errors import ImageShapeError, InputPathError
 from legseg_core.evaluation.metrics import CaseScores
 from legseg_core.labels import MUSCLE_IDS, MUSCLES, OVERLAP_CLASSES
@@ -60,8 +61,10 @@ def dice_boxplot(models: Mapping[str, Sequence[CaseScores]], path: str | Path, *
     if len(names) > 1:
         axes.legend(loc="lower left", fontsize="small")
     figure.tight_layout()
-    figure.savefig(path)
-    plt.close(figure)
+    try:
+        write_atomically(path, lambda handle: figure.savefig(handle, format="png"))
+    finally:
+        plt.close(figure)
     return path
 
 
@@ -126,6 +129,8 @@ def overlay_png(overlap: np.ndarray, path: str | Path, *, image: np.ndarray | No
     axes.set_title(title or f"manual vs predicted, slice {k}")
     axes.set_axis_off()
     figure.tight_layout()
-    figure.savefig(path)
-    plt.close(figure)
+    try:
+        write_atomically(path, lambda handle: figure.savefig(handle, format="png"))
+    finally:
+        plt.close(figure)
     return path

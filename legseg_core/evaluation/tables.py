@@ -11,6 +11,7 @@ and show as a smaller ``n``.
 from __future__ import annotations
 
 import csv
+import io
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from legseg_core.atomic import write_text_atomically
 from legseg_core.errors import InputPathError
 from legseg_core.evaluation.metrics import SCORE_METRICS, CaseScores
 from legseg_core.evaluation.statistics import PairedTest
@@ -102,12 +104,21 @@ def write_csv(rows: Sequence[Mapping[str, Any]], path: str | Path) -> Path:
     columns: list[str] = []
     for row in rows:
         columns += [key for key in row if key not in columns]
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=columns)
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: _csv_cell(v) for k, v in row.items()})
-    return path
+    text = io.StringIO(newline="")
+    writer = csv.DictWriter(text, fieldnames=[csv_text(column) for column in columns])
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({csv_text(k): _csv_cell(v) for k, v in row.items()})
+    return write_text_atomically(path, text.getvalue())
+
+
+#: First characters that make a spreadsheet read a cell as a formula (=HYPERLINK(...), +cmd, @SUM ...).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_text(value: str) -> str:
+    """A text cell that a spreadsheet shows as text: a leading formula character gets a ' before it."""
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
 
 
 def _csv_cell(value: Any) -> Any:
@@ -115,7 +126,7 @@ def _csv_cell(value: Any) -> Any:
         return ""
     if isinstance(value, (list, tuple)):
         return " ".join(str(v) for v in value)
-    return value
+    return csv_text(value) if isinstance(value, str) else value
 
 
 def jsonable(value: Any) -> Any:

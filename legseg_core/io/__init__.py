@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from legseg_core.errors import GridMismatchError, ImageFormatError, ImageValueError, InputPathError
+from legseg_core.errors import GridMismatchError, ImageFormatError, ImageShapeError, ImageValueError, InputPathError
 from legseg_core.io.canonical import DEFAULT_MAX_OBLIQUITY, Frame, NonFinite
 from legseg_core.io.dicom import is_dicom_file, list_series, load_dicom
 from legseg_core.io.nifti import is_nifti_path, load_nifti, write_nifti
@@ -39,6 +39,8 @@ def load_volume(path: str | Path, *, frame: Frame = None, nonfinite: NonFinite =
                                    max_obliquity=max_obliquity)
     if path.is_dir():
         return load_dicom(path, series=series, **options)
+    if not path.is_file():
+        raise InputPathError(f"{path}: not a regular file (a pipe, socket or device); give a scan file")
     if is_nifti_path(path):
         return load_nifti(path, **options)
     if is_dicom_file(path):
@@ -60,6 +62,9 @@ def labels_from_volume(labels: Volume, path: str | Path, like: Volume | None = N
     """:func:`load_labels` of a label image already read from ``path`` (named in the messages)."""
     from legseg_core.io.relabel import label_scheme, scheme_hint
 
+    if "frame" in labels.metadata:
+        frames = str(labels.metadata["frame"]).split(" of ")[1].split()[0]
+        raise ImageShapeError(f"{path}: a label image must be 3D, this one has {frames} frames")
     data = labels.data
     if relabel is not None:
         data = label_scheme(relabel).apply(data, str(path))

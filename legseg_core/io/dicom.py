@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from legseg_core.errors import DicomGeometryError, DicomSeriesError, ImageFormatError
-from legseg_core.io.canonical import build_volume
+from legseg_core.io.canonical import build_volume, check_image_size
 from legseg_core.io.volume import Volume
 
 log = logging.getLogger(__name__)
@@ -26,7 +26,14 @@ log = logging.getLogger(__name__)
 KEPT_ATTRIBUTES = ("Modality", "SeriesDescription", "ProtocolName", "SequenceName", "Manufacturer",
                    "ManufacturerModelName", "MagneticFieldStrength", "RepetitionTime", "EchoTime",
                    "InversionTime", "FlipAngle", "SliceThickness", "ScanningSequence", "ImageType")
+#: Free-text attributes kept only with their words scrubbed to MR vocabulary (a name typed there is dropped).
+SCRUBBED_ATTRIBUTES = ("SeriesDescription", "ProtocolName")
 LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
+#: Slice positions may stray this far (mm) from an evenly spaced grid: scanners write positions
+#: rounded to a few micrometres, and some jitter by that much from slice to slice.
+POSITION_TOLERANCE_MM = 0.02
+#: ... or this share of the slice gap, whichever is larger.
+POSITION_TOLERANCE_SHARE = 0.01
 
 
 @dataclass(frozen=True)
@@ -39,6 +46,8 @@ def is_dicom_file(path: Path) -> bool:
     """True when the file has the DICOM preamble ('DICM' at byte 128) or a .dcm suffix."""
     if path.suffix.lower() in (".dcm", ".ima"):
         return True
+    if not path.is_file():
+        return False
     try:
         with open(path, "rb") as handle:
             handle.seek(128)
@@ -55,13 +64,24 @@ def load_dicom(path: Path, *, series: str | None = None, **options: Any) -> Volu
     """
     slices = _read_headers(path)
     chosen = _choose_series(slices, series, path)
-    if len(chosen) == 1 and int(getattr(chosen[0].dataset, "NumberOfFrames", 1) or 1) > 1:
+    if len(chosen) == 1 and _frame_count(chosen[0].dataset) > 1:
+        first = chosen[0].dataset
+        check_image_size((int(getattr(first, "Rows", 0) or 0), int(getattr(first, "Columns", 0) or 0),
+                          _frame_count(first)), str(chosen[0].path))
         source, affine = _enhanced_multiframe(chosen[0])
     else:
         source, affine = _classic_series(chosen, path)
     metadata = _technical_metadata(chosen[0].dataset)
     metadata["files"] = len(chosen)
     return build_volume(source, LPS_TO_RAS @ affine, path=str(path), format="dicom", metadata=metadata, **options)
+
+
+def _frame_count(dataset: Any) -> int:
+    try:
+        return int(getattr(dataset, "NumberOfFrames", 1) or 1)
+    except (TypeError, ValueError):
+        raise DicomGeometryError(f"NumberOfFrames {getattr(dataset, 'NumberOfFrames', None)!r} is not a number") \
+            from None
 
 
 def list_series(path: Path) -> list[dict[str, Any]]:
@@ -170,17 +190,57 @@ def _classic_series(slices: list[_Slice], path: Path) -> tuple[np.ndarray, np.nd
     orientation, _, spacing, thickness = geometry[0]
     if any(not np.allclose(g[0], orientation, atol=1e-4) for g in geometry):
         raise DicomSeriesError(f"{path}: the series mixes slice orientations; it is not one volume")
+    _check_matrix_sizes(slices, path)
+    first = slices[0].dataset
+    check_image_size((int(getattr(first, "Rows", 0) or 0), int(getattr(first, "Columns", 0) or 0), len(slices)),
+                     str(path))
     normal = np.cross(orientation[:3], orientation[3:])
     order = np.argsort([float(g[1] @ normal) for g in geometry], kind="stable")
     positions = np.array([geometry[i][1] for i in order])
     distances = positions @ normal
-    unique = np.unique(np.round(distances, 3))
+    unique = _distinct_positions(distances[...])
     if len(unique) != len(slices):
         return _multi_frame_positions(slices, order, unique, distances, orientation, spacing, path)
     step = _slice_step(positions, normal, thickness, path)
-    datasets = [_read_file(str(slices[i].path)) for i in order]
-    source = np.stack([_pixels(d, slices[0].path).T for d in datasets], axis=2)
+    source = np.stack([_pixels(_read_pixels(slices[i].path), slices[i].path).T for i in order], axis=2)
     return source, _affine(orientation, spacing, positions[0], step)
+
+
+def _check_matrix_sizes(slices: list[_Slice], path: Path) -> None:
+    """Refuse a series whose images differ in rows x columns (it is not one volume)."""
+    sizes: dict[tuple[int, int], Path] = {}
+    for item in slices:
+        size = (int(getattr(item.dataset, "Rows", 0) or 0), int(getattr(item.dataset, "Columns", 0) or 0))
+        sizes.setdefault(size, item.path)
+    if len(sizes) > 1:
+        listing = ", ".join(f"{rows} x {columns} (e.g. {file.name})" for (rows, columns), file in sizes.items())
+        raise DicomSeriesError(f"{path}: the series mixes image sizes {listing}; it is not one volume "
+                               "(choose one series with --series, or separate the files)")
+
+
+def _read_pixels(path: Path) -> Any:
+    """The whole dataset of one file (header and pixels), refused with the file's own name when damaged."""
+    from pydicom.errors import InvalidDicomError
+
+    try:
+        return _read_file(str(path))
+    except (InvalidDicomError, OSError, EOFError, ValueError, TypeError, AttributeError) as error:
+        raise ImageFormatError(f"{path}: the DICOM file is damaged or truncated ({type(error).__name__}: "
+                               f"{error})") from None
+
+
+def _distinct_positions(distances: np.ndarray) -> np.ndarray:
+    """The distinct slice positions (mm along the normal), positions closer than the tolerance counting as one."""
+    ordered = np.sort(np.asarray(distances, dtype=float))
+    if ordered.size == 0:
+        return ordered
+    starts = np.concatenate([[True], np.diff(ordered) > POSITION_TOLERANCE_MM])
+    groups = np.cumsum(starts) - 1
+    return np.array([ordered[groups == g].mean() for g in range(int(groups[-1]) + 1)])
+
+
+def _nearest_position(value: float, unique: np.ndarray) -> int:
+    return int(np.argmin(np.abs(unique - value)))
 
 
 def _slice_step(positions: np.ndarray, normal: np.ndarray, thickness: float | None, path: Path) -> np.ndarray:
@@ -188,11 +248,14 @@ def _slice_step(positions: np.ndarray, normal: np.ndarray, thickness: float | No
         if thickness is None:
             raise DicomGeometryError(f"{path}: a single slice without SliceThickness or SpacingBetweenSlices")
         return normal * thickness
-    steps = np.diff(positions, axis=0)
-    if not np.allclose(steps, steps[0], atol=1e-3 * max(1.0, float(np.linalg.norm(steps[0])))):
-        gaps = np.round(np.linalg.norm(steps, axis=1), 3)
-        raise DicomGeometryError(f"{path}: slices are not evenly spaced (gaps {sorted(set(gaps.tolist()))} mm)")
-    return steps[0]
+    step = (positions[-1] - positions[0]) / (len(positions) - 1)
+    grid = positions[0] + np.arange(len(positions))[:, None] * step
+    tolerance = max(POSITION_TOLERANCE_MM, POSITION_TOLERANCE_SHARE * float(np.linalg.norm(step)))
+    if float(np.abs(positions - grid).max()) > tolerance:
+        gaps = np.round(np.linalg.norm(np.diff(positions, axis=0), axis=1), 3)
+        raise DicomGeometryError(f"{path}: slices are not evenly spaced (gaps {sorted(set(gaps.tolist()))} mm, "
+                                 f"more than {tolerance:.3g} mm off an even grid)")
+    return step
 
 
 def _multi_frame_positions(slices, order, unique, distances, orientation, spacing, path):
@@ -200,22 +263,25 @@ def _multi_frame_positions(slices, order, unique, distances, orientation, spacin
     frames = len(slices) // len(unique)
     if frames * len(unique) != len(slices):
         raise DicomSeriesError(f"{path}: {len(slices)} images on {len(unique)} positions do not form a 4D series")
-    by_position: dict[float, list[_Slice]] = defaultdict(list)
+    by_position: dict[int, list[_Slice]] = defaultdict(list)
     for i in order:
-        by_position[round(float(distances[i]), 3)].append(slices[i])
+        by_position[_nearest_position(float(distances[i]), unique)].append(slices[i])
+    if any(len(members) != frames for members in by_position.values()):
+        raise DicomSeriesError(f"{path}: {len(slices)} images on {len(unique)} positions do not form a 4D series "
+                               "(positions hold different numbers of images)")
     stacks = []
-    for key in unique:
-        members = sorted(by_position[float(key)], key=lambda s: (int(getattr(s.dataset, "EchoNumbers", 0) or 0),
-                                                                 int(getattr(s.dataset, "InstanceNumber", 0) or 0)))
-        stacks.append([_pixels(_read_file(str(s.path)), s.path).T for s in members])
+    for key in range(len(unique)):
+        members = sorted(by_position[key], key=lambda s: (int(getattr(s.dataset, "EchoNumbers", 0) or 0),
+                                                          int(getattr(s.dataset, "InstanceNumber", 0) or 0)))
+        stacks.append([_pixels(_read_pixels(s.path), s.path).T for s in members])
     source = np.stack([np.stack(frame_list, axis=-1) for frame_list in stacks], axis=2)
-    first = [_frame_geometry(by_position[float(k)][0].dataset, path)[1] for k in unique]
+    first = [_frame_geometry(by_position[k][0].dataset, path)[1] for k in range(len(unique))]
     step = _slice_step(np.array(first), np.cross(orientation[:3], orientation[3:]), None, path)
     return source, _affine(orientation, spacing, first[0], step)
 
 
 def _enhanced_multiframe(item: _Slice) -> tuple[np.ndarray, np.ndarray]:
-    dataset = _read_file(str(item.path))
+    dataset = _read_pixels(item.path)
     shared = _first(getattr(dataset, "SharedFunctionalGroupsSequence", None))
     per_frame = list(getattr(dataset, "PerFrameFunctionalGroupsSequence", []) or [])
     if not per_frame:
@@ -229,8 +295,7 @@ def _enhanced_multiframe(item: _Slice) -> tuple[np.ndarray, np.ndarray]:
     normal = np.cross(orientation[:3], orientation[3:])
     order = np.argsort(positions @ normal, kind="stable")
     pixels = _pixels(dataset, item.path)
-    distances = np.round(positions[order] @ normal, 3)
-    unique = np.unique(distances)
+    unique = _distinct_positions(positions[order] @ normal)
     frames = len(order) // len(unique)
     if frames * len(unique) != len(order):
         raise DicomSeriesError(f"{item.path}: {len(order)} frames on {len(unique)} positions do not form a volume")
@@ -261,6 +326,37 @@ def _technical_metadata(dataset: Any) -> dict[str, Any]:
     metadata: dict[str, Any] = {}
     for name in KEPT_ATTRIBUTES:
         value = getattr(dataset, name, None)
-        if value not in (None, ""):
-            metadata[name] = value if isinstance(value, (int, float)) else str(value)
+        if value in (None, ""):
+            continue
+        text = value if isinstance(value, (int, float)) else str(value)
+        metadata[name] = scrub_description(str(text)) if name in SCRUBBED_ATTRIBUTES else text
     return metadata
+
+
+#: Words an MR series or protocol description is made of; any other word is replaced by '*'.
+DESCRIPTION_WORDS = frozenset("""
+t1 t2 t2s t1w t2w pd pdw dixon mdixon ideal water fat in opp out phase ip op w f wf fw tse fse se gre ge flash vibe
+fl fl2d fl3d lava dwi dti adc epi ep2d diff trace fa md stir tirm space cube vista tra cor sag ax axial coronal
+sagittal oblique calf calves leg legs lower upper thigh knee ankle left right lt rt bilat bilateral both fs fatsat
+spair spir mese mse multi echo echoes me qmri map maps mapping localizer localiser loc scout survey iso hr high res
+resolution nd norm dis2d dis3d post pre contrast gd muscle muscles b0 vol volume mpr mip recon sub sense asset grappa
+ipat cs caipi fast turbo spin gradient inversion recovery ir flair haste ssfp trufi bssfp dynamic dyn tof proton
+density weighted quant quantitative mag magnitude real imag imaginary pha ph t2map t1map mes fsat nofs wip rest
+exercise thick thin slice slices slab whole body wb
+""".split())
+
+
+#: Short tokens of letters and digits that name parameters (t2, b800, te12, 3d, 2.5mm) are kept too.
+TECHNICAL_TOKEN = r"[a-z]{0,2}\d+[a-z0-9]{0,3}|\d+(\.\d+)?[a-z]{0,3}"
+
+
+def scrub_description(text: str) -> str:
+    """A series or protocol description with every word that is not MR vocabulary replaced by '*'."""
+    import re
+
+    def keep(match: re.Match[str]) -> str:
+        word = match.group(0)
+        lower = word.lower()
+        technical = lower in DESCRIPTION_WORDS or re.fullmatch(TECHNICAL_TOKEN, lower)
+        return word if technical else "*"
+    return re.sub(r"[A-Za-z0-9]+(?:\.[0-9]+)?", keep, text)[:100]

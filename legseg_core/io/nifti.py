@@ -2,20 +2,31 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
+
+import io
+import zlib
 
 import nibabel as nib
 import numpy as np
 
+from legseg_core.atomic import write_atomically
 from legseg_core.errors import ImageFormatError, InputPathError
 from legseg_core.io import gz
-from legseg_core.io.canonical import build_volume
+from legseg_core.io.canonical import build_volume, check_image_size
 from legseg_core.io.volume import Volume
 
+# nibabel prints its header notes through a handler of its own and passes them on to the root logger as
+# well, so each appeared twice; the root logger (the command line's one-line format) prints them once.
+for _handler in list(nib.imageglobals.logger.handlers):
+    nib.imageglobals.logger.removeHandler(_handler)
+
 NIFTI_SUFFIXES = (".nii", ".nii.gz")
+#: Bytes of a NIfTI-2 header and its extension flag: enough to read either header.
+HEADER_BYTES = 544
+#: The most that deflate can shrink data (about 1032:1), to bound what a .gz file can hold.
+MAX_DEFLATE_RATIO = 1032
 
 
 def is_nifti_path(path: str | Path) -> bool:
@@ -29,7 +40,7 @@ def load_nifti(path: Path, **options: Any) -> Volume:
         image = _read_image(Path(path))
         source = np.asanyarray(image.dataobj)
     except (nib.filebasedimages.ImageFileError, nib.spatialimages.HeaderDataError, nib.wrapstruct.WrapStructError,
-            *gz.ERRORS, ValueError) as error:
+            *gz.ERRORS, ValueError, TypeError, IndexError) as error:
         raise ImageFormatError(f"{path}: not a readable NIfTI image ({type(error).__name__}: {error})") from None
     header = image.header
     metadata = {"description": _text(header.get("descrip")), "dtype": str(source.dtype)}
@@ -38,12 +49,60 @@ def load_nifti(path: Path, **options: Any) -> Volume:
 
 def _read_image(path: Path) -> nib.Nifti1Image:
     """The NIfTI image of ``path``; a .gz file is decompressed in one call (several times faster than
-    nibabel's streamed reads of small blocks)."""
+    nibabel's streamed reads of small blocks). The size the header declares is checked against the
+    file and the memory ceiling before any voxel is read."""
     if not str(path).lower().endswith(".gz"):
-        return nib.load(str(path))
-    data = gz.decompress(path.read_bytes())
+        with open(path, "rb") as handle:
+            _check_pixdim(handle.read(HEADER_BYTES), path)
+        image = nib.load(str(path))
+        _check_declared_size(image.header, path, path.stat().st_size, what="the file holds")
+        return image
+    compressed = path.read_bytes()
+    prefix = zlib.decompressobj(wbits=31).decompress(compressed, HEADER_BYTES)
+    _check_pixdim(prefix, path)
+    header = _header_class(prefix).from_fileobj(io.BytesIO(prefix))
+    _check_declared_size(header, path, len(compressed) * MAX_DEFLATE_RATIO, what="a gzip file of this size can hold")
+    data = gz.decompress(compressed)
+    _check_declared_size(header, path, len(data), what="the file holds")
+    return (nib.Nifti2Image if _header_class(data) is nib.Nifti2Header else nib.Nifti1Image).from_bytes(data)
+
+
+def _header_class(data: bytes) -> type[nib.Nifti1Header]:
     two = nib.Nifti2Header.may_contain_header(data[:nib.Nifti2Header.template_dtype.itemsize])
-    return (nib.Nifti2Image if two else nib.Nifti1Image).from_bytes(data)
+    return nib.Nifti2Header if two else nib.Nifti1Header
+
+
+def _raw_pixdim(prefix: bytes) -> tuple[np.ndarray | None, int]:
+    """pixdim[1:4] and sform_code as the file holds them (NIfTI-1 or NIfTI-2, either byte order)."""
+    layouts = {348: (76, "f4", 254, "i2"), 540: (104, "f8", 348, "i4")}
+    for order in ("<", ">"):
+        if len(prefix) >= 4:
+            size = int(np.frombuffer(prefix[:4], dtype=f"{order}i4")[0])
+            if size in layouts and len(prefix) >= size:
+                offset, kind, code_offset, code_kind = layouts[size]
+                pixdim = np.frombuffer(prefix, dtype=f"{order}{kind}", count=4, offset=offset)[1:4].astype(float)
+                code = int(np.frombuffer(prefix, dtype=f"{order}{code_kind}", count=1, offset=code_offset)[0])
+                return pixdim, code
+    return None, 0
+
+
+def _check_declared_size(header: Any, path: Path, available: int, *, what: str) -> None:
+    """Refuse a header whose image is larger than the file (truncated, or lying) or than the memory ceiling."""
+    shape = tuple(int(n) for n in header.get_data_shape())
+    check_image_size(shape, str(path))
+    needed = int(header.get_data_offset()) + int(np.prod(shape, dtype=np.float64)) * header.get_data_dtype().itemsize
+    if needed > available:
+        raise ImageFormatError(f"{path}: the header declares {' x '.join(map(str, shape))} voxels ({needed} bytes), "
+                               f"more than {what} ({available} bytes); the file is truncated or damaged")
+
+
+def _check_pixdim(prefix: bytes, path: Path) -> None:
+    """Refuse a zero, negative or missing voxel size when the grid comes from pixdim (no sform), read from the
+    raw header: nibabel quietly reads a zero pixdim as 1 mm."""
+    pixdim, sform_code = _raw_pixdim(prefix)
+    if pixdim is not None and sform_code <= 0 and not np.all(np.isfinite(pixdim) & (pixdim > 0)):
+        raise ImageFormatError(f"{path}: the header's voxel size pixdim {pixdim.tolist()} is zero, negative or "
+                               "missing, and no sform or qform gives the grid")
 
 
 def _text(value: Any) -> str:
@@ -67,15 +126,5 @@ def write_nifti(source_array: np.ndarray, affine: np.ndarray, path: str | Path, 
     image.set_sform(affine, code=1)
     if description:
         image.header["descrip"] = description.encode("ascii", "replace")[:79]
-    compressed = str(path).lower().endswith(".gz")
-    handle, temporary = tempfile.mkstemp(prefix=".legseg-", suffix=".nii.gz" if compressed else ".nii",
-                                         dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as file:
-            data = image.to_bytes()
-            file.write(gz.compress(data) if compressed else data)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
+    data = image.to_bytes()
+    return write_atomically(path, gz.compress(data) if str(path).lower().endswith(".gz") else data)

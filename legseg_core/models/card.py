@@ -111,6 +111,9 @@ class ModelCard:
         if missing:
             raise CheckpointError(f"{source}: the model card lacks {', '.join(missing)}")
         values = {k: v for k, v in data.items() if k in known}
+        if not isinstance(values["arguments"], Mapping) or not isinstance(values["architecture"], str):
+            raise CheckpointError(f"{source}: the model card's architecture must be a name and its arguments a "
+                                  "JSON object")
         try:
             values["label_map"] = {int(k): str(v) for k, v in dict(values.get("label_map", {})).items()}
         except (TypeError, ValueError) as error:

@@ -13,14 +13,15 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import pickle
 import zipfile
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
+from legseg_core.atomic import write_atomically, write_text_atomically
 from legseg_core.errors import CheckpointError, InputPathError, LegsegError
 from legseg_core.models.blocks import SegmentationNet
 from legseg_core.models.card import ModelCard, check_label_map
@@ -32,6 +33,8 @@ log = logging.getLogger(__name__)
 FILE_FORMAT = "legseg-model"
 #: Version of the file layout; readers refuse newer ones.
 FILE_FORMAT_VERSION = 1
+#: The largest network a model file may describe (the largest shipped preset has a few million).
+MAX_PARAMETERS = 500_000_000
 
 
 def save_checkpoint(network: SegmentationNet, card: ModelCard, path: str | Path, *, half: bool = False,
@@ -50,16 +53,9 @@ def save_checkpoint(network: SegmentationNet, card: ModelCard, path: str | Path,
     payload = {"format": FILE_FORMAT, "format_version": FILE_FORMAT_VERSION,
                "card": json.dumps(card.to_dict(), sort_keys=True), "weights": weights,
                "weights_dtype": "float16" if half else "float32"}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
-    try:
-        torch.save(payload, partial)
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
+    write_atomically(path, lambda handle: torch.save(payload, handle), make_folder=True)
     if card_beside:
-        path.with_suffix(".json").write_text(json.dumps(card.to_dict(), indent=2, sort_keys=True) + "\n",
-                                              encoding="utf-8")
+        write_text_atomically(path.with_suffix(".json"), json.dumps(card.to_dict(), indent=2, sort_keys=True) + "\n")
     log.info("wrote model %s (%s) to %s", card.model_id, card.architecture, path)
     return path
 
@@ -74,6 +70,7 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> tup
     path = Path(path)
     payload = read_payload(path)
     card = card_from_payload(payload, path)
+    _check_weights(payload["weights"], card, path)
     network = _network_for(card, path)
     weights = {name: tensor.float() if tensor.is_floating_point() else tensor
                for name, tensor in payload["weights"].items()}
@@ -83,6 +80,49 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> tup
         raise CheckpointError(f"{path}: its weights do not fit the {card.architecture} network its card "
                               f"describes: {str(error).splitlines()[0]}") from None
     return network.to(device).eval(), card
+
+
+def validate_model_file(path: str | Path) -> ModelCard:
+    """Open a model file as :func:`load_checkpoint` does (every check, the network built and its weights
+    loaded) and return its card; the one validator run before a model file is used, shipped or promoted."""
+    return load_checkpoint(path, "cpu")[1]
+
+
+def _check_weights(weights: dict[Any, Any], card: ModelCard, path: Path) -> None:
+    """Refuse weights that are not named tensors of the card's network (shapes checked on torch's meta device,
+    before any memory is allocated) or that hold NaN or Inf."""
+    for name, tensor in weights.items():
+        if not isinstance(name, str) or not isinstance(tensor, torch.Tensor):
+            raise CheckpointError(f"{path}: the weights must map names to tensors; {name!r} holds a "
+                                  f"{type(tensor).__name__}")
+    expected = _expected_shapes(card, path)
+    found = {name: tuple(tensor.shape) for name, tensor in weights.items()}
+    if found != expected:
+        wrong = sorted(set(found) ^ set(expected)) or sorted(n for n in found if found[n] != expected[n])
+        raise CheckpointError(f"{path}: its weights do not fit the {card.architecture} network its card describes "
+                              f"(e.g. {wrong[0]!r})")
+    for name, tensor in weights.items():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise CheckpointError(f"{path}: weight {name!r} holds NaN or Inf values; the model is broken "
+                                  "(retrain it, or use another model file)")
+
+
+def _expected_shapes(card: ModelCard, path: Path) -> dict[str, tuple[int, ...]]:
+    """The weight shapes of the card's network, built on the meta device (no memory), refused when too large."""
+    try:
+        with torch.device("meta"):
+            network = rebuild_model(card.architecture, card.arguments, preset=card.preset)
+    except LegsegError as error:
+        raise CheckpointError(f"{path}: its card's network arguments are invalid: {error}") from None
+    except (TypeError, ValueError, RuntimeError, OverflowError) as error:
+        raise CheckpointError(f"{path}: its card's network arguments cannot build a network "
+                              f"({type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''})") from None
+    shapes = {name: tuple(tensor.shape) for name, tensor in network.state_dict().items()}
+    parameters = sum(int(np.prod(shape, dtype=np.float64)) for shape in shapes.values())
+    if parameters > MAX_PARAMETERS:
+        raise CheckpointError(f"{path}: its card describes a network of {parameters:,} parameters, more than "
+                              f"{MAX_PARAMETERS:,}; it is not a LegSeg model")
+    return shapes
 
 
 def read_card(path: str | Path) -> ModelCard:
@@ -104,10 +144,11 @@ def read_payload(path: Path) -> dict[str, Any]:
         if "global" in str(error).lower():
             raise CheckpointError(f"{path}: refused: the file holds Python objects beyond plain tensors and "
                                   "data (loading it could run code); it is not a LegSeg model file") from None
-        raise CheckpointError(f"{path}: not a readable model file (corrupt or truncated): {error}") from None
+        raise CheckpointError(f"{path}: not a readable model file (corrupt or truncated)") from None
     except (RuntimeError, EOFError, ValueError, OSError, zipfile.BadZipFile) as error:
-        raise CheckpointError(f"{path}: not a readable model file (corrupt or truncated): "
-                              f"{str(error).splitlines()[0] if str(error) else type(error).__name__}") from None
+        first = str(error).splitlines()[0] if str(error) else ""
+        detail = type(error).__name__ if not first or "weights_only" in first else first
+        raise CheckpointError(f"{path}: not a readable model file (corrupt or truncated): {detail}") from None
     if not isinstance(payload, dict) or payload.get("format") != FILE_FORMAT:
         raise CheckpointError(f"{path}: not a LegSeg model file (no '{FILE_FORMAT}' format marker)")
     version = payload.get("format_version")
@@ -138,6 +179,9 @@ def _network_for(card: ModelCard, path: Path) -> SegmentationNet:
         return rebuild_model(card.architecture, card.arguments, preset=card.preset)
     except LegsegError as error:
         raise CheckpointError(f"{path}: its card's network arguments are invalid: {error}") from None
+    except (TypeError, ValueError, RuntimeError, OverflowError) as error:
+        raise CheckpointError(f"{path}: its card's network arguments cannot build a network "
+                              f"({type(error).__name__})") from None
 
 
 def _check_card_matches(network: SegmentationNet, card: ModelCard, path: Path) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from legseg_core.atomic import write_text_atomically
 from legseg_core.errors import InputPathError
 from legseg_core.io import Volume, save_image, save_labels
 from legseg_core.labels import MUSCLES
@@ -63,7 +64,7 @@ class PhantomCase:
                  for name, volume in self.images.items()}
         paths["labels"] = save_labels(self.labels.data, self.labels, folder / "labels.nii.gz")
         paths["metadata"] = folder / "metadata.json"
-        paths["metadata"].write_text(json.dumps(self.metadata, indent=2, default=str) + "\n", encoding="utf-8")
+        write_text_atomically(paths["metadata"], json.dumps(self.metadata, indent=2, default=str) + "\n")
         return paths
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from legseg_core.atomic import atomic_text_file
 from legseg_core.errors import InputPathError
 from legseg_core.labels import MUSCLE_ABBRS
 from legseg_core.phantom.case import make_case
@@ -189,7 +190,7 @@ CSV_COLUMNS = ("case_id", "folder", "seed", "protocol", "contrast", "slices", "v
 def write_metadata_csv(cases: list[dict[str, Any]], path: str | Path) -> Path:
     """Write one row per case: acquisition, health, fat fraction and volume per muscle."""
     path = Path(path)
-    with path.open("w", newline="", encoding="utf-8") as handle:
+    with atomic_text_file(path) as handle:
         writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS)
         writer.writeheader()
         for meta in cases:

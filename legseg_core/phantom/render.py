@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from legseg_core.atomic import write_atomically
 from legseg_core.errors import ImageShapeError
 from legseg_core.io import Volume
 from legseg_core.labels import color_table_uint8
@@ -85,5 +86,5 @@ def _save_panels(panels: list[tuple[str, np.ndarray]], path: str | Path, pixel_a
         figure.suptitle(suptitle, fontsize=9)
     figure.tight_layout()
     path = Path(path)
-    figure.savefig(path)
+    write_atomically(path, lambda handle: figure.savefig(handle, format="png"))
     return path

@@ -17,12 +17,14 @@ No store is needed: the case never enters one. Showing the result (the app, a sc
 from __future__ import annotations
 
 import csv
+import io
 import logging
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from legseg_core.atomic import write_text_atomically
 from legseg_core.errors import InputPathError, LegsegError
 from legseg_core.evaluation import CaseScores, evaluate_labels, overlap_map
 from legseg_core.io import save_image, save_labels
@@ -130,7 +132,7 @@ def _write_outputs(out_dir: Path, image: Any, manual: Any, prediction: Any, scor
     save_labels(prediction, image, paths["prediction"])
     save_labels(overlap_map(manual.data, prediction), image, paths["overlap"])
     write_dice_csv(scores, paths["dice_csv"])
-    paths["dice_markdown"].write_text(dice_markdown(scores), encoding="utf-8")
+    write_text_atomically(paths["dice_markdown"], dice_markdown(scores))
     return paths
 
 
@@ -154,10 +156,11 @@ def write_dice_csv(scores: CaseScores, path: Path) -> Path:
     """Write :func:`dice_rows` as CSV (empty cells for undefined values)."""
     rows = dice_rows(scores)
     try:
-        with path.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-            writer.writeheader()
-            writer.writerows({k: _cell(v) for k, v in row.items()} for row in rows)
+        handle = io.StringIO(newline="")
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows({k: _cell(v) for k, v in row.items()} for row in rows)
+        write_text_atomically(path, handle.getvalue())
     except OSError as error:
         raise LegsegError(f"{path}: cannot write the Dice table ({error.strerror})") from error
     return path

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from legseg_core.atomic import write_text_atomically
 from legseg_core.errors import ImageValueError
 from legseg_core.io import check_same_grid, load_labels, load_volume, save_labels
 from legseg_core.io.relabel import KNOWN_MAPPINGS, remap_labels
@@ -63,7 +64,7 @@ def prepare_reference(scan: str | Path, raw_labels: str | Path, out_dir: str | P
     for leg in LEGS:
         paths[f"reference_{leg}"] = out_dir / f"reference_{leg}.nii.gz"
         save_labels(leg_only(reference, split, leg), image, paths[f"reference_{leg}"])
-    (out_dir / "leg_split_x.txt").write_text(f"{split}\n", encoding="utf-8")
+    write_text_atomically(out_dir / "leg_split_x.txt", f"{split}\n")
     return paths
 
 

@@ -96,6 +96,13 @@ def evaluation_summary(report: str | Path) -> dict[str, Any]:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         raise InputPathError(f"{path}: not a readable `legseg evaluate --json` report ({error})") from error
+    try:
+        return _summarise_report(data, path)
+    except (AttributeError, KeyError, TypeError) as error:
+        raise InputPathError(f"{path}: not a `legseg evaluate --json` report (missing or mistyped {error})") from None
+
+
+def _summarise_report(data: Any, path: Path) -> dict[str, Any]:
     models = data.get("models", {}) if isinstance(data, dict) else {}
     cases = [case for model in models.values() for case in model.get("cases", [])]
     if not cases:

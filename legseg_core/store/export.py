@@ -24,6 +24,7 @@ from collections.abc import Generator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from legseg_core.atomic import write_atomically, write_text_atomically
 from legseg_core.errors import StoreError
 from legseg_core.labels import MUSCLES
 from legseg_core.progress import Progress, drive
@@ -84,7 +85,7 @@ def _check_empty(target: Path) -> None:
 
 def _copy(source: Path, sha256: str, destination: Path) -> None:
     destination.parent.mkdir(parents=True, exist_ok=True)
-    destination.write_bytes(read_verified(source, sha256))
+    write_atomically(destination, read_verified(source, sha256))
 
 
 def _copy_case(store: "Store", case: CaseRecord, target: Path, format: str) -> dict[str, Any]:
@@ -104,7 +105,7 @@ def _copy_case(store: "Store", case: CaseRecord, target: Path, format: str) -> d
 
 
 def _write_json(path: Path, payload: Any) -> None:
-    path.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+    write_text_atomically(path, json.dumps(payload, indent=2) + "\n")
 
 
 def _write_nnunet_json(target: Path, cases: list[CaseRecord], dataset_id: int, dataset_name: str) -> None:

@@ -12,9 +12,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import os
-import stat
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,12 +19,14 @@ import nibabel as nib
 import numpy as np
 from nibabel.orientations import apply_orientation, io_orientation, ornt_transform
 
+from legseg_core.atomic import TEMPORARY_PREFIX, remove_file, sync_folder, write_atomically
 from legseg_core.io.canonical import build_volume
 from legseg_core.io.volume import CANONICAL_ORNT, SourceGeometry, Volume
 from legseg_core.store.errors import StoreIntegrityError
 
-#: Prefix of temporary files; anything with it is a leftover of an interrupted write.
-TEMPORARY_PREFIX = ".tmp-"
+__all__ = ["TEMPORARY_PREFIX", "EncodedFile", "decode_volume", "encode_nifti", "file_sha256", "read_verified",
+           "remove_file", "sync_folder", "write_stored_file"]
+
 #: gzip level of stored NIfTI files: 1 is several times faster than 6 for a few percent more bytes.
 COMPRESS_LEVEL = 1
 
@@ -57,42 +56,9 @@ def _source_view(data: np.ndarray, geometry: SourceGeometry) -> np.ndarray:
     return apply_orientation(np.asarray(data).transpose(2, 1, 0), back)
 
 
-def write_atomically(path: Path, payload: bytes) -> None:
-    """Write ``payload`` to ``path`` through a flushed temporary file and a rename; never overwrite.
-    The file is made read-only: stored files are immutable."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.parent / f"{TEMPORARY_PREFIX}{uuid.uuid4().hex}-{path.name}"
-    try:
-        with open(temporary, "xb") as handle:
-            handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temporary, stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
-        if path.exists():
-            raise FileExistsError(f"{path} exists already")
-        os.replace(temporary, path)
-    except BaseException:
-        remove_file(temporary)
-        raise
-    sync_folder(path.parent)
-
-
-def remove_file(path: Path) -> None:
-    """Delete a file even if it is read-only (Windows refuses to delete read-only files)."""
-    if path.exists():
-        os.chmod(path, stat.S_IRUSR | stat.S_IWUSR)
-        path.unlink()
-
-
-def sync_folder(folder: Path) -> None:
-    """Flush a folder's entry list so a rename survives a power cut (no-op where unsupported)."""
-    if os.name != "posix":
-        return
-    descriptor = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
+def write_stored_file(path: Path, payload: bytes) -> None:
+    """Write a stored file atomically, read-only (stored files are immutable); never overwrite one."""
+    write_atomically(path, payload, read_only=True, overwrite=False, make_folder=True)
 
 
 def file_sha256(path: Path) -> str:

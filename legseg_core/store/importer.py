@@ -18,14 +18,19 @@ Headers are matched case-insensitively, with spaces and '-' read as '_'. The col
   unlabelled.
 * ``image:NAME`` (e.g. ``image:dixon_fat``): further images on the same grid.
 * ``protocol``, ``site``, ``scanner``, ``health`` (or ``health_status``,
-  ``group``), ``diagnosis``, ``notes`` (or ``note``, ``comment``), ``provenance`` (of the
-  labels; default: the ``provenance`` argument).
+  ``group``), ``diagnosis`` (each cut to 100 characters), ``provenance`` (of the labels;
+  default: the ``provenance`` argument).
 * ``slices`` and ``voxel_size`` (or ``spacing``): not stored (the image says them); a
   ``slices`` value that disagrees with the image is logged.
-* Any other column with a number is kept as extra metadata (e.g. fat fraction per muscle),
-  unless its name suggests an identity (patient, name, birth, dob, id, mrn, accession, address,
-  phone); other texts are dropped, except the short technical texts of ``legs``, ``side``,
-  ``severity``, ``size``, ``field_strength`` and ``sequence``.
+* Other columns are kept as extra metadata only when their name is on an allow list: numbers
+  in measurement columns (``fat_fraction``, ``ff``, ``pdff``, ``t1``, ``t2``, ``water_t2``,
+  ``adc``, ``fa``, ``md``, ``rd``, ``ad``, ``volume``, ``csa``, ``area``, ``field_strength``,
+  ``b_value``, ``echo_time``, ``repetition_time``, ``slice_thickness``, ``severity``, alone or
+  followed by ``_<muscle>`` etc., e.g. ``fat_fraction_SOL``), and the short technical texts of
+  ``legs``, ``side``, ``severity``, ``size``, ``field_strength`` and ``sequence``. Everything
+  else (a zip code, a subject code, a date) is dropped, and so are names that suggest an
+  identity (patient, name, birth, dob, id, mrn, accession, address, phone).
+* ``notes`` (or ``note``, ``comment``): free text, which can carry identity, is not imported.
 
 An image already in the store is not added twice: its case is reused, and given the row's
 labels if it has none yet, so an interrupted import can simply be run again.
@@ -60,10 +65,17 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "notes": ("notes", "note", "comment"), "provenance": ("provenance",),
     "slices": ("slices", "n_slices"), "voxel_size": ("voxel_size", "voxel_size_mm", "spacing"),
 }
-#: Unknown columns keep only numbers, except these short technical texts.
+#: Other columns are kept only when their name is on this allow list: measurements per muscle or
+#: per scan (``fat_fraction_SOL``, ``t2_GM``, ``adc``, ``volume_TA`` ...) as numbers, and a few short
+#: technical texts. Everything else (a zip code, a subject code, a date, free text) is dropped.
+EXTRA_NUMBER_COLUMNS = re.compile(r"^(fat_fraction|ff|pdff|t1|t2|water_t2|adc|fa|md|rd|ad|volume|csa|area|"
+                                  r"field_strength|b_value|echo_time|repetition_time|slice_thickness|severity)"
+                                  r"(_[a-z0-9_]+)?$")
 EXTRA_TEXT_COLUMNS = ("legs", "side", "severity", "size", "field_strength", "sequence")
 IDENTIFYING_WORDS = ("patient", "name", "birth", "accession", "address", "phone")
 IDENTIFYING_TOKENS = ("id", "uid", "dob", "mrn", "ssn")
+#: Longest text kept from a table cell.
+MAX_TEXT = 100
 NIFTI_ENDINGS = (".nii.gz", ".nii")
 
 
@@ -91,7 +103,10 @@ def read_table(path: Path) -> tuple[list[dict[str, str]], dict[str, str]]:
     and the original header of each key (extra metadata keeps its spelling, e.g. fat_fraction_SOL)."""
     if not path.is_file():
         raise InputPathError(f"{path}: no such metadata table")
-    text = path.read_text(encoding="utf-8-sig")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise StoreError(f"{path}: the table is not UTF-8 text (byte {error.start}); save it as UTF-8 CSV") from None
     try:
         dialect: Any = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
     except csv.Error:
@@ -123,14 +138,21 @@ def _extra(row: dict[str, str], headers: dict[str, str]) -> dict[str, float | st
         if key in known or key.startswith("image:") or not value or _is_identifying(key):
             continue
         name = re.sub(r"[^A-Za-z0-9_.-]+", "_", headers.get(key, key)).strip("_")[:60] or "column"
-        try:
+        if key in EXTRA_TEXT_COLUMNS and not _is_number(value):
+            extra[name] = value[:MAX_TEXT]
+        elif EXTRA_NUMBER_COLUMNS.match(key) and _is_number(value):
             extra[name] = float(value)
-        except ValueError:
-            if key in EXTRA_TEXT_COLUMNS:
-                extra[name] = value[:100]
-            else:
-                log.debug("column %s: text value dropped", key)
+        else:
+            log.debug("column %s: not on the allow list of kept columns, dropped", key)
     return extra
+
+
+def _is_number(value: str) -> bool:
+    try:
+        float(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _first_existing(directory: Path, candidates: list[str]) -> Path | None:
@@ -226,20 +248,27 @@ def _import_row(store: "Store", directory: Path, row: dict[str, str], headers: d
                 report: ImportReport, *,
                 provenance: str, accept: bool, author: str | None, volume_options: dict[str, Any] | None) -> None:
     files = row_files(directory, row)
-    metadata = {key: _column(row, key) for key in ("protocol", "site", "scanner", "diagnosis", "notes")}
+    metadata = {key: _column(row, key)[:MAX_TEXT] for key in ("protocol", "site", "scanner", "diagnosis")}
+    if _column(row, "notes"):
+        log.info("row %d: the notes column is not imported (free text can carry identity)", number)
     metadata.update(contrast=files.contrast, health=_column(row, "health") or "unknown")
+    row_provenance = _column(row, "provenance") or provenance
     try:
         case = store.add_case(files.image, extra_images=files.extras,
-                              source_name=_column(row, "case_id") or files.image.name, author=author, volume_options=volume_options, extra=_extra(row, headers), **metadata)
+                              source_name=_column(row, "case_id") or files.image.name, author=author,
+                              volume_options=volume_options, extra=_extra(row, headers), labels=files.labels,
+                              provenance=row_provenance, accept=accept, **metadata)
         report.added.append(case.id)
+        report.labelled += [v.id for v in store.history(case.id)]
+        _check_slices(row, case.slices, number)
+        return
     except DuplicateCaseError as duplicate:
         case = store.case(duplicate.case_id)
         report.existing.append(case.id)
     _check_slices(row, case.slices, number)
     if files.labels is None or case.version_count:
         return
-    version = store.add_label_version(case.id, files.labels, provenance=_column(row, "provenance") or provenance,
-                                      author=author)
+    version = store.add_label_version(case.id, files.labels, provenance=row_provenance, author=author)
     report.labelled.append(version.id)
     if accept:
         store.accept(case.id, version.id, author=author)

@@ -36,7 +36,7 @@ from legseg_core.store import queries, writes
 from legseg_core.store.catalog import CATALOG_NAME, Catalog, now_iso
 from legseg_core.store.errors import DuplicateCaseError, StoreMissingError
 from legseg_core.store.files import (EncodedFile, decode_volume, encode_nifti, read_verified, remove_file,
-                                     write_atomically)
+                                     write_stored_file)
 from legseg_core.store.labelstats import checked_labels, edit_statistics, voxels_per_muscle
 from legseg_core.store.location import resolve_store_path
 from legseg_core.store.naming import (SEGMENTATION_IMAGE, check_image_name, hash_source_name, image_file, inside,
@@ -125,29 +125,68 @@ class Store:
     def add_case(self, image: ImageInput, *, metadata: CaseMetadata | None = None,
                  extra_images: Mapping[str, ImageInput] | None = None, source_name: str | None = None,
                  author: str | None = None, allow_duplicate: bool = False,
-                 volume_options: Mapping[str, Any] | None = None, **fields: Any) -> CaseRecord:
+                 volume_options: Mapping[str, Any] | None = None, labels: LabelInput | None = None,
+                 provenance: str = "manual", accept: bool = False, note: str = "", **fields: Any) -> CaseRecord:
         """Add a case: its segmentation image (a Volume, or a NIfTI/DICOM path) and optional further
         images on the same grid. Metadata comes as ``metadata`` and/or keyword fields (contrast,
         protocol, site, scanner, health, diagnosis, notes, extra). The source file name is kept
-        only as a salted sha256. An image already in the store is refused unless ``allow_duplicate``."""
+        only as a salted sha256. An image already in the store is refused unless ``allow_duplicate``.
+
+        ``labels`` (an array, Volume or path on the image's grid, with ``provenance`` manual,
+        predicted:<model id> or synthetic[:<name>]) adds a first label version, accepted when
+        ``accept``. All of it is one transaction: every input is checked and every file written
+        before it, so a refusal or a crash adds nothing, and a corrected retry is no duplicate."""
+        author = author or default_author()
         meta = _metadata(metadata, fields)
+        origin = _first_provenance(provenance) if labels is not None else None
         volume, name = _volume_and_name(image, volume_options)
         images = {SEGMENTATION_IMAGE: volume, **self._extra_volumes(volume, extra_images or {}, volume_options)}
+        array = self._first_labels(volume, labels) if labels is not None else None
         encoded = {key: encode_nifti(v.data, v.geometry) for key, v in images.items()}
         duplicate = self.catalog.read(lambda c: queries.case_with_image_checksum(c, encoded["image"].sha256))
         if duplicate and not allow_duplicate:
             raise DuplicateCaseError(f"this image is in the store already as {duplicate}; nothing was added", duplicate)
         case_id = new_case_id()
-        stored = {key: (self._write(image_file(case_id, key), e), str(images[key].data.dtype))
-                  for key, e in encoded.items()}
+        files: list[writes.StoredFile] = []
+        try:
+            stored = {key: (self._write_into(files, image_file(case_id, key), e), str(images[key].data.dtype))
+                      for key, e in encoded.items()}
+            version = None if array is None else self._first_version(case_id, array, origin, author, note, volume,
+                                                                       files)
+        except BaseException:
+            self._remove_files(files)
+            raise
         source = source_name or name
         new = writes.NewCase(case_id, meta, volume.shape, tuple(float(s) for s in volume.spacing),
                              _geometry_dict(volume.geometry), _technical(volume),
                              hash_source_name(source, self._salt) if source else None, stored, allow_duplicate)
-        self._commit(lambda c: writes.insert_case(c, new, self.splits, author or default_author()),
-                     [f for f, _ in stored.values()], lambda: self._case_exists(case_id))
+
+        def transaction(connection: Any) -> None:
+            writes.insert_case(connection, new, self.splits, author)
+            if version is not None:
+                writes.insert_version(connection, *version)
+                if accept:
+                    writes.set_accepted(connection, case_id, version[0]["id"], author)
+        self._commit(transaction, files, lambda: self._case_exists(case_id))
         log.info("added %s (%s, %s)", case_id, meta.contrast, meta.health)
         return self.case(case_id)
+
+    def _first_labels(self, volume: Volume, labels: LabelInput) -> np.ndarray:
+        """A new case's first labels, checked against its image's grid before anything is written."""
+        if isinstance(labels, np.ndarray):
+            return checked_labels(labels, volume.shape, "labels")
+        if isinstance(labels, Volume):
+            check_same_grid(volume, labels, what=f"labels {labels.name}")
+            return checked_labels(labels.data, volume.shape, f"labels {labels.name}")
+        return load_label_file(labels, like=volume).data
+
+    def _first_version(self, case_id: str, array: np.ndarray, origin: Provenance | None, author: str, note: str,
+                       volume: Volume, files: list[writes.StoredFile]) -> tuple[dict[str, Any], writes.StoredFile]:
+        version_id = new_version_id()
+        row = {"id": version_id, "case_id": case_id, "parent_id": None, "provenance": str(origin),
+               "author": author, "note": str(note or ""), "voxels": voxels_per_muscle(array),
+               "edits": edit_statistics(array, None).to_dict()}
+        return row, self._write_into(files, label_file(case_id, version_id), encode_nifti(array, volume.geometry))
 
     def _extra_volumes(self, volume: Volume, extras: Mapping[str, ImageInput],
                        options: Mapping[str, Any] | None) -> dict[str, Volume]:
@@ -325,8 +364,13 @@ class Store:
 
     def _write(self, relative: str, encoded: EncodedFile) -> writes.StoredFile:
         path = inside(self.root, relative)
-        write_atomically(path, encoded.payload)
+        write_stored_file(path, encoded.payload)
         return writes.StoredFile(path, relative, encoded.sha256, len(encoded.payload))
+
+    def _write_into(self, files: list[writes.StoredFile], relative: str, encoded: EncodedFile) -> writes.StoredFile:
+        """:meth:`_write`, noting the file in ``files`` (to be removed if the transaction does not commit)."""
+        files.append(self._write(relative, encoded))
+        return files[-1]
 
     def _commit(self, transaction: Callable[[Any], Any], files: list[writes.StoredFile],
                 committed: Callable[[], bool]) -> None:
@@ -335,10 +379,14 @@ class Store:
             self.catalog.write(transaction)
         except BaseException:
             if not _maybe_committed(committed):
-                for stored in files:
-                    remove_file(stored.path)
-                    _remove_empty_folders(stored.path.parent, self.root / "cases")
+                self._remove_files(files)
             raise
+
+    def _remove_files(self, files: list[writes.StoredFile]) -> None:
+        """Remove files written for a transaction that did not commit (and their emptied folders)."""
+        for stored in files:
+            remove_file(stored.path)
+            _remove_empty_folders(stored.path.parent, self.root / "cases")
 
     def _case_exists(self, case_id: str) -> bool:
         return self.catalog.read(lambda c: c.execute("SELECT 1 FROM cases WHERE id = ?", (case_id,)).fetchone()) \
@@ -363,6 +411,14 @@ def _metadata(base: CaseMetadata | None, fields: Mapping[str, Any]) -> CaseMetad
     if unknown:
         raise StoreError(f"unknown case metadata {', '.join(unknown)}; known: {', '.join(METADATA_FIELDS)}")
     return replace(base or CaseMetadata(), **fields).normalised()
+
+
+def _first_provenance(text: str) -> Provenance:
+    origin = Provenance.parse(text)
+    if origin.kind == "corrected":
+        raise StoreError(f"provenance {text!r}: a new case has no label version to correct yet; give its labels as "
+                         "manual, predicted:<model id> or synthetic")
+    return origin
 
 
 def _volume_and_name(image: ImageInput, options: Mapping[str, Any] | None) -> tuple[Volume, str | None]:

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from legseg_core.atomic import atomic_text_file, write_text_atomically
 from legseg_core.errors import InputPathError
 from legseg_core.io import save_image, save_labels
 from legseg_core.phantom.disease import DIAGNOSES
@@ -115,14 +116,14 @@ def _save(case, folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     save_image(case.image.data, case.image, folder / f"{case.metadata['contrast'][0]}.nii.gz")
     save_labels(case.labels.data, case.labels, folder / "labels.nii.gz")
-    (folder / "metadata.json").write_text(json.dumps(case.metadata, indent=2) + "\n", encoding="utf-8")
+    write_text_atomically(folder / "metadata.json", json.dumps(case.metadata, indent=2) + "\n")
 
 
 CSV_COLUMNS = ("case_id", "folder", "protocol", "contrast", "slices", "voxel_size_mm", "shape", "legs", "health")
 
 
 def _write_csv(cases: list[dict[str, Any]], path: Path) -> None:
-    with path.open("w", newline="", encoding="utf-8") as handle:
+    with atomic_text_file(path) as handle:
         writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS)
         writer.writeheader()
         for meta in cases:

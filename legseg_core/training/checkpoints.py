@@ -14,12 +14,11 @@ was started with other settings is refused rather than silently mixed.
 from __future__ import annotations
 
 import json
-import os
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from legseg_core.atomic import write_atomically
 from legseg_core.errors import TrainingError
 
 RUN_FORMAT = 1
@@ -28,35 +27,40 @@ LAST_FILE = "last.pt"
 BEST_FILE = "best.pt"
 
 
-def atomic_write_bytes(path: Path, write: Any) -> None:
-    """Call ``write(handle)`` on a temporary file next to ``path``, flush it, and rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.parent / f".tmp-{uuid.uuid4().hex}-{path.name}"
-    try:
-        with open(temporary, "xb") as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
-
-
 def save_torch(path: Path, payload: dict[str, Any]) -> None:
     """torch.save ``payload`` to ``path`` atomically."""
     import torch
 
-    atomic_write_bytes(path, lambda handle: torch.save(payload, handle))
+    write_atomically(path, lambda handle: torch.save(payload, handle), make_folder=True)
 
 
 def load_torch(path: Path) -> dict[str, Any]:
     """A checkpoint written by :func:`save_torch`, read with ``weights_only=True``."""
+    import pickle
+    import zipfile
+
     import torch
 
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except (OSError, RuntimeError, EOFError, ValueError) as error:
-        raise TrainingError(f"{path}: the checkpoint cannot be read ({error}); start a new run") from None
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        raise TrainingError(f"{path}: the checkpoint is damaged or holds more than tensors and numbers; it is "
+                            "not read") from None
+    except (OSError, RuntimeError, EOFError, ValueError, zipfile.BadZipFile) as error:
+        raise TrainingError(f"{path}: the checkpoint cannot be read ({type(error).__name__}); it is damaged") \
+            from None
+    if not isinstance(payload, dict):
+        raise TrainingError(f"{path}: the checkpoint is damaged (not a dictionary of tensors and numbers)")
+    return payload
+
+
+def set_aside(path: Path) -> Path:
+    """Rename a damaged file to ``<name>.damaged-<n>`` beside it (kept for inspection, out of the way)."""
+    number = 1
+    while (aside := path.with_name(f"{path.name}.damaged-{number}")).exists():
+        number += 1
+    path.replace(aside)
+    return aside
 
 
 @dataclass(frozen=True)
@@ -93,7 +97,7 @@ class RunFolder:
         wanted = {"format": RUN_FORMAT, **settings}
         if stored is None:
             text = json.dumps(wanted, indent=2, sort_keys=True, default=str)
-            atomic_write_bytes(self.settings_path, lambda handle: handle.write(text.encode("utf-8")))
+            write_atomically(self.settings_path, text.encode("utf-8"), make_folder=True)
             return False
         if _normalised(stored) != _normalised(wanted):
             changed = sorted(k for k in set(stored) | set(wanted) if stored.get(k) != _normalised(wanted).get(k))

@@ -15,6 +15,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from legseg_core.atomic import write_text_atomically
 from legseg_core.evaluation.errors import EvaluationError
 from legseg_core.evaluation.statistics import PairedTest, paired_t_test
 from legseg_core.evaluation.metrics import mean_over_muscles
@@ -131,7 +132,7 @@ def write_tables(result: Any, request: Any) -> list[Path]:
                        out / "ttests.csv"),
              write_csv(score_records(scores), out / "scores.csv")]
     report = out / "report.md"
-    report.write_text(_report_text(result, request, table1, table_a1, tests), encoding="utf-8")
+    write_text_atomically(report, _report_text(result, request, table1, table_a1, tests))
     return [*files, report]
 
 

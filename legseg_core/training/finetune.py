@@ -15,7 +15,9 @@
    rejected otherwise, and the report says why. With no held-out case (a new store) nothing is
    decided: the candidate is kept as an *unvalidated* candidate, one recorded choice away from use
    (:func:`use_unvalidated`), and the gate's comparison on the cases it learnt from informs that
-   choice (``use_unvalidated=True`` in the request uses it when that comparison holds).
+   choice (``use_unvalidated=True`` in the request uses it when that comparison holds). A
+   candidate that a killed run registered but never judged is judged at the start of the next
+   fine-tuning (:func:`judge_pending`).
 
 A failed or cancelled fine-tuning never changes the active model: registration happens after
 training, and the status change is one transaction after the gate.
@@ -31,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from legseg_core.errors import TrainingError
+from legseg_core.errors import LegsegError, TrainingError
 from legseg_core.progress import Progress, ProgressWork
 from legseg_core.training import cards
 from legseg_core.training.data import CaseEntry, collect_patches, snapshot, store_cache
@@ -136,9 +138,34 @@ def select_finetune_data(store: Store, base: ModelVersion, seed: int) -> Finetun
     if len(replay) > pool:
         chosen = np.random.default_rng(seed).choice(len(replay), pool, replace=False)
         replay = [replay[i] for i in sorted(chosen)]
-    validation = snapshot(store.accepted_cases(split="validation"))
-    held_out = validation + snapshot(store.accepted_cases(split="test"))
+    validation, held_out = held_out_cases(store)
     return FinetuneData(new, replay, validation, held_out)
+
+
+def held_out_cases(store: Store) -> tuple[list[CaseEntry], list[CaseEntry]]:
+    """The accepted validation cases, and the gate's held-out cases (validation and test)."""
+    validation = snapshot(store.accepted_cases(split="validation"))
+    return validation, validation + snapshot(store.accepted_cases(split="test"))
+
+
+def judge_pending(store: Store, registry: ModelRegistry, request: FinetuneRequest) -> ProgressWork[list[str]]:
+    """Judge fine-tuned candidates that a killed run registered but never put through the gate; return their ids.
+
+    A candidate whose file cannot be opened is rejected with the reason."""
+    validation, held_out = held_out_cases(store)
+    pending = [m for m in registry.models(status="candidate")
+               if m.training.get("kind") == "finetune" and "gate" not in m.metrics]
+    if not held_out:
+        return []
+    data = FinetuneData([], [], validation, held_out)
+    for model in pending:
+        try:
+            network, card = cards.load(registry.verified_path(model))
+        except LegsegError as error:
+            registry.reject(model.id, reason=f"never judged, and its file cannot be opened: {error}")
+            continue
+        yield from gate_candidate(store, registry, model, network, cards.card_preprocess(card), data, request)
+    return [m.id for m in pending]
 
 
 def finetune_from_store(store: Store, request: FinetuneRequest) -> ProgressWork[FinetuneReport | None]:
@@ -148,6 +175,8 @@ def finetune_from_store(store: Store, request: FinetuneRequest) -> ProgressWork[
 
     started = time.perf_counter()
     registry = ModelRegistry(store)
+    if request.model is None and _is_main_process():
+        yield from judge_pending(store, registry, request)
     base = registry.get(request.model) if request.model else registry.require_active()
     network, card = cards.load(registry.verified_path(base))
     data = select_finetune_data(store, base, request.seed)

@@ -35,7 +35,7 @@ import numpy as np
 from legseg_core.errors import TrainingError
 from legseg_core.labels import NUM_CLASSES
 from legseg_core.progress import Progress, ProgressWork
-from legseg_core.training.checkpoints import RunFolder, load_torch, save_torch
+from legseg_core.training.checkpoints import RunFolder, load_torch, save_torch, set_aside
 from legseg_core.training.patches import LabelledPatches
 from legseg_core.training.recipes import Recipe
 from legseg_core.training.runtime import Runtime
@@ -143,15 +143,31 @@ def _start(trainer: StepRunner, folder: RunFolder | None, recipe: Recipe, plan: 
                  "patches": [plan.new_patches, plan.replay_patches, len(data.validation or ())]}
     if not _resumes(trainer.runtime, folder, described):
         return _RunState()
+    try:
+        return _resumed_state(trainer, folder)
+    except (TrainingError, KeyError, TypeError, ValueError, RuntimeError) as error:
+        # A damaged checkpoint must not block these settings for good: set it aside and start afresh.
+        if trainer.runtime.is_main:
+            for path in (folder.last_path, folder.best_path):
+                if path.is_file():
+                    log.warning("%s: set aside as %s", path, set_aside(path))
+        log.warning("%s: the run's checkpoint is damaged (%s); the run starts afresh",
+                    folder.path, str(error).splitlines()[0] if str(error) else type(error).__name__)
+        return _RunState()
+
+
+def _resumed_state(trainer: StepRunner, folder: RunFolder) -> _RunState:
+    """The state of the folder's last checkpoint, loaded into ``trainer``."""
     checkpoint = load_torch(folder.last_path)
-    trainer.load_state(checkpoint)
     state = _RunState(epoch=int(checkpoint["epoch"]), step=int(checkpoint["step"]),
                       first_loss=_optional_float(checkpoint["first_loss"]),
                       best_epoch=None if checkpoint["best_epoch"] < 0 else int(checkpoint["best_epoch"]),
                       best_dice=float(checkpoint["best_dice"]), history=list(checkpoint["history"]))
+    best = load_torch(folder.best_path)["model"] if state.best_epoch is not None and folder.best_path.is_file() \
+        else None
+    trainer.load_state(checkpoint)
     state.resumed_from = state.epoch
-    if state.best_epoch is not None and folder.best_path.is_file():
-        state.best_weights = load_torch(folder.best_path)["model"]
+    state.best_weights = best
     return state
 
 

@@ -15,7 +15,6 @@ import hashlib
 import json
 import logging
 import os
-import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from legseg_core.atomic import write_atomically
 from legseg_core.errors import TrainingError
 
 log = logging.getLogger(__name__)
@@ -154,14 +154,6 @@ class PatchCache:
         path = self.path(key)
         if path is None:
             return
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.parent / f".tmp-{uuid.uuid4().hex}.npz"
-        try:
-            with open(temporary, "xb") as handle:
-                np.savez(handle, images=patches.images, labels=patches.labels,
-                         case_ids=np.array(patches.case_ids, dtype=str))
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temporary, path)
-        finally:
-            temporary.unlink(missing_ok=True)
+        write_atomically(path, lambda handle: np.savez(handle, images=patches.images, labels=patches.labels,
+                                                       case_ids=np.array(patches.case_ids, dtype=str)),
+                         make_folder=True)

@@ -32,7 +32,7 @@ from legseg_core.errors import StoreError
 from legseg_core.store.catalog import now_iso
 from legseg_core.store.files import file_sha256
 from legseg_core.store.naming import inside
-from legseg_core.training.checkpoints import atomic_write_bytes
+from legseg_core.atomic import TEMPORARY_PREFIX, write_atomically
 
 log = logging.getLogger(__name__)
 
@@ -191,8 +191,8 @@ class ModelRegistry:
         model_id = MODEL_PREFIX + uuid.uuid4().hex[:12]
         relative = f"{MODELS_FOLDER}/{model_id}.pt"
         path = inside(self.store.root, relative)
-        atomic_write_bytes(path, lambda handle: _copy_written(lambda scratch: write_file(scratch, model_id), path,
-                                                              handle))
+        write_atomically(path, lambda handle: _copy_written(lambda scratch: write_file(scratch, model_id), path,
+                                                            handle), read_only=False, make_folder=True)
         row = dict(id=model_id, parent_id=parent_id, created=now_iso(), status="candidate", architecture=architecture,
                    file=relative, sha256=file_sha256(path), metrics_json=_dumps(metrics),
                    training_json=_dumps(training))
@@ -214,9 +214,12 @@ class ModelRegistry:
 
     def promote(self, model_id: str, *, reason: str = "", author: str = "") -> ModelVersion:
         """Make a model active; the model active so far is retired (kept, and reachable by rollback)."""
+        from legseg_core.models.checkpoint import validate_model_file
+
         target = self.get(model_id)
         if target.status == "active":
             raise ModelStatusError(f"model {target.id} is active already")
+        validate_model_file(self.verified_path(target))
         self.catalog.write(lambda c: _activate(c, target.id, "promote", author, reason))
         return self.get(target.id)
 
@@ -294,7 +297,7 @@ def _log(connection: sqlite3.Connection, model_id: str, action: str, status: str
 
 def _copy_written(write_file: Callable[[Path], None], final: Path, handle: Any) -> None:
     """Let ``write_file`` write to a scratch path, then stream those bytes into ``handle``."""
-    scratch = final.parent / f".tmp-{uuid.uuid4().hex}-write-{final.name}"
+    scratch = final.parent / f"{TEMPORARY_PREFIX}{uuid.uuid4().hex}-write-{final.name}"
     try:
         write_file(scratch)
         with open(scratch, "rb") as source:

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from legseg_core.atomic import write_text_atomically
 from legseg_core.errors import TrainingError
 from legseg_core.progress import ProgressWork
 from legseg_core.training import cards
@@ -229,7 +230,7 @@ def mark_registered(run_dir: Path, model_id: str) -> None:
     """Note in the run folder that its result is registered, so it is never resumed again."""
     path = Path(run_dir) / REGISTERED_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"model": model_id}) + "\n", encoding="utf-8")
+    write_text_atomically(path, json.dumps({"model": model_id}) + "\n")
 
 
 def _is_main_process() -> bool:

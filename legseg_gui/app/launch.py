@@ -54,7 +54,6 @@ def create_window(options: AppOptions) -> Any:
     use_offscreen_if_headless(options)
     from qtpy.QtWidgets import QApplication
 
-    from legseg_core.store import Store
     from legseg_gui.app.main_window import MainWindowWidget
 
     application = QApplication.instance() or QApplication(sys.argv[:1])

@@ -157,3 +157,21 @@ def test_json_progress_reports_errors_as_a_line(store, capsys):
         "event": "error", "message": f"model 'model-unknown' is not registered in the store {store.root}; "
                                      "`legseg models list` shows the registered ones"}
     assert "model-unknown" in captured.err
+
+
+def test_a_candidate_a_killed_gate_left_unjudged_is_judged_by_the_next_finetune(store, monkeypatch):
+    def killed(*args, **options):
+        raise KeyboardInterrupt
+        yield  # a progress generator, as score_cases is
+
+    monkeypatch.setattr(finetune_module, "score_cases", killed)
+    with pytest.raises(KeyboardInterrupt):
+        run_quietly(finetune_from_store(store, request()))
+    registry = ModelRegistry(store)
+    [orphan] = registry.models(status="candidate")
+    assert "gate" not in orphan.metrics
+    monkeypatch.setattr(finetune_module, "score_cases", fixed_scores(0.6, 0.8))
+    report = run_quietly(finetune_from_store(store, request()))
+    judged = registry.get(orphan.id)
+    assert judged.status == "rejected" and judged.metrics["gate"]["passed"] is False
+    assert report.candidate.id != orphan.id and report.decision == "rejected"

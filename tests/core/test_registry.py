@@ -14,11 +14,31 @@ def registry(tmp_path):
     return ModelRegistry(Store.init(tmp_path / "store"))
 
 
-def register(registry, content=b"weights", **options):
+def register(registry, content=None, **options):
+    """Register a model: a real tiny model file (promotion opens it), or the bytes ``content`` plus the id."""
     options.setdefault("architecture", "unet")
     options.setdefault("training", {"preset": "lite", "recipe": {"name": "default"}, "data": [["case-a", "lv-a"]]})
     options.setdefault("metrics", {"validation": {"mean_dice": 0.8, "dice": {"GL": 0.8}}})
+    if content is None:
+        return registry.register(_tiny_model_file, **options)
     return registry.register(lambda path, model_id: path.write_bytes(content + model_id.encode()), **options)
+
+
+def _tiny_model_file(path, model_id):
+    from legseg_core.models import ModelCard, build_model, save_checkpoint
+
+    network = build_model("unet", "lite", channels=(4, 8), strides=[(1, 2, 2)])
+    save_checkpoint(network, ModelCard.for_network(network, model_id=model_id), path)
+
+
+def test_promote_opens_the_model_file_and_refuses_a_broken_one(registry):
+    from legseg_core.errors import CheckpointError
+
+    active = register(registry, status="active")
+    broken = register(registry, b"not a model", parent_id=active.id)
+    with pytest.raises(CheckpointError, match="not a readable model file"):
+        registry.promote(broken.id)
+    assert registry.get(broken.id).status == "candidate" and registry.active().id == active.id
 
 
 def test_register_keeps_file_lineage_snapshot_and_metrics(registry):

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from legseg_core.errors import GridMismatchError, StoreError
 from legseg_core.io import Volume
 from legseg_core.store import Store
 from legseg_core.store import writes
@@ -188,12 +189,12 @@ def test_verify_reports_missing_and_changed_files(tmp_path: Path) -> None:
 
 def _killed_while_labelling(root: str, case_id: str, parent: str, kill_point: str) -> None:
     """Add a label version, killing this process with SIGKILL at ``kill_point``."""
-    from legseg_core.store import files
+    from legseg_core import atomic
 
     def die(*args, **kwargs):
         os.kill(os.getpid(), signal.SIGKILL)
 
-    target = {"renaming the file": (files.os, "replace"), "before the transaction": (writes, "insert_version"),
+    target = {"renaming the file": (atomic.os, "replace"), "before the transaction": (writes, "insert_version"),
               "inside the transaction": (writes, "add_event")}[kill_point]
     setattr(*target, die)
     Store.open(root).add_label_version(case_id, _labels(5), provenance=f"corrected:{parent}")
@@ -219,3 +220,58 @@ def test_a_kill_at_each_step_of_a_commit_keeps_the_previous_state(tmp_path: Path
         assert store.verify(repair=True, grace_seconds=0).leftovers == []
         again = store.add_label_version(case.id, _labels(5), provenance=f"corrected:{kept.id}")
         assert store.verify().ok and store.case(case.id).latest_version == again.id
+
+
+def _killed_while_adding(root: str, kill_point: str) -> None:
+    """Add a case with labels, accepted, killing this process with SIGKILL at ``kill_point``."""
+    from legseg_core import atomic
+
+    renames = []
+    replace = atomic.os.replace
+
+    def die(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    def die_at_the_labels(*args, **kwargs):
+        renames.append(args)
+        if len(renames) == 2:  # the image is in place, the labels are not
+            die()
+        return replace(*args, **kwargs)
+
+    target = {"renaming the image": (atomic.os, "replace", die),
+              "renaming the labels": (atomic.os, "replace", die_at_the_labels),
+              "before the transaction": (writes, "insert_case", die),
+              "inside the transaction": (writes, "set_accepted", die)}[kill_point]
+    setattr(*target)
+    Store.open(root).add_case(_volume(7), labels=_labels(3), accept=True, contrast="t1w")
+
+
+@pytest.mark.parametrize("kill_point", ["renaming the image", "renaming the labels", "before the transaction",
+                                        "inside the transaction"])
+def test_a_kill_while_adding_a_case_adds_nothing_and_the_retry_is_no_duplicate(tmp_path: Path,
+                                                                                kill_point: str) -> None:
+    with Store.init(tmp_path / "store") as store:
+        kept = store.add_case(_volume(1))
+    process = CONTEXT.Process(target=_killed_while_adding, args=(str(tmp_path / "store"), kill_point))
+    process.start()
+    process.join(60)
+    assert process.exitcode == -signal.SIGKILL
+    with Store.open(tmp_path / "store") as store:
+        report = store.verify()
+        assert report.ok and [c.id for c in store.cases()] == [kept.id]
+        assert store.verify(repair=True, grace_seconds=0).leftovers == []
+        case = store.add_case(_volume(7), labels=_labels(3), accept=True, contrast="t1w")
+        assert case.status == "accepted" and case.version_count == 1
+        np.testing.assert_array_equal(store.load_labels(case.accepted_version), _labels(3))
+        assert store.verify().ok
+
+
+def test_a_refused_add_adds_nothing_and_the_corrected_retry_succeeds(tmp_path: Path) -> None:
+    with Store.init(tmp_path / "store") as store:
+        with pytest.raises(StoreError, match="provenance 'guessed'"):
+            store.add_case(_volume(3), labels=_labels(2), provenance="guessed")
+        with pytest.raises(GridMismatchError, match=r"labels of shape \(2, 2, 2\) do not fit"):
+            store.add_case(_volume(3), labels=np.full((2, 2, 2), 1, np.uint8))
+        assert store.cases() == [] and not any((tmp_path / "store" / "cases").iterdir())
+        case = store.add_case(_volume(3), labels=_labels(2), provenance="synthetic")
+        assert store.history(case.id)[0].provenance == "synthetic"

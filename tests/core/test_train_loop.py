@@ -79,6 +79,19 @@ def test_interrupted_run_resumes_from_its_last_checkpoint(tmp_path):
         assert torch.allclose(value.float(), resumed.network.state_dict()[key].float(), atol=1e-6), key
 
 
+def test_a_damaged_checkpoint_is_set_aside_and_the_run_starts_afresh(tmp_path):
+    data, settings = tiny_data(), recipe(epochs=2)
+    work = train_network(tiny_network(), data, settings, seed=3, run_dir=tmp_path)
+    for event in work:
+        if event.details["event"] == "epoch":
+            break
+    work.close()
+    (tmp_path / "last.pt").write_bytes(b"PK\x03\x04 damaged")
+    outcome = run_quietly(train_network(tiny_network(), data, settings, seed=3, run_dir=tmp_path))
+    assert outcome.resumed_from_epoch == 0 and [h["epoch"] for h in outcome.history] == [1, 2]
+    assert (tmp_path / "last.pt.damaged-1").read_bytes() == b"PK\x03\x04 damaged"
+
+
 def test_run_folder_with_other_settings_is_refused(tmp_path):
     run_quietly(train_network(tiny_network(), tiny_data(), recipe(epochs=1), run_dir=tmp_path))
     with pytest.raises(TrainingError, match="started with other settings.*recipe"):

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from legseg_core.atomic import write_atomically
 from legseg_core.errors import ImageShapeError, InputPathError
 from legseg_core.evaluation.plots import _pyplot
 from legseg_core.labels import MUSCLES
@@ -122,7 +123,7 @@ def write_overlay(image: np.ndarray, labels: np.ndarray, levels: tuple[SliceLeve
     figure.suptitle(title, fontsize="medium")
     figure.tight_layout(rect=(0, 0.06, 1, 1))
     try:
-        figure.savefig(path)
+        write_atomically(path, lambda handle: figure.savefig(handle, format="png"))
     except OSError as error:
         raise InputPathError(f"{path}: cannot write the picture ({error.strerror})") from error
     finally:

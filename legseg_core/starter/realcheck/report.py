@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from legseg_core.atomic import write_text_atomically
 from legseg_core.errors import InputPathError
 from legseg_core.progress import CancelToken, Progress, ProgressWork
 from legseg_core.starter.realcase import leg_split_column
@@ -188,8 +189,8 @@ def write_reports(report: ModelReport) -> None:
     from legseg_core.starter.realcheck.tables import markdown_report
 
     try:
-        (report.out / "report.json").write_text(json.dumps(report.to_dict(), indent=2) + "\n", encoding="utf-8")
-        (report.out / "report.md").write_text(markdown_report(report), encoding="utf-8")
+        write_text_atomically(report.out / "report.json", json.dumps(report.to_dict(), indent=2) + "\n")
+        write_text_atomically(report.out / "report.md", markdown_report(report))
     except OSError as error:
         raise InputPathError(f"{report.out}: cannot write the report ({error.strerror})") from error
 
