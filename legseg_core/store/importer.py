@@ -248,7 +248,7 @@ def _import_row(store: "Store", directory: Path, row: dict[str, str], headers: d
                 report: ImportReport, *,
                 provenance: str, accept: bool, author: str | None, volume_options: dict[str, Any] | None) -> None:
     files = row_files(directory, row)
-    metadata = {key: _column(row, key)[:MAX_TEXT] for key in ("protocol", "site", "scanner", "diagnosis")}
+    metadata: dict[str, Any] = {key: _column(row, key)[:MAX_TEXT] for key in ("protocol", "site", "scanner", "diagnosis")}
     if _column(row, "notes"):
         log.info("row %d: the notes column is not imported (free text can carry identity)", number)
     metadata.update(contrast=files.contrast, health=_column(row, "health") or "unknown")
