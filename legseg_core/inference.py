@@ -332,21 +332,39 @@ def drop_labels_in_air(labels: np.ndarray, body: np.ndarray) -> int:
     dropped. Muscles lie inside the body: such groups are specks predicted in the air, as in the
     gap between the legs. A muscle isolated from the others (TP between the bones) is kept, and so is
     the largest group, whatever lies under it.
-    The probabilities and the uncertainty map are left as the network gave them.
+    The probabilities and the uncertainty map are left as the network gave them. Only the box that
+    holds the labels is searched, and a scan whose groups all lie in the body is left untouched.
     """
     from scipy import ndimage
 
-    groups, count = ndimage.label(labels > 0)
-    if count == 0:
+    box = labelled_box(labels)
+    if box is None:
+        return 0
+    groups, count = ndimage.label(labels[box] > 0)
+    if count < 2:  # the largest group always stays
         return 0
     sizes = np.bincount(groups.ravel(), minlength=count + 1)
-    inside = np.bincount(groups[body], minlength=count + 1)
+    inside = np.bincount(np.where(body[box], groups, 0).ravel(), minlength=count + 1)
     in_air = inside * 2 < sizes
     in_air[0] = False
     in_air[1 + int(np.argmax(sizes[1:]))] = False  # the largest group stays: labels are never emptied
+    if not in_air.any():
+        return 0
     dropped = in_air[groups]
-    labels[dropped] = 0
+    labels[box][dropped] = 0
     return int(dropped.sum())
+
+
+def labelled_box(labels: np.ndarray) -> tuple[slice, ...] | None:
+    """The smallest box (slices per axis) that holds every non-zero voxel of ``labels``; None if all are 0."""
+    slices = labels.reshape(labels.shape[0], -1).any(axis=1)
+    if not slices.any():
+        return None
+    z = np.flatnonzero(slices)
+    block = labels[z[0]: z[-1] + 1]
+    rows = np.flatnonzero(block.any(axis=(0, 2)))
+    cols = np.flatnonzero(block.any(axis=(0, 1)))
+    return slice(z[0], z[-1] + 1), slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)
 
 
 def classify(probabilities: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
