@@ -79,3 +79,33 @@ def test_targets_and_bad_settings():
         bench.run(argparse.Namespace(**{**vars(quick), "device": "tpu"}))
     with pytest.raises(LegsegError, match=r"--scan '512'"):
         bench.run(argparse.Namespace(**{**vars(quick), "scan": ["512"]}))
+
+
+def test_monai_runs_the_same_network_on_the_same_legs_and_agrees_on_a_one_part_scan(tiny_job):
+    pytest.importorskip("monai", reason="MONAI is in the optional bench dependencies (pip install -e '.[bench]')")
+    from legseg_core.bench import monai_compare
+
+    figures = monai_compare.compare({**tiny_job, "repeats": 1})
+    assert figures["windows"] == figures["patches"] == 2  # one part: one window per leg, as LegSeg's patches
+    assert figures["dice"] >= 0.99 and figures["legseg_s"] > 0 and figures["monai_sliding_window_s"] > 0
+    assert figures["speedup"] == pytest.approx(figures["monai_s"] / figures["legseg_s"])
+    rows = monai_compare.rows("tiny", figures)
+    assert [row["patches"] for row in rows] == [2, 2] and rows[1]["dice"] == round(figures["dice"], 4)
+
+
+def test_monai_window_count_follows_its_scan_interval():
+    from legseg_core.bench.monai_compare import _window_count
+
+    assert _window_count((20, 104, 104), (20, 104, 104)) == 1
+    assert _window_count((86, 104, 104), (20, 104, 104)) == 8  # steps of 10 slices: 0, 10, ..., 60, 66
+    assert _window_count((86, 150, 104), (20, 104, 104)) == 8 * 2
+
+
+def test_without_monai_the_comparison_is_skipped_with_a_note(monkeypatch):
+    from legseg_core.bench import BenchResult, monai_compare
+
+    monkeypatch.setattr(monai_compare, "monai_available", lambda: False)
+    result = BenchResult("inference")
+    bench._monai(result, {"scan": "unused"}, "25 slices")
+    assert result.notes == [monai_compare.MISSING] and "pip install -e \".[bench]\"" in result.notes[0]
+    assert not result.rows and not result.targets
