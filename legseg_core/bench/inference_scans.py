@@ -1,10 +1,10 @@
 """Scans for ``legseg bench inference``: the 90- and 25-slice phantoms and large scans of a given size.
 
 A large scan (``--scan 512x512x200``, or ``256x256x40x18`` for a 4D scan of 18 echoes) is the
-bilateral protocol-A phantom with that many slices, its field of view made square and
-resampled in-plane to the size asked for; a 4D scan repeats it as echoes that decay with echo
-time (T2 of 35 ms, echoes 10 ms apart), stored as int16 like a multi-echo series. LegSeg reads
-frame 0 of a 4D scan.
+bilateral protocol-A phantom with that many slices, its field of view made square (padded with
+the noise of its own air) and resampled in-plane to the size asked for; a 4D scan repeats it as
+echoes that decay with echo time (T2 of 35 ms, echoes 10 ms apart), stored as int16 like a
+multi-echo series. LegSeg reads frame 0 of a 4D scan.
 """
 
 from __future__ import annotations
@@ -75,10 +75,13 @@ def _phantom(slices: int):
 
 
 def _square(data: np.ndarray, spacing: tuple[float, float, float]) -> tuple[np.ndarray, tuple[float, float, float]]:
-    """Pad y or x with the background (the scan's minimum) so that the field of view is square in mm."""
+    """Pad y or x so that the field of view is square in mm, with background noise drawn from the
+    scan's own edge rows (air), as a larger field of view would show."""
     height_mm, width_mm = data.shape[1] * spacing[1], data.shape[2] * spacing[2]
     rows = max(data.shape[1], round(width_mm / spacing[1]))
     cols = max(data.shape[2], round(height_mm / spacing[2]))
-    pad = ((0, 0), ((rows - data.shape[1]) // 2, rows - data.shape[1] - (rows - data.shape[1]) // 2),
-           ((cols - data.shape[2]) // 2, cols - data.shape[2] - (cols - data.shape[2]) // 2))
-    return np.pad(data, pad, constant_values=float(data.min())).astype(np.float32), spacing
+    top, left = (rows - data.shape[1]) // 2, (cols - data.shape[2]) // 2
+    air = np.concatenate([data[:, :2].ravel(), data[:, -2:].ravel()])
+    square = np.random.default_rng(0).choice(air, size=(data.shape[0], rows, cols)).astype(np.float32)
+    square[:, top: top + data.shape[1], left: left + data.shape[2]] = data
+    return square, spacing
