@@ -205,8 +205,9 @@ def _rounded(figures: dict[str, float]) -> dict[str, float]:
 def _notes(args: argparse.Namespace) -> list[str]:
     load = os.getloadavg() if hasattr(os, "getloadavg") else None
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return [f"{args.repeats} warm runs after one warm-up per row, {args.cold_repeats} cold processes; wall_s is "
-            f"the median, min_s/max_s the range, cpu_s the median CPU seconds of the process (all threads)",
+    cold = f"{args.cold_repeats} cold processes per phantom" if args.cold_repeats and not args.scan else "no cold runs"
+    return [f"{args.repeats} warm runs after one warm-up per row, {cold}; wall_s is the median, min_s/max_s the "
+            f"range, cpu_s the median CPU seconds of the process (all threads)",
             "ratio: each run's end to end over that same run's forward; the way back and the argmax run fused on "
             "threads, and their wall seconds are shared out in proportion to their CPU seconds",
             "peak_mib: the worker's peak resident memory on a CPU (torch included), or "

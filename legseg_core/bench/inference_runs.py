@@ -116,7 +116,12 @@ def peak_mib(device: Any) -> float:
 
     if device.type == "cuda":
         return torch.cuda.max_memory_allocated(device) / 2**20
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kilobytes on Linux
+    status = Path("/proc/self/status")
+    if status.is_file():  # VmHWM is this program's own; ru_maxrss keeps the parent's peak across exec on Linux
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kilobytes on Linux, bytes on macOS
 
 
 if __name__ == "__main__":  # the worker process of legseg_core.bench.inference.run_worker
