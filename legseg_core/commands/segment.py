@@ -137,16 +137,19 @@ def segment_one(segmenter: Any, scan: Path, paths: dict[str, Path], args: argpar
 
     import numpy as np
 
+    from legseg_core.evaluation.legs import segmentation_split
     from legseg_core.evaluation.qc import check_segmentation
     from legseg_core.io import load_volume, save_image, save_labels
     from legseg_core.labels import MUSCLES
+    from legseg_core.store.provenance import model_reference, prediction_description
 
     start = time.perf_counter()
     volume = load_volume(scan, **volume_options(args))
     result = with_progress_bar(segmenter.segment_steps(volume, probabilities=args.probabilities),
                                scan_name(scan), enabled=not args.no_progress)
     paths["labels"].parent.mkdir(parents=True, exist_ok=True)
-    written = {"labels": str(save_labels(result.labels, volume, paths["labels"]))}
+    description = prediction_description(model_reference(segmenter.card))
+    written = {"labels": str(save_labels(result.labels, volume, paths["labels"], description=description))}
     if args.probabilities:
         written["probabilities"] = str(save_image(np.moveaxis(result.probabilities, 0, -1), volume,
                                                   paths["probabilities"]))
@@ -163,15 +166,6 @@ def segment_one(segmenter: Any, scan: Path, paths: dict[str, Path], args: argpar
                         "with_io": round(time.perf_counter() - start, 3)},
             "muscles": {m.abbr: {"voxels": counts[m.id], "ml": round(counts[m.id] * voxel_ml, 2)} for m in MUSCLES},
             "quality": quality.to_dict()}
-
-
-def segmentation_split(result: Any) -> Any:
-    """The legs of a segmentation: its one side for a single leg, else found from its labels."""
-    from legseg_core.evaluation.legs import single_leg, split_labels
-
-    if len(result.legs) == 1:
-        return single_leg(result.legs[0], result.labels.shape, f"one leg ({result.legs[0]}), as segmented")
-    return split_labels(result.labels)
 
 
 def report(segmenter: Any, model_file: Path, reason: str, results: list[dict[str, Any]], *, as_json: bool) -> None:

@@ -1,13 +1,15 @@
 """The LegSeg application's main window: worklist, image view, and panels to segment, edit, review, fine-tune.
 
-Layout: the worklist of the store on the left (sortable by status, contrast, health and
-uncertainty), the axial image view in the middle, and tabs on the right for segmentation, the
-editing tools, the review (overlap map, reference and prediction, live Dice) and fine-tuning.
+Layout: the worklist of the store on the left (sortable by status, contrast, health, expected
+correction effort, quality-control flags and uncertainty), the axial image view in the middle,
+and tabs on the right for segmentation (with the open case's quality report), the editing tools,
+the review (overlap map, reference and prediction, live Dice) and fine-tuning.
 The window keeps no label state of its own: the open case is a
 :class:`~legseg_gui.app.session.CaseSession`, whose editor the view paints through.
 
 Questions to the user (unsaved edits, recovery) go through :meth:`MainWindowWidget.ask`, one
-method that tests and the headless mode replace.
+method that tests and the headless mode replace. Closing a headless window (``legseg app ...
+--quit``) writes nothing: unsaved edits, such as labels loaded with ``--labels``, are dropped.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ class MainWindowWidget(QMainWindow):
         super().__init__(parent)
         self.store = store
         self.session: CaseSession | None = None
+        self.qualities: dict[str, Any] = {}  # case id -> latest stored quality report, read with the worklist
         self.author: str | None = None
         self.headless = False  # no dialogs: questions take their default, errors go to the log
         self._new_cases = 0
@@ -140,11 +143,20 @@ class MainWindowWidget(QMainWindow):
     # ---- the worklist and cases ----------------------------------------------------------------------
 
     def refresh_worklist(self) -> None:
-        """Read the store's cases again."""
+        """Read the store's cases and their latest quality reports again."""
+        from legseg_core.store.quality import case_qualities
+
         cases = self.store.cases()
         self._new_cases = sum(case.status == "new" for case in cases)
-        self.worklist.set_cases(cases, current=self.session.case_id if self.session else None)
+        self.qualities = case_qualities(self.store)
+        self.worklist.set_cases(cases, current=self.session.case_id if self.session else None, quality=self.qualities)
+        self.show_quality()
         self.update_actions()
+
+    def show_quality(self) -> None:
+        """Show the open case's latest quality report (flags, per-leg volumes) in the segment panel."""
+        quality = self.qualities.get(self.session.case_id) if self.session else None
+        self.segment_panel.quality.set_report(quality.report if quality else None)
 
     def open_case(self, case_id: str, *, recovery: str | None = None) -> bool:
         """Open a store case (asking first about unsaved edits of the open one); True when it is open.
@@ -179,6 +191,7 @@ class MainWindowWidget(QMainWindow):
         self.review_panel.set_session(session)
         self.orthogonal.follow_editor()
         self.autosave.follow(session)
+        self.show_quality()
         if session is not None:
             self.worklist.select_case(session.case_id)
         self.update_actions()
@@ -272,7 +285,7 @@ class MainWindowWidget(QMainWindow):
         return self.segment_runs.segment_open_case()
 
     def segment_new_cases(self) -> ProgressWorker | None:
-        """Segment every new case of the store; the worklist is then sorted by uncertainty, most uncertain first."""
+        """Segment every new case of the store; the worklist is then sorted by expected correction effort."""
         return self.segment_runs.segment_new_cases()
 
     # ---- state of the actions ----------------------------------------------------------------------------
@@ -291,6 +304,12 @@ class MainWindowWidget(QMainWindow):
     # ---- closing -----------------------------------------------------------------------------------------
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        if self.headless:  # nobody to ask: unsaved edits are neither saved nor autosaved, the store stays as it was
+            self.finetune_panel.shutdown()
+            self.segment_runs.cancel_and_wait(10.0)
+            self.autosave.stop()
+            event.accept()
+            return
         if not self.confirm_unsaved("close LegSeg"):
             event.ignore()
             return
