@@ -73,7 +73,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, default=None, help="patches per forward pass")
     parser.add_argument("--probabilities", action="store_true",
                         help="also keep the 8-class probabilities on the scan grid (memory of that one copy)")
-    parser.add_argument("--no-monai", action="store_true", help="skip the side-by-side run of MONAI's sliding window")
+    parser.add_argument("--no-monai", action="store_true", help="skip the side-by-side run of MONAI's sliding window (made for the lite U-Net)")
     parser.add_argument("--agreement", type=float, default=0.0, metavar="SECONDS",
                         help="also train a lite U-Net for SECONDS and measure bf16/fp16 label changes")
 
@@ -148,7 +148,7 @@ def _measure_one(result: BenchResult, args: argparse.Namespace, arch: str, prese
         result.target(f"{network} {label}: peak memory", figures["peak_mib"], LARGE_MIB, unit="MiB")
     if args.cold_repeats and isinstance(size, int):
         cold = summary(cold_runs(model, str(scan), str(folder / f"cold-{scan.name}"), device=args.device,
-                                 precision=args.precision, repeats=args.cold_repeats))
+                                 precision=args.precision, repeats=args.cold_repeats, batch_size=args.batch_size))
         result.rows.append({"network": network, "scan": label, "stage": "cold: legseg segment process",
                             **_rounded(cold)})
         if size == 25:

@@ -76,11 +76,14 @@ def one_run(segmenter: Any, job: dict[str, Any]) -> tuple[StageClock, StageTime,
     return clock, total, result.patches
 
 
-def cold_runs(model: str, scan: str, out: str, *, device: str, precision: str, repeats: int) -> list[StageTime]:
+def cold_runs(model: str, scan: str, out: str, *, device: str, precision: str, repeats: int,
+              batch_size: int | None = None) -> list[StageTime]:
     """Wall and CPU seconds (user + system, of the child process) of ``repeats`` fresh ``legseg segment``
     processes on one scan: Python start, imports, model load, segmentation and writing included."""
     command = [sys.executable, "-m", "legseg_core.cli", "segment", scan, "-o", out, "--model", model,
                "--device", device, "--precision", precision, "--no-progress"]
+    if batch_size is not None:
+        command += ["--batch-size", str(batch_size)]
     times = []
     for _ in range(repeats):
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
