@@ -29,6 +29,7 @@ from legseg_gui.app.review import ReviewPanelWidget
 from legseg_gui.app.segment_runs import SegmentationRuns
 from legseg_gui.app.session import CaseSession
 from legseg_gui.app.worklist import CaseListWidget
+from legseg_gui.adapt_widget import AdaptWidget
 from legseg_gui.finetune_widget import FinetuneWidget
 from legseg_gui.slice_view import SliceViewWidget
 from legseg_gui.worker import ProgressWorker
@@ -85,9 +86,11 @@ class MainWindowWidget(QMainWindow):
         self.review_panel = ReviewPanelWidget(self.view)
         self.finetune_panel = FinetuneWidget(self.store, extra_arguments=finetune_arguments)
         self.finetune_panel.models_changed.connect(lambda: self.segment_panel.picker.refresh(background=True))
+        self.adapt_panel = AdaptWidget()
+        self.segmentation_ended.connect(lambda _outcome: self._follow_adaptation(self.session))
         self.tabs = QTabWidget()
         for widget, title in ((self.segment_panel, "Segment"), (self.review_panel, "Review"),
-                              (self.finetune_panel, "Fine-tune")):
+                              (self.adapt_panel, "Adapt"), (self.finetune_panel, "Fine-tune")):
             self.tabs.addTab(widget, title)
         self.orthogonal = OrthogonalViewsWidget(self.view)
         self.review_panel.pair_changed.connect(self.orthogonal.refresh)
@@ -192,9 +195,20 @@ class MainWindowWidget(QMainWindow):
         self.orthogonal.follow_editor()
         self.autosave.follow(session)
         self.show_quality()
+        self._follow_adaptation(session)
         if session is not None:
             self.worklist.select_case(session.case_id)
         self.update_actions()
+
+    def _follow_adaptation(self, session: CaseSession | None) -> None:
+        """Give the adapt panel the open case (its adapted model is kept beside its autosaved draft)."""
+        from legseg_gui.app.adapt import case_adaptation
+
+        if session is None:
+            self.adapt_panel.set_case(None)
+            return
+        self.adapt_panel.set_case(case_adaptation(session), labels=lambda: session.editor.labels,
+                                  show=lambda labels: session.editor.replace_all(labels, kind="adapt"))
 
     def offer_recovery_at_start(self) -> None:
         """After a crash: offer to open the newest autosaved case of this store and restore its edits."""
@@ -319,6 +333,7 @@ class MainWindowWidget(QMainWindow):
             event.ignore()
             return
         self.finetune_panel.shutdown()
+        self.adapt_panel.shutdown()
         self.segment_runs.cancel_and_wait(10.0)
         self.autosave.follow(None)
         event.accept()
