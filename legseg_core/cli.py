@@ -46,22 +46,32 @@ EXIT_INTERNAL_ERROR = 1
 EXIT_CANCELLED = 130
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The full argument parser with every registered subcommand."""
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser with every registered subcommand, or with subcommand ``only`` alone
+    (which spares a command the imports of all the others: a cold ``legseg segment`` starts sooner)."""
     parser = argparse.ArgumentParser(
         prog="legseg", description="Segment the seven lower-leg muscles in 3D MRI, review, correct and fine-tune.")
     parser.add_argument("--version", action="version", version=f"legseg {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details to stderr")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
-        importlib.import_module(f"legseg_core.commands.{name}").register(subparsers)
-    register_commands(subparsers)
+        if only is None or name == only:
+            importlib.import_module(f"legseg_core.commands.{name}").register(subparsers)
+    if only is None:
+        register_commands(subparsers)
     return parser
+
+
+def named_command(argv: Sequence[str]) -> str | None:
+    """The subcommand that ``argv`` runs, if it names a known one (the first word that is not an option)."""
+    first = next((word for word in argv if not word.startswith("-")), None)
+    return first if first in COMMAND_MODULES else None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the process exit status."""
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(named_command(argv))
     args, extra = parser.parse_known_args(argv)
     if extra and not getattr(args, "passthrough", False):
         parser.error(f"unrecognized arguments: {' '.join(extra)}")

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import logging
 import math
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,6 +30,7 @@ from legseg_core.errors import LegsegError, ModelError
 from legseg_core.io import Volume
 from legseg_core.labels import NUM_CLASSES
 from legseg_core.progress import CancelToken, Progress, ProgressWork, run_quietly
+from legseg_core.stages import StageClock, StageTime, ThreadShares
 
 if TYPE_CHECKING:
     import torch
@@ -47,6 +47,13 @@ PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 #: CPU only when it has native bf16 (emulated bf16 ran about 30 times slower than fp32 here);
 #: MPS stays at fp32 (not measured).
 AUTO_PRECISION: dict[str, str] = {"cuda": "fp16", "cpu": "bf16", "mps": "fp32"}
+
+#: The stages of a segmentation, in order, as ``Segmentation.stages`` names them: the body mask, the
+#: legs and the patch plan; cutting and resampling the patches; the network; resampling the patch
+#: probabilities back onto the scan; argmax and entropy; dropping labels that lie in the air.
+MASK, PATCHES, FORWARD, WAY_BACK, REDUCE, CLEAN_UP = ("leg split and mask", "resampling to patches", "forward",
+                                                      "way back", "argmax and entropy", "labels in air")
+STAGES = (MASK, PATCHES, FORWARD, WAY_BACK, REDUCE, CLEAN_UP)
 
 #: Patches per forward pass by device type (on 2 CPU cores, 5 patches a pass took 20% less CPU time than 2).
 DEFAULT_BATCH = {"cuda": 8, "mps": 4, "cpu": 5}
@@ -114,8 +121,9 @@ def cpu_has_native_bf16() -> bool:
 class Segmentation:
     """The result of segmenting one scan; arrays are on the scan's canonical ``[z, y, x]`` grid.
 
-    ``timings`` holds seconds per stage (``preprocess``, ``forward``, ``postprocess``, ``total``);
-    ``legs`` the sides of the legs as segmented, in x order (``("right", "left")`` for two).
+    ``timings`` holds wall seconds (``preprocess``, ``forward``, ``postprocess``, ``total``);
+    ``legs`` the sides of the legs as segmented, in x order (``("right", "left")`` for two);
+    ``stages`` the wall and CPU seconds of each stage of :data:`STAGES`.
     """
 
     labels: np.ndarray
@@ -128,6 +136,7 @@ class Segmentation:
     patches: int = 0
     model_id: str = ""
     legs: tuple[str, ...] = ()
+    stages: dict[str, StageTime] = field(default_factory=dict)
 
     def muscle_voxels(self) -> dict[int, int]:
         """Voxel count per muscle id 1..7."""
@@ -195,27 +204,24 @@ class Segmenter:
         A single leg in the middle of the field of view, whose side neither the scan nor the
         ``leg`` setting tells, is segmented both as a right and as a left (mirrored) leg, and the
         more certain result (lower uncertainty score) is kept: a network that learned right legs
-        is less sure of a mirror image.
+        is less sure of a mirror image. The seconds of each stage (:data:`STAGES`) are in the
+        result's ``stages``.
         """
-        from dataclasses import replace
+        from legseg_core.preprocess import extract_image_patches
 
-        from legseg_core.preprocess import to_patches
-
-        start = time.perf_counter()
-        sets = [to_patches(volume, config=self.config)]
-        if sets[0].plan.side_guessed:
-            sets.append(to_patches(volume, config=replace(self.config, single_leg_side="left")))
-        body = self._body(volume)  # once per scan: the same for both sides of a centred leg
-        timings = {"preprocess": time.perf_counter() - start, "forward": 0.0, "postprocess": 0.0}
-        count = sum(len(patches.images) for patches in sets)
-        total = sum(math.ceil(len(patches.images) / self.batch_size) for patches in sets) + 2
+        clock = StageClock()
+        plans, body = self._plan(volume, clock)
+        with clock.stage(PATCHES):
+            images = [extract_image_patches(volume.data, plan) for plan in plans]
+        count = sum(len(patches) for patches in images)
+        total = sum(math.ceil(len(patches) / self.batch_size) for patches in images) + 2
         yield Progress(1, total, f"{volume.name}: {count} patches", {"patches": count})
         _check(cancel, volume)
         done, results = 1, []
-        for patches in sets:
-            result = yield from self._segment_patches(patches, volume, body, probabilities, cancel, (done, total),
-                                                      timings)
-            done += math.ceil(len(patches.images) / self.batch_size)
+        for plan, patches in zip(plans, images):
+            result = yield from self._segment_patches(patches, plan, volume, body, probabilities, cancel,
+                                                      (done, total), clock)
+            done += math.ceil(len(patches) / self.batch_size)
             results.append(result)
         best = min(results, key=lambda result: result.score)
         if len(results) > 1:
@@ -223,26 +229,41 @@ class Segmenter:
                         "kept the %s leg (uncertainty %.3f against %.3f); if that is wrong, say which it is "
                         "(legseg segment --leg left|right)", volume.name, best.legs[0], best.score,
                         max(result.score for result in results))
-        timings["total"] = time.perf_counter() - start
         yield Progress(total, total, f"{volume.name}: done")
         return Segmentation(labels=best.labels, uncertainty=best.uncertainty, uncertainty_score=best.score,
-                            probabilities=best.probabilities, timings=timings, device=str(self.device),
-                            precision=self.precision, patches=count, model_id=self.card.model_id, legs=best.legs)
+                            probabilities=best.probabilities, timings=summary_timings(clock.stages),
+                            device=str(self.device), precision=self.precision, patches=count,
+                            model_id=self.card.model_id, legs=best.legs, stages=dict(clock.stages))
 
-    def _segment_patches(self, patches: Any, volume: Volume, body: np.ndarray, probabilities: bool,
+    def _plan(self, volume: Volume, clock: StageClock) -> tuple[list[Any], np.ndarray]:
+        """The patch plans of a scan (two for a centred leg of unknown side) and its body mask (bool
+        ``[z, y, x]``), found once."""
+        from dataclasses import replace
+
+        from legseg_core.preprocess.mask import body_mask, on_scan_grid
+        from legseg_core.preprocess.planning import check_scan, plan_patches
+
+        with clock.stage(MASK):
+            check_scan(volume.data, volume.name, self.config)
+            body = body_mask(volume.data, volume.spacing, self.config, volume.name)
+            plans = [plan_patches(volume, self.config, body=body)]
+            if plans[0].side_guessed:
+                plans.append(plan_patches(volume, replace(self.config, single_leg_side="left"), body=body))
+            return plans, on_scan_grid(body, volume.shape)
+
+    def _segment_patches(self, images: np.ndarray, plan: Any, volume: Volume, body: np.ndarray, probabilities: bool,
                          cancel: CancelToken | None, progress: tuple[int, int],
-                         timings: dict[str, float]) -> ProgressWork[PatchSetResult]:
-        """The segmentation of one set of patches (one reading of the legs); adds its seconds to ``timings``."""
-        forward_start = time.perf_counter()
-        outputs = yield from self._forward_all(patches.images, volume, cancel, *progress)
-        post_start = time.perf_counter()
-        labels, uncertainty, scan_probabilities = labels_and_uncertainty(outputs, patches.plan,
-                                                                         probabilities=probabilities)
-        drop_labels_in_air(labels, body)
-        timings["forward"] += post_start - forward_start
-        timings["postprocess"] += time.perf_counter() - post_start
-        return PatchSetResult(uncertainty_score(uncertainty, labels), labels, uncertainty, scan_probabilities,
-                              tuple(patches.plan.legs))
+                         clock: StageClock) -> ProgressWork[PatchSetResult]:
+        """The segmentation of one set of patches (one reading of the legs); adds its seconds to ``clock``."""
+        with clock.stage(FORWARD):
+            outputs = yield from self._forward_all(images, volume, cancel, *progress)
+        with clock.split((WAY_BACK, REDUCE)) as shares:
+            labels, uncertainty, scan_probabilities = labels_and_uncertainty(outputs, plan, probabilities=probabilities,
+                                                                             shares=shares)
+        with clock.stage(CLEAN_UP):
+            drop_labels_in_air(labels, body)
+            score = uncertainty_score(uncertainty, labels)
+        return PatchSetResult(score, labels, uncertainty, scan_probabilities, tuple(plan.legs))
 
     def _body(self, volume: Volume) -> np.ndarray:
         """The scan's body mask (bool ``[z, y, x]``), as the preprocessing finds it."""
@@ -271,26 +292,41 @@ class Segmenter:
         """Probabilities float32 ``[n, 8, z, y, x]`` for image patches ``[n, z, y, x]``, in one pass."""
         import torch
 
-        dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(self.precision)
         batch = torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32))[:, None].to(self.device)
+        return self.probabilities(batch).cpu().numpy()
+
+    def probabilities(self, batch: "torch.Tensor") -> "torch.Tensor":  # noqa: F821
+        """Class probabilities float32 ``[n, 8, z, y, x]`` of a batch ``[n, 1, z, y, x]`` on the device,
+        in the Segmenter's precision and memory layout."""
+        import torch
+
+        dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(self.precision)
         if self.channels_last:
             batch = batch.contiguous(memory_format=torch.channels_last_3d)
         with torch.inference_mode():
             with torch.autocast(self.device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
                 logits = self.network.logits(batch)
             # softmax in float32: in bf16 the class probabilities would sum to 1 only within a few thousandths
-            result = torch.softmax(logits.float(), dim=1)
-        return result.cpu().numpy()
+            return torch.softmax(logits.float(), dim=1)
 
 
-def labels_and_uncertainty(outputs: np.ndarray, plan: Any, *, probabilities: bool = False
-                           ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+def summary_timings(stages: dict[str, StageTime]) -> dict[str, float]:
+    """Wall seconds of the preprocessing (mask, patches), the forward, the postprocessing and the total."""
+    def wall(*names: str) -> float:
+        return sum(stages[name].wall for name in names if name in stages)
+
+    return {"preprocess": wall(MASK, PATCHES), "forward": wall(FORWARD),
+            "postprocess": wall(WAY_BACK, REDUCE, CLEAN_UP), "total": wall(*stages)}
+
+
+def labels_and_uncertainty(outputs: np.ndarray, plan: Any, *, probabilities: bool = False,
+                           shares: ThreadShares | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Argmax labels uint8, normalised entropy float32 ``[z, y, x]`` and, if asked, the class
     probabilities float32 ``[8, z, y, x]`` on the scan's grid, from the patches' probabilities.
 
     The probabilities are resampled and reduced a few slices at a time on a thread pool (see
-    :func:`legseg_core.preprocess.reduce_covered`); outside the legs' box the scan is certain
-    background (label 0, uncertainty 0, probability 1 of class 0).
+    :func:`legseg_core.preprocess.reduce_covered`, which counts its CPU seconds in ``shares``); outside
+    the legs' box the scan is certain background (label 0, uncertainty 0, probability 1 of class 0).
     """
     from legseg_core.preprocess import background_probabilities, reduce_covered
 
@@ -303,7 +339,7 @@ def labels_and_uncertainty(outputs: np.ndarray, plan: Any, *, probabilities: boo
         if kept is not None:
             kept[(slice(None), *where)] = covered
 
-    reduce_covered(outputs, plan, reduce)
+    reduce_covered(outputs, plan, reduce, shares)
     return labels, uncertainty, kept
 
 
@@ -313,21 +349,39 @@ def drop_labels_in_air(labels: np.ndarray, body: np.ndarray) -> int:
     dropped. Muscles lie inside the body: such groups are specks predicted in the air, as in the
     gap between the legs. A muscle isolated from the others (TP between the bones) is kept, and so is
     the largest group, whatever lies under it.
-    The probabilities and the uncertainty map are left as the network gave them.
+    The probabilities and the uncertainty map are left as the network gave them. Only the box that
+    holds the labels is searched, and a scan whose groups all lie in the body is left untouched.
     """
     from scipy import ndimage
 
-    groups, count = ndimage.label(labels > 0)
-    if count == 0:
+    box = labelled_box(labels)
+    if box is None:
+        return 0
+    groups, count = ndimage.label(labels[box] > 0)
+    if count < 2:  # the largest group always stays
         return 0
     sizes = np.bincount(groups.ravel(), minlength=count + 1)
-    inside = np.bincount(groups[body], minlength=count + 1)
+    inside = np.bincount(np.where(body[box], groups, 0).ravel(), minlength=count + 1)
     in_air = inside * 2 < sizes
     in_air[0] = False
     in_air[1 + int(np.argmax(sizes[1:]))] = False  # the largest group stays: labels are never emptied
+    if not in_air.any():
+        return 0
     dropped = in_air[groups]
-    labels[dropped] = 0
+    labels[box][dropped] = 0
     return int(dropped.sum())
+
+
+def labelled_box(labels: np.ndarray) -> tuple[slice, ...] | None:
+    """The smallest box (slices per axis) that holds every non-zero voxel of ``labels``; None if all are 0."""
+    slices = labels.reshape(labels.shape[0], -1).any(axis=1)
+    if not slices.any():
+        return None
+    z = np.flatnonzero(slices)
+    block = labels[z[0]: z[-1] + 1]
+    rows = np.flatnonzero(block.any(axis=(0, 2)))
+    cols = np.flatnonzero(block.any(axis=(0, 1)))
+    return slice(z[0], z[-1] + 1), slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)
 
 
 def classify(probabilities: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -36,6 +36,13 @@ def is_nifti_path(path: str | Path) -> bool:
 
 def load_nifti(path: Path, **options: Any) -> Volume:
     """Read a NIfTI file into a canonical Volume (options as in :func:`build_volume`)."""
+    source, affine, metadata = read_nifti(path)
+    return build_volume(source, affine, path=str(path), format="nifti", metadata=metadata, **options)
+
+
+def read_nifti(path: Path) -> tuple[np.ndarray, np.ndarray, dict[str, str]]:
+    """The voxels of a NIfTI file in file order (``(i, j, k[, t])``), its affine and its header's
+    description and data type, before any reorientation; ImageFormatError if it is not readable."""
     try:
         image = _read_image(Path(path))
         source = np.asanyarray(image.dataobj)
@@ -43,8 +50,7 @@ def load_nifti(path: Path, **options: Any) -> Volume:
             *gz.ERRORS, ValueError, TypeError, IndexError) as error:
         raise ImageFormatError(f"{path}: not a readable NIfTI image ({type(error).__name__}: {error})") from None
     header = image.header
-    metadata = {"description": _text(header.get("descrip")), "dtype": str(source.dtype)}
-    return build_volume(source, image.affine, path=str(path), format="nifti", metadata=metadata, **options)
+    return source, image.affine, {"description": _text(header.get("descrip")), "dtype": str(source.dtype)}
 
 
 def _read_image(path: Path) -> nib.Nifti1Image:

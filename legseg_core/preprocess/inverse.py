@@ -17,6 +17,7 @@ builds the whole-scan array for callers that want the probabilities themselves.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import nullcontext
 from typing import NamedTuple
 
 import numpy as np
@@ -24,6 +25,7 @@ import numpy as np
 from legseg_core.errors import ImageShapeError, ImageValueError
 from legseg_core.preprocess.plan import PatchPlan, PatchRecord, Range
 from legseg_core.preprocess.resample import resize_linear
+from legseg_core.stages import ThreadShares
 from legseg_core.threads import run_each
 
 #: Slices per step of :func:`reduce_covered`: eight classes of a few slices of the legs' box fit
@@ -64,12 +66,19 @@ def background_probabilities(plan: PatchPlan) -> np.ndarray:
     return result
 
 
-def reduce_covered(probabilities: np.ndarray, plan: PatchPlan, reducer: Reducer) -> None:
+#: The stages of :func:`reduce_covered` as ``ThreadShares`` names them: resampling back, then the reducer.
+WAY_BACK, REDUCE = "way back", "argmax and entropy"
+
+
+def reduce_covered(probabilities: np.ndarray, plan: PatchPlan, reducer: Reducer,
+                   shares: ThreadShares | None = None) -> None:
     """Call ``reducer(where, covered)`` for every run of slices of the legs' box, on the thread pool.
 
     ``covered`` holds the mean resampled probabilities over the scan region ``where`` (background
     1 where no patch reaches); outside the box the scan is certain background and no reducer is
     called. Reducers of different runs may run at the same time: each must write only ``where``.
+    ``shares``, if given, receives the CPU seconds of the resampling (:data:`WAY_BACK`) and of the
+    reducer (:data:`REDUCE`).
     """
     array = check_probabilities(probabilities, plan)
     patches = _unmirrored(array, plan)
@@ -80,12 +89,14 @@ def reduce_covered(probabilities: np.ndarray, plan: PatchPlan, reducer: Reducer)
         return
 
     def step(z: slice) -> None:
-        total = np.zeros((plan.num_classes, z.stop - z.start, *shape), dtype=np.float32)
-        count = np.zeros((z.stop - z.start, *shape), dtype=np.float32)
-        for placement in placements:
-            _add(patches[placement.index], placement, z, total, count)
-        _mean(total, count)
-        reducer((z, slice(*rows), slice(*cols)), total)
+        with shares.stage(WAY_BACK) if shares else nullcontext():
+            total = np.zeros((plan.num_classes, z.stop - z.start, *shape), dtype=np.float32)
+            count = np.zeros((z.stop - z.start, *shape), dtype=np.float32)
+            for placement in placements:
+                _add(patches[placement.index], placement, z, total, count)
+            _mean(total, count)
+        with shares.stage(REDUCE) if shares else nullcontext():
+            reducer((z, slice(*rows), slice(*cols)), total)
 
     run_each(step, [slice(z, min(z + CHUNK_SLICES, plan.scan_shape[0]))
                     for z in range(0, plan.scan_shape[0], CHUNK_SLICES)])

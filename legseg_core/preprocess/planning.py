@@ -24,12 +24,16 @@ from legseg_core.preprocess.plan import PatchPlan, PatchRecord, Range
 logger = logging.getLogger(__name__)
 
 
-def plan_patches(volume: Volume, config: PreprocessConfig | None = None) -> PatchPlan:
-    """Find the legs of a ``[z, y, x]`` scan and plan its patches; PreprocessingError if it cannot be done."""
+def plan_patches(volume: Volume, config: PreprocessConfig | None = None, *, body: BodyMask | None = None) -> PatchPlan:
+    """Find the legs of a ``[z, y, x]`` scan and plan its patches; PreprocessingError if it cannot be done.
+
+    ``body`` is the scan's body mask when the caller has found it already (with the same config).
+    """
     config = config or PreprocessConfig()
     data = volume.data
     check_scan(data, volume.name, config)
-    body = body_mask(data, volume.spacing, config, volume.name)
+    if body is None:
+        body = body_mask(data, volume.spacing, config, volume.name)
     layout = find_legs(body, config, volume.name, volume.metadata.get("leg_side"))
     parts = split_slices(data.shape[0], config)
     windows = _intensity_windows(data, parts, config)
