@@ -16,6 +16,7 @@ from typing import Any
 
 from legseg_core.commands.common import add_volume_options, print_json, volume_options, with_progress_bar
 from legseg_core.errors import CancelledError, InputPathError, LegsegError
+from legseg_core.export import EXPORT_FORMATS
 
 NIFTI_SUFFIXES = (".nii", ".nii.gz")
 
@@ -40,6 +41,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="which leg a single-leg scan shows (default auto: from its place in the field of "
                              "view; a centred leg is segmented both ways and the more certain side kept, which "
                              "doubles its time)")
+    parser.add_argument("--export", nargs="+", choices=EXPORT_FORMATS, default=(), metavar="FORMAT",
+                        help="also write the labels as: dicom-seg (<scan>_seg.dcm, a DICOM SEG referencing the DICOM "
+                             "series), itksnap (<scan>_itksnap.txt label description beside the labels), slicer "
+                             "(<scan>.seg.nrrd with segment names and colours), bids (a BIDS derivatives dataset "
+                             "in OUT/bids: *_dseg.nii.gz + *_dseg.tsv); several may be given")
+    parser.add_argument("--reference-dicom", metavar="DICOM_FOLDER", default=None,
+                        help="with --export dicom-seg for a NIfTI scan: the DICOM series it was made from (same grid)")
     parser.add_argument("--store", metavar="PATH", default=None, help="the store that registered models come from")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
@@ -102,12 +110,23 @@ def _paths(folder: Path, stem: str, labels: Path | None = None) -> dict[str, Pat
             "uncertainty": folder / f"{stem}_uncertainty.nii.gz"}
 
 
+def check_export_request(scans: list[Path], args: argparse.Namespace) -> None:
+    """Refuse, before any work, a DICOM SEG export of NIfTI scans without ``--reference-dicom``."""
+    if "dicom-seg" not in args.export or args.reference_dicom is not None:
+        return
+    nifti = [scan for scan in scans if is_nifti(scan)]
+    if nifti:
+        raise InputPathError(f"{nifti[0]}: --export dicom-seg needs the DICOM series of a NIfTI scan; name it with "
+                             "--reference-dicom DICOM_FOLDER")
+
+
 def run(args: argparse.Namespace) -> int:
     from legseg_core.inference import Segmenter
     from legseg_core.models import resolve_model
 
     scans = collect_scans(args.scans)
     outputs = output_paths(scans, args.output)
+    check_export_request(scans, args)
     model_file = resolve_model(args.model, store=args.store)
     segmenter = Segmenter(model_file, args.device, precision=args.precision, batch_size=args.batch_size,
                           leg=args.leg)
@@ -139,11 +158,13 @@ def segment_one(segmenter: Any, scan: Path, paths: dict[str, Path], args: argpar
     result = with_progress_bar(segmenter.segment_steps(volume, probabilities=args.probabilities),
                                scan_name(scan), enabled=not args.no_progress)
     paths["labels"].parent.mkdir(parents=True, exist_ok=True)
-    written = {"labels": str(save_labels(result.labels, volume, paths["labels"]))}
+    written: dict[str, Any] = {"labels": str(save_labels(result.labels, volume, paths["labels"]))}
     if args.probabilities:
         written["probabilities"] = str(save_image(np.moveaxis(result.probabilities, 0, -1), volume,
                                                   paths["probabilities"]))
         written["uncertainty"] = str(save_image(result.uncertainty, volume, paths["uncertainty"]))
+    if args.export:
+        written["exports"] = export_files(result.labels, volume, paths, scan, args, model=segmenter.card.model_id)
     voxel_ml = float(np.prod(volume.spacing)) / 1000.0
     counts = result.muscle_voxels()
     return {"scan": str(scan), **written, "shape": list(volume.shape), "spacing_mm": list(volume.spacing),
@@ -151,6 +172,21 @@ def segment_one(segmenter: Any, scan: Path, paths: dict[str, Path], args: argpar
             "seconds": {**{k: round(v, 3) for k, v in result.timings.items()},
                         "with_io": round(time.perf_counter() - start, 3)},
             "muscles": {m.abbr: {"voxels": counts[m.id], "ml": round(counts[m.id] * voxel_ml, 2)} for m in MUSCLES}}
+
+
+def export_files(labels: Any, volume: Any, paths: dict[str, Path], scan: Path, args: argparse.Namespace, *,
+                 model: str) -> dict[str, list[str]]:
+    """Write the ``--export`` formats beside the labels (BIDS in ``bids/`` there); format -> files written."""
+    from legseg_core.export import export_labels
+
+    folder, stem = paths["labels"].parent, scan_name(paths["labels"]).removesuffix("_labels")
+    written: dict[str, list[str]] = {}
+    for fmt in dict.fromkeys(args.export):
+        target = folder / "bids" if fmt == "bids" else folder
+        files = export_labels(fmt, labels, volume, target, stem, reference_dicom=args.reference_dicom,
+                              series=args.series, model=model)
+        written[fmt] = [str(path) for path in files]
+    return written
 
 
 def report(segmenter: Any, model_file: Path, results: list[dict[str, Any]], *, as_json: bool) -> None:
@@ -171,3 +207,5 @@ def report(segmenter: Any, model_file: Path, results: list[dict[str, Any]], *, a
         print(f"{item['scan']} -> {item['labels']}  ({item['patches']} patches, {item['seconds']['with_io']:.1f} s, "
               f"uncertainty {item['uncertainty_score']:.3f})")
         print("  " + "  ".join(f"{abbr} {value['ml']:.1f} ml" for abbr, value in item["muscles"].items()))
+        for fmt, files in item.get("exports", {}).items():
+            print(f"  {fmt}: " + ", ".join(files))

@@ -9,6 +9,7 @@ from qtpy.QtGui import QAction, QKeySequence
 from qtpy.QtWidgets import QFileDialog, QMessageBox
 
 from legseg_core import __version__
+from legseg_gui.app.exporting import add_export_menu
 from legseg_gui.app.opening import SCAN_FILTER, add_reference_file, import_labels, open_scan
 
 
@@ -55,6 +56,8 @@ def _file_menu(window: Any, files: Any, add: Any) -> None:
         "store the edits as a new label version without accepting it")
     add(files, "accept", "&Accept", window.accept_case, "Ctrl+Return",
         "store the labels as a version (if changed) and mark the case accepted")
+    files.addSeparator()
+    add_export_menu(window, files, add)
     files.addSeparator()
     add(files, "quit", "&Quit", window.close, QKeySequence.StandardKey.Quit)
 
