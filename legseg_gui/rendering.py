@@ -65,3 +65,16 @@ def overlay_rgba(values: np.ndarray, table: np.ndarray, *, outline: bool = False
     if outline:
         words *= outline_mask(values)
     return words.view(np.uint8).reshape(*values.shape, 4)
+
+
+def overlap_rgba(overlap: np.ndarray, labels: np.ndarray | None, *, outline: bool = False) -> np.ndarray:
+    """The overlap map's RGBA with the muscles' outlines drawn over it in their own colours.
+
+    The outlines replace the overlap colour on their pixels (never a blend of the two), so the
+    map tells where the model and the reference disagree and the outlines which muscle is which.
+    """
+    rgba = overlay_rgba(overlap, OVERLAP_TABLE, outline=outline)
+    if labels is not None:
+        edge = outline_mask(labels)
+        rgba[edge] = MUSCLE_TABLE[labels[edge]]
+    return rgba

@@ -28,12 +28,26 @@ from legseg_gui._events import connect_while_alive
 from legseg_gui.display_controls import DisplayControlsWidget
 from legseg_gui.overlap_legend import OverlapLegendWidget
 from legseg_gui.qimage import gray_pixmap, rgba_pixmap
-from legseg_gui.rendering import MUSCLE_TABLE, OVERLAP_TABLE, auto_window, overlay_rgba, window_to_gray
+from legseg_gui.rendering import MUSCLE_TABLE, auto_window, overlap_rgba, overlay_rgba, window_to_gray
 from legseg_gui.slice_canvas import SliceCanvasWidget
 from legseg_gui.view_state import SliceViewState
 
 #: Right drag: screen pixels to relative window change and level change (in windows).
 WINDOW_DRAG_RATE = 0.005
+
+
+def overlay_slice(view: "SliceViewWidget", index: tuple) -> np.ndarray | None:
+    """The RGBA overlay of ``view``'s labels or overlap map at ``index`` (a slice or section of ``[z, y, x]``).
+
+    The overlap map carries the muscles' outlines (never a blend of both); None without an overlay."""
+    state, editor, volume = view.view_state, view.editor, view.volume
+    labels = editor.labels if editor is not None and volume is not None and editor.shape == volume.shape else None
+    if state.overlay == "labels" and labels is not None:
+        return overlay_rgba(labels[index], MUSCLE_TABLE, outline=state.outline)
+    if state.overlay == "overlap" and view.overlap is not None and volume is not None \
+            and view.overlap.shape == volume.shape:
+        return overlap_rgba(view.overlap[index], None if labels is None else labels[index], outline=state.outline)
+    return None
 
 
 class SliceViewWidget(QWidget):
@@ -178,13 +192,8 @@ class SliceViewWidget(QWidget):
         self._update_status()
 
     def _overlay_pixmap(self) -> QPixmap:
-        overlay = self.view_state.overlay
-        source = self._editor.labels if overlay == "labels" and self._editor is not None else (
-            self._overlap if overlay == "overlap" else None)
-        if source is None or source.shape != self._volume.shape:  # type: ignore[union-attr]
-            return QPixmap()
-        table = MUSCLE_TABLE if overlay == "labels" else OVERLAP_TABLE
-        return rgba_pixmap(overlay_rgba(source[self.view_state.z], table, outline=self.view_state.outline))
+        rgba = overlay_slice(self, (self.view_state.z,))
+        return QPixmap() if rgba is None else rgba_pixmap(rgba)
 
     # ---- model events ------------------------------------------------------------------------
 

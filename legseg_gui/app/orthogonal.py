@@ -17,8 +17,8 @@ from qtpy.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from legseg_gui._events import connect_while_alive
 from legseg_gui.qimage import gray_pixmap, rgba_pixmap
-from legseg_gui.rendering import MUSCLE_TABLE, OVERLAP_TABLE, overlay_rgba, window_to_gray
-from legseg_gui.slice_view import SliceViewWidget
+from legseg_gui.rendering import window_to_gray
+from legseg_gui.slice_view import SliceViewWidget, overlay_slice
 
 MARKER_COLOR = QColor(255, 255, 255, 160)
 
@@ -132,21 +132,12 @@ class OrthogonalViewsWidget(QWidget):
         y, x = self.position
         sz, sy, sx = volume.spacing
         window, level = state.window
-        source, table = self._overlay_source()
         height = volume.shape[0] * sz
         for section, index, size in ((self.sagittal, (slice(None), slice(None), x), (height, volume.shape[1] * sy)),
                                      (self.coronal, (slice(None), y, slice(None)), (height, volume.shape[2] * sx))):
             gray = window_to_gray(volume.data[index], window, level)
-            overlay = overlay_rgba(source[index], table, outline=state.outline) if source is not None else None
+            overlay = overlay_slice(self.view, index)
             section.show_section(gray, overlay, opacity=state.opacity, size_mm=size, marker=state.z)
-
-    def _overlay_source(self) -> tuple[np.ndarray | None, np.ndarray]:
-        overlay = self.view.view_state.overlay
-        if overlay == "labels" and self.view.editor is not None:
-            return self.view.editor.labels, MUSCLE_TABLE
-        if overlay == "overlap" and self.view.overlap is not None:
-            return self.view.overlap, OVERLAP_TABLE
-        return None, MUSCLE_TABLE
 
     def _on_hovered(self, y: float, x: float) -> None:
         voxel = self.view.hovered_voxel()

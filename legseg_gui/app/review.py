@@ -151,7 +151,7 @@ class ReviewPanelWidget(QWidget):
         self.table.set_dice(self.tracker.dice())
         self.table.set_column("volume_difference_ml", differences)
         self.table.set_column("ahd_mm", {})
-        self.view.legend.set_counts(self.tracker.class_counts())
+        self.view.legend.set_counts(self.tracker.class_counts(), voxel_ml=voxel_ml)
 
     def dice_text(self, label: int | str) -> str:
         """The Dice shown for a muscle id or 'mean'."""

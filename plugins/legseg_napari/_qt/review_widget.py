@@ -125,7 +125,7 @@ class ReviewWidget(QWidget):
         self.table.set_column("dice", {label: values["dice"] for label, values in scores.items()})
         self.table.set_column("volume_difference_ml",
                               {label: values["volume_difference_ml"] for label, values in scores.items()})
-        self.legend.set_counts(self.session.class_counts())
+        self.legend.set_counts(self.session.class_counts(), voxel_ml=self.session.voxel_ml)
 
     # ---- distances (off the UI thread) -------------------------------------------------------------
 
