@@ -1,4 +1,4 @@
-"""Display controls of the image view: overlay kind, opacity, outline, and a window/level reset."""
+"""Display controls of the image view: overlay kind, opacity, outline, window/level presets, smooth display."""
 
 from __future__ import annotations
 
@@ -24,12 +24,19 @@ class DisplayControlsWidget(QWidget):
         self.opacity_slider.setRange(0, 100)
         self.opacity_slider.setToolTip("overlay opacity")
         self.outline_check = QCheckBox("Outline")
+        self.smooth_check = QCheckBox("Smooth")
+        self.smooth_check.setToolTip("draw the scan with smooth interpolation instead of square voxels")
+        self.preset_combo = QComboBox()
+        self.preset_combo.setToolTip("window/level from the body's intensity percentiles (right drag adjusts)")
         self.reset_button = QPushButton("Reset W/L")
-        self.reset_button.setToolTip("reset the window and level (right drag changes them)")
+        self.reset_button.setToolTip("back to the default window and level (right drag changes them)")
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        for widget in (self.overlay_combo, QLabel("Opacity"), self.opacity_slider, self.outline_check, self.reset_button):
+        for widget in (self.overlay_combo, QLabel("Opacity"), self.opacity_slider, self.outline_check,
+                       self.smooth_check, self.preset_combo, self.reset_button):
             layout.addWidget(widget)
+        self.preset_combo.activated.connect(self._on_preset_chosen)
+        self.smooth_check.toggled.connect(self._on_smooth_toggled)
         self.overlay_combo.currentIndexChanged.connect(self._on_overlay_chosen)
         self.opacity_slider.valueChanged.connect(self._on_opacity_moved)
         self.outline_check.toggled.connect(self._on_outline_toggled)
@@ -49,6 +56,17 @@ class DisplayControlsWidget(QWidget):
     def _on_reset_clicked(self) -> None:
         self.state.reset_window()
 
+    def _on_preset_chosen(self, index: int) -> None:
+        self.state.apply_preset(self.preset_combo.itemText(index))
+
+    def _on_smooth_toggled(self, checked: bool) -> None:
+        self.state.smooth = checked
+
+    def set_presets(self, names: list[str]) -> None:
+        """List the window/level presets of the shown scan (the first is the default)."""
+        self.preset_combo.clear()
+        self.preset_combo.addItems(names)
+
     def _on_state_changed(self, name: str) -> None:
         if name in ("overlay", "all"):
             self.overlay_combo.setCurrentIndex(OVERLAYS.index(self.state.overlay))
@@ -56,3 +74,5 @@ class DisplayControlsWidget(QWidget):
             self.opacity_slider.setValue(round(self.state.opacity * 100))
         if name in ("outline", "all"):
             self.outline_check.setChecked(self.state.outline)
+        if name in ("smooth", "all"):
+            self.smooth_check.setChecked(self.state.smooth)

@@ -26,9 +26,10 @@ from legseg_core.io import Volume
 from legseg_core.labels import OVERLAP_BY_ID, muscle_name
 from legseg_gui._events import connect_while_alive
 from legseg_gui.display_controls import DisplayControlsWidget
+from legseg_gui.display_window import DEFAULT_PRESET, body_extent
 from legseg_gui.overlap_legend import OverlapLegendWidget
 from legseg_gui.qimage import gray_pixmap, rgba_pixmap
-from legseg_gui.rendering import MUSCLE_TABLE, auto_window, overlap_rgba, overlay_rgba, window_to_gray
+from legseg_gui.rendering import muscle_table, overlap_rgba, overlay_rgba, window_to_gray
 from legseg_gui.slice_canvas import SliceCanvasWidget
 from legseg_gui.view_state import SliceViewState
 
@@ -42,11 +43,13 @@ def overlay_slice(view: "SliceViewWidget", index: tuple) -> np.ndarray | None:
     The overlap map carries the muscles' outlines (never a blend of both); None without an overlay."""
     state, editor, volume = view.view_state, view.editor, view.volume
     labels = editor.labels if editor is not None and volume is not None and editor.shape == volume.shape else None
+    table = muscle_table(state.hidden_labels, state.highlight)
     if state.overlay == "labels" and labels is not None:
-        return overlay_rgba(labels[index], MUSCLE_TABLE, outline=state.outline)
+        return overlay_rgba(labels[index], table, outline=state.outline)
     if state.overlay == "overlap" and view.overlap is not None and volume is not None \
             and view.overlap.shape == volume.shape:
-        return overlap_rgba(view.overlap[index], None if labels is None else labels[index], outline=state.outline)
+        return overlap_rgba(view.overlap[index], None if labels is None else labels[index], outline=state.outline,
+                            table=table)
     return None
 
 
@@ -136,9 +139,13 @@ class SliceViewWidget(QWidget):
             self.set_editor(None)
         self._volume = volume
         self.view_state.depth = volume.shape[0]
-        self.view_state.default_window = auto_window(volume.data)
+        extent = body_extent(volume.data)
+        self.view_state.window_presets = extent.presets
+        self.view_state.default_window = extent.presets[DEFAULT_PRESET]
         self.view_state.reset_window()
         self.canvas.set_grid(volume.shape[1:], volume.spacing[1:])
+        self.canvas.set_body_box(extent.box)
+        self.controls.set_presets(list(extent.presets))
         self._schedule("image", "overlay")
 
     def set_editor(self, editor: LabelEditor | None) -> None:
@@ -206,9 +213,11 @@ class SliceViewWidget(QWidget):
             self._schedule("image", "overlay")
         elif name == "window":
             self._schedule("image")
-        elif name in ("overlay", "outline"):
+        elif name in ("overlay", "outline", "hidden_labels", "highlight"):
             self.legend.setVisible(state.overlay == "overlap")
             self._schedule("overlay")
+        elif name == "smooth":
+            self.canvas.set_smooth(state.smooth)
         elif name == "opacity":
             self.canvas.set_overlay_opacity(state.opacity)
         self.slice_label.setText(f"slice {state.z} / {state.depth - 1}")
