@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from qtpy.QtCore import Qt
-from qtpy.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QPushButton, QSlider, QWidget
+from qtpy.QtWidgets import QCheckBox, QComboBox, QGridLayout, QLabel, QPushButton, QSlider, QWidget
 
 from legseg_gui._events import connect_while_alive
 from legseg_gui.view_state import OVERLAYS, SliceViewState
@@ -30,11 +30,15 @@ class DisplayControlsWidget(QWidget):
         self.preset_combo.setToolTip("window/level from the body's intensity percentiles (right drag adjusts)")
         self.reset_button = QPushButton("Reset W/L")
         self.reset_button.setToolTip("back to the default window and level (right drag changes them)")
-        layout = QHBoxLayout(self)
+        layout = QGridLayout(self)  # two rows, so the image view stays narrow enough to share its width
         layout.setContentsMargins(0, 0, 0, 0)
-        for widget in (self.overlay_combo, QLabel("Opacity"), self.opacity_slider, self.outline_check,
-                       self.smooth_check, self.preset_combo, self.reset_button):
-            layout.addWidget(widget)
+        for column, widget in enumerate((self.overlay_combo, QLabel("Opacity"), self.opacity_slider)):
+            layout.addWidget(widget, 0, column)
+        layout.addWidget(self.outline_check, 0, 3)
+        for column, widget in enumerate((self.preset_combo, self.smooth_check, self.reset_button)):
+            layout.addWidget(widget, 1, column if column == 0 else column + 1, 1, 2 if column == 0 else 1)
+        self.preset_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.preset_combo.setMinimumContentsLength(12)
         self.preset_combo.activated.connect(self._on_preset_chosen)
         self.smooth_check.toggled.connect(self._on_smooth_toggled)
         self.overlay_combo.currentIndexChanged.connect(self._on_overlay_chosen)

@@ -25,8 +25,10 @@ from legseg_core.errors import GridMismatchError
 from legseg_core.io import Volume
 from legseg_core.labels import OVERLAP_BY_ID, muscle_name
 from legseg_gui._events import connect_while_alive
+from legseg_gui.controls_help import ControlsOverlayWidget
 from legseg_gui.display_controls import DisplayControlsWidget
 from legseg_gui.display_window import DEFAULT_PRESET, body_extent
+from legseg_gui.muscle_legend import MuscleLegendWidget
 from legseg_gui.overlap_legend import OverlapLegendWidget
 from legseg_gui.qimage import gray_pixmap, rgba_pixmap
 from legseg_gui.rendering import muscle_table, overlap_rgba, overlay_rgba, window_to_gray
@@ -99,9 +101,15 @@ class SliceViewWidget(QWidget):
         slider_row = QHBoxLayout()
         slider_row.addWidget(self.slice_label)
         slider_row.addWidget(self.slice_slider, 1)
+        self.muscle_legend = MuscleLegendWidget(self.view_state)
+        self.controls_overlay = ControlsOverlayWidget(self.canvas)
+        image_row = QHBoxLayout()
+        image_row.setContentsMargins(0, 0, 0, 0)
+        image_row.addWidget(self.canvas, 1)
+        image_row.addWidget(self.muscle_legend)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.canvas, 1)
+        layout.addLayout(image_row, 1)
         layout.addLayout(slider_row)
         layout.addWidget(self.controls)
         layout.addWidget(self.legend)

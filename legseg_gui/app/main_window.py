@@ -21,7 +21,7 @@ from qtpy.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QTabWidget, QW
 from legseg_core.editing import EditingState
 from legseg_core.errors import LegsegError
 from legseg_gui.app.autosave import AutosaveController
-from legseg_gui.app.orthogonal import OrthogonalViewsWidget
+from legseg_gui.app.orthogonal import OrthogonalViewsWidget, ViewSplitterWidget
 from legseg_gui.app.panels import EditPanelWidget, SegmentPanelWidget
 from legseg_gui.app.review import ReviewPanelWidget
 from legseg_gui.app.segment_runs import SegmentationRuns
@@ -72,7 +72,6 @@ class MainWindowWidget(QMainWindow):
 
     def _build(self, finetune_arguments: tuple[str, ...]) -> None:
         self.view = SliceViewWidget(tool_state=self.tool_state)
-        self.setCentralWidget(self.view)
         self.worklist = CaseListWidget()
         self.worklist.case_activated.connect(self.open_case)
         self.segment_panel = SegmentPanelWidget(self.store)
@@ -88,11 +87,12 @@ class MainWindowWidget(QMainWindow):
             self.tabs.addTab(widget, title)
         self.orthogonal = OrthogonalViewsWidget(self.view)
         self.review_panel.pair_changed.connect(self.orthogonal.refresh)
+        self.views = ViewSplitterWidget(self.view, self.orthogonal)
+        self.setCentralWidget(self.views)
         docks = [self._dock(self.worklist, "Worklist", Qt.DockWidgetArea.LeftDockWidgetArea),
-                 self._dock(self.orthogonal, "Sagittal and coronal", Qt.DockWidgetArea.LeftDockWidgetArea),
                  self._dock(self.edit_panel, "Edit", Qt.DockWidgetArea.RightDockWidgetArea),
                  self._dock(self.tabs, "Panels", Qt.DockWidgetArea.RightDockWidgetArea)]
-        self.resizeDocks(docks, [WORKLIST_WIDTH, WORKLIST_WIDTH, PANEL_WIDTH, PANEL_WIDTH], Qt.Orientation.Horizontal)
+        self.resizeDocks(docks, [WORKLIST_WIDTH, PANEL_WIDTH, PANEL_WIDTH], Qt.Orientation.Horizontal)
         self.view.status_changed.connect(lambda text: self.statusBar().showMessage(text))
         self.edit_panel.tools.message.connect(self.say)
         self.review_panel.message.connect(self.say)

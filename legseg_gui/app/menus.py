@@ -36,10 +36,21 @@ def build_menus(window: Any) -> dict[str, QAction]:
     add(cases, "most_uncertain", "Sort by &uncertainty (highest first)",
         lambda: window.worklist.sort_by("uncertainty", descending=True))
     help_menu = bar.addMenu("&Help")
+    add(help_menu, "controls", "&Controls…", lambda: _show_controls(window), None,
+        "every mouse and key binding of the image view")
+    add(help_menu, "controls_overlay", "Controls over the &image", window.view.controls_overlay.toggle, "F1",
+        "show or hide the list of bindings over the image")
     add(help_menu, "about", "&About LegSeg", lambda: QMessageBox.about(
         window, "About LegSeg", f"LegSeg {__version__}\nSegmentation of the seven lower-leg muscles in 3D MRI.\n"
                                 f"Store: {window.store.root}"))
     return actions
+
+
+def _show_controls(window: Any) -> None:
+    from legseg_gui.controls_help import ControlsDialog
+
+    window.controls_dialog = ControlsDialog(window)
+    window.controls_dialog.show()
 
 
 def _file_menu(window: Any, files: Any, add: Any) -> None:
