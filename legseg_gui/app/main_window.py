@@ -94,6 +94,7 @@ class MainWindowWidget(QMainWindow):
                  self._dock(self.tabs, "Panels", Qt.DockWidgetArea.RightDockWidgetArea)]
         self.resizeDocks(docks, [WORKLIST_WIDTH, PANEL_WIDTH, PANEL_WIDTH], Qt.Orientation.Horizontal)
         self.view.status_changed.connect(lambda text: self.statusBar().showMessage(text))
+        self.view.status_label.hide()  # the window's status bar shows the same line
         self.edit_panel.tools.message.connect(self.say)
         self.review_panel.message.connect(self.say)
 

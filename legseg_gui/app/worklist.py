@@ -1,8 +1,12 @@
-"""The worklist: the store's cases in a table sortable by status, contrast, health and uncertainty.
+"""The worklist: the store's cases in a table sortable by status, contrast, protocol, health and uncertainty.
 
 Sorting by the model's uncertainty score (highest first) puts the cases that most need a
 review at the top. Status sorts in the order of the review (new, in review, accepted,
 excluded); an empty cell sorts last whichever way the column is sorted.
+
+The columns fit the width of the list: when their texts are wider, the widest columns shrink
+first (to a common width) and their texts are elided, the full text in the cell's tooltip. A column is one entry of :data:`COLUMNS` and :data:`HEADERS` and one value
+of :func:`cell_values`: further per-case values (quality flags, say) are added there.
 """
 
 from __future__ import annotations
@@ -19,9 +23,10 @@ from legseg_gui.app.session import UNCERTAINTY_KEY
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 ID_ROLE = Qt.ItemDataRole.UserRole + 2
-COLUMNS: tuple[str, ...] = ("case", "status", "contrast", "health", "diagnosis", "uncertainty", "slices", "versions")
-HEADERS = {"case": "Case", "status": "Status", "contrast": "Contrast", "health": "Health", "diagnosis": "Diagnosis",
-           "uncertainty": "Uncertainty", "slices": "Slices", "versions": "Versions"}
+COLUMNS: tuple[str, ...] = ("case", "status", "contrast", "protocol", "health", "diagnosis", "uncertainty", "slices",
+                             "versions")
+HEADERS = {"case": "Case", "status": "Status", "contrast": "Contrast", "protocol": "Protocol", "health": "Health",
+           "diagnosis": "Diagnosis", "uncertainty": "Uncertainty", "slices": "Slices", "versions": "Versions"}
 
 
 class _SortedItem(QTableWidgetItem):
@@ -50,11 +55,24 @@ def cell_values(case: Any) -> dict[str, tuple[str, Any]]:
     status_rank = REVIEW_STATUSES.index(case.status) if case.status in REVIEW_STATUSES else len(REVIEW_STATUSES)
     meta = case.metadata
     return {"case": (case.id, case.id), "status": (case.status.replace("_", " "), status_rank),
-            "contrast": (meta.contrast, meta.contrast), "health": (meta.health, meta.health),
+            "contrast": (meta.contrast, meta.contrast), "protocol": (meta.protocol, meta.protocol),
+            "health": (meta.health, meta.health),
             "diagnosis": (meta.diagnosis, meta.diagnosis),
             "uncertainty": ("" if uncertainty is None else f"{uncertainty:.3f}",
                             -math.inf if uncertainty is None else uncertainty),
             "slices": (str(case.slices), case.slices), "versions": (str(case.version_count), case.version_count)}
+
+
+def fitted_widths(natural: list[int], available: int) -> list[int]:
+    """Column widths that fit ``available`` pixels: the natural widths capped at the largest common cap that fits
+    (narrow columns keep their width); any room left goes to the first column."""
+    if sum(natural) <= available:
+        return [natural[0] + available - sum(natural), *natural[1:]]
+    low, high = 0, max(natural)
+    while low < high:  # the largest cap with sum(min(width, cap)) <= available
+        cap = (low + high + 1) // 2
+        low, high = (cap, high) if sum(min(w, cap) for w in natural) <= available else (low, cap - 1)
+    return [min(w, max(low, 1)) for w in natural]
 
 
 class CaseListWidget(QTableWidget):
@@ -69,9 +87,13 @@ class CaseListWidget(QTableWidget):
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.verticalHeader().setVisible(False)
-        self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.horizontalHeader().setStretchLastSection(True)
+        self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.horizontalHeader().setStretchLastSection(False)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.setWordWrap(False)
         self.setSortingEnabled(True)
+        self._natural_widths: list[int] = []
         self.cellDoubleClicked.connect(self._on_cell_double_clicked)
 
     def set_cases(self, cases: Sequence[Any], *, current: str | None = None) -> None:
@@ -82,14 +104,31 @@ class CaseListWidget(QTableWidget):
             for column, (text, key) in enumerate(cell_values(case)[c] for c in COLUMNS):
                 item = _SortedItem(text)
                 item.setData(SORT_ROLE, key)
+                item.setToolTip(text)
                 item.setData(ID_ROLE, case.id)
                 if COLUMNS[column] == "case":
                     item.setToolTip(f"{case.id}: {case.metadata.contrast}, {case.metadata.health}, "
                                     f"{case.split} split, {case.version_count} label version(s)")
                 self.setItem(row, column, item)
         self.setSortingEnabled(True)
+        self.resizeColumnsToContents()
+        self._natural_widths = [self.columnWidth(column) for column in range(len(COLUMNS))]
+        self.fit_columns()
         if current is not None:
             self.select_case(current)
+
+    def fit_columns(self) -> None:
+        """Give the columns their texts' widths; in a narrower list the widest columns shrink first, to a common
+        cap, and their texts are elided."""
+        if not self._natural_widths:
+            return
+        widths = fitted_widths(self._natural_widths, self.viewport().width())
+        for column, width in enumerate(widths):
+            self.setColumnWidth(column, width)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().resizeEvent(event)
+        self.fit_columns()
 
     def sort_by(self, column: str, *, descending: bool = False) -> None:
         """Sort by a column name of :data:`COLUMNS` (e.g. most uncertain first: 'uncertainty', descending)."""
