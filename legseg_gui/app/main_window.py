@@ -92,11 +92,16 @@ class MainWindowWidget(QMainWindow):
         docks = [self._dock(self.worklist, "Worklist", Qt.DockWidgetArea.LeftDockWidgetArea),
                  self._dock(self.edit_panel, "Edit", Qt.DockWidgetArea.RightDockWidgetArea),
                  self._dock(self.tabs, "Panels", Qt.DockWidgetArea.RightDockWidgetArea)]
+        self._docks = docks
         self.resizeDocks(docks, [WORKLIST_WIDTH, PANEL_WIDTH, PANEL_WIDTH], Qt.Orientation.Horizontal)
         self.view.status_changed.connect(lambda text: self.statusBar().showMessage(text))
         self.view.status_label.hide()  # the window's status bar shows the same line
         self.edit_panel.tools.message.connect(self.say)
         self.review_panel.message.connect(self.say)
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt override): dock widths once the window has its size
+        super().showEvent(event)
+        self.resizeDocks(self._docks, [WORKLIST_WIDTH, PANEL_WIDTH, PANEL_WIDTH], Qt.Orientation.Horizontal)
 
     def show_panel(self, name: str) -> None:
         """Bring a side panel to the front: 'segment', 'review' or 'finetune'."""

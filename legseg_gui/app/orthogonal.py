@@ -71,7 +71,7 @@ class SectionWidget(QWidget):
             draw_annotations(painter, self.width(), self.height(), self.directions,
                              target.width() / max(self._size_mm[1], 1e-6))
         painter.setPen(QPen(QColor(230, 230, 230)))
-        painter.drawText(6, self.height() - 28, self.title)
+        painter.drawText(6, 16, self.title)
         painter.end()
 
     def mousePressEvent(self, event) -> None:  # noqa: N802

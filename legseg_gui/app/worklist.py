@@ -5,7 +5,8 @@ review at the top. Status sorts in the order of the review (new, in review, acce
 excluded); an empty cell sorts last whichever way the column is sorted.
 
 The columns fit the width of the list: when their texts are wider, the widest columns shrink
-first (to a common width) and their texts are elided, the full text in the cell's tooltip. A column is one entry of :data:`COLUMNS` and :data:`HEADERS` and one value
+first (to a common width) and their texts are elided, the full text in the cell's tooltip; in a
+list too narrow for every column at a legible width, the least needed columns are left out. A column is one entry of :data:`COLUMNS` and :data:`HEADERS` and one value
 of :func:`cell_values`: further per-case values (quality flags, say) are added there.
 """
 
@@ -63,16 +64,28 @@ def cell_values(case: Any) -> dict[str, tuple[str, Any]]:
             "slices": (str(case.slices), case.slices), "versions": (str(case.version_count), case.version_count)}
 
 
+#: Columns in the order they give way when the list is too narrow for all of them (the last one first).
+PRIORITY: tuple[str, ...] = ("case", "status", "contrast", "health", "uncertainty", "diagnosis", "protocol",
+                             "versions", "slices")
+MIN_COLUMN_WIDTH = 56
+
+
 def fitted_widths(natural: list[int], available: int) -> list[int]:
-    """Column widths that fit ``available`` pixels: the natural widths capped at the largest common cap that fits
-    (narrow columns keep their width); any room left goes to the first column."""
-    if sum(natural) <= available:
-        return [natural[0] + available - sum(natural), *natural[1:]]
-    low, high = 0, max(natural)
+    """Column widths (in :data:`COLUMNS` order, 0 = hidden) that fit ``available`` pixels: the natural widths
+    capped at the largest common cap that fits, no column narrower than :data:`MIN_COLUMN_WIDTH` (columns of
+    low :data:`PRIORITY` are hidden until the rest fit); room to spare goes to the case column."""
+    shown = list(PRIORITY)
+    while len(shown) > 1 and MIN_COLUMN_WIDTH * len(shown) > available:
+        shown.pop()
+    widths = [natural[i] if COLUMNS[i] in shown else 0 for i in range(len(COLUMNS))]
+    if sum(widths) <= available:
+        widths[0] += available - sum(widths)
+        return widths
+    low, high = MIN_COLUMN_WIDTH, max(widths)
     while low < high:  # the largest cap with sum(min(width, cap)) <= available
         cap = (low + high + 1) // 2
-        low, high = (cap, high) if sum(min(w, cap) for w in natural) <= available else (low, cap - 1)
-    return [min(w, max(low, 1)) for w in natural]
+        low, high = (cap, high) if sum(min(w, cap) for w in widths) <= available else (low, cap - 1)
+    return [min(w, low) for w in widths]
 
 
 class CaseListWidget(QTableWidget):
@@ -124,7 +137,9 @@ class CaseListWidget(QTableWidget):
             return
         widths = fitted_widths(self._natural_widths, self.viewport().width())
         for column, width in enumerate(widths):
-            self.setColumnWidth(column, width)
+            self.setColumnHidden(column, width == 0)
+            if width:
+                self.setColumnWidth(column, width)
 
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override)
         super().resizeEvent(event)

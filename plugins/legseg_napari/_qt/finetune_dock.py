@@ -13,6 +13,7 @@ from qtpy.QtWidgets import QFormLayout, QLabel, QVBoxLayout, QWidget
 
 from legseg_core.errors import LegsegError
 from legseg_gui.finetune_widget import FinetuneWidget
+from legseg_napari._qt.docks import dock_opened
 from legseg_napari._qt.store_path import StorePathWidget
 
 
@@ -21,6 +22,7 @@ class FinetuneDockWidget(QWidget):
 
     def __init__(self, napari_viewer: Any, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        dock_opened(self, napari_viewer)  # tabbed with the other LegSeg docks, oblique 3D camera
         self.viewer = napari_viewer
         self.store: Any = None
         self.store_path = StorePathWidget()
