@@ -12,11 +12,13 @@ from __future__ import annotations
 import weakref
 from typing import Any
 
-from qtpy.QtCore import QEvent, QObject
+from qtpy.QtCore import QEvent, QObject, QTimer
 from qtpy.QtWidgets import QDockWidget, QMainWindow, QWidget
 
 #: The property that marks a LegSeg dock widget.
 MARK = "legseg_dock"
+#: The property of a LegSeg dock already placed (the first one placed is where the others become tabs).
+PLACED = "legseg_dock_placed"
 #: The 3D camera's view direction and up direction, in napari's (z, y, x) world order: looking toward the
 #: posterior and the patient's left, a little downward; superior up.
 OBLIQUE_VIEW = (-0.35, 0.8, 0.5)
@@ -31,14 +33,16 @@ class _TabWhenDocked(QObject):
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt override)
         if event.type() == QEvent.Type.Show:
             watched.removeEventFilter(self)
-            tab_with_legseg_docks(watched)  # type: ignore[arg-type]
+            widget = weakref.ref(watched)  # napari places the dock after showing it: tab it on the next turn
+            QTimer.singleShot(0, lambda: widget() is not None and tab_with_legseg_docks(widget()))
         return False
 
 
 _TABBER = _TabWhenDocked()
 
 
-def _dock_of(widget: QWidget) -> QDockWidget | None:
+def dock_of(widget: QWidget) -> QDockWidget | None:
+    """The dock widget that holds ``widget``, or None."""
     parent = widget.parentWidget()
     while parent is not None and not isinstance(parent, QDockWidget):
         parent = parent.parentWidget()
@@ -56,15 +60,29 @@ def legseg_docks(window: QMainWindow) -> list[QDockWidget]:
 
 
 def tab_with_legseg_docks(widget: QWidget) -> None:
-    """Put the dock holding ``widget`` as a tab onto the first other LegSeg dock of its window, and raise it."""
-    dock = _dock_of(widget)
+    """Put the dock holding ``widget`` as a tab onto the first LegSeg dock placed before it, and raise it."""
+    dock = dock_of(widget)
     window = dock.parentWidget() if dock is not None else None
     if dock is None or not isinstance(window, QMainWindow):
         return
-    others = [other for other in legseg_docks(window) if other is not dock and not other.isFloating()]
-    if others:
-        window.tabifyDockWidget(others[0], dock)
+    placed = [other for other in legseg_docks(window)
+              if other is not dock and other.property(PLACED) and not other.isFloating()]
+    dock.setProperty(PLACED, True)
+    if placed:
+        window.tabifyDockWidget(placed[0], dock)
         dock.raise_()
+    fit_on_screen(window)
+
+
+def fit_on_screen(window: QMainWindow) -> None:
+    """Shrink a window that grew past its screen's free area (docks added one under another make it tall)."""
+    screen = window.screen()
+    if screen is None:
+        return
+    available = screen.availableGeometry()
+    width, height = min(window.width(), available.width()), min(window.height(), available.height())
+    if (width, height) != (window.width(), window.height()):
+        window.resize(width, height)
 
 
 def dock_opened(widget: QWidget, viewer: Any) -> QWidget:
