@@ -7,6 +7,12 @@ reads its JSON lines: a progress bar, a live plot of the training loss (per step
 validation Dice (per epoch), cancel (terminates the process; the store's registry is crash
 safe, so the active model never changes on a cancelled run), and at the end the gate's
 verdict (promoted or not, and why) with one-click rollback.
+
+A store without accepted validation or test cases (a new user's first corrections) cannot
+validate a candidate: it waits as an *unvalidated* candidate, and the panel shows the gate's
+comparison with the active model on the cases it learnt from (:mod:`legseg_core.training.gate`).
+"Use it (unvalidated)" puts it to use after one confirmation; the choice is recorded in the
+model's status log and "Roll back" undoes it.
 """
 
 from __future__ import annotations
@@ -34,14 +40,46 @@ LOSS_COLOR, DICE_COLOR = (200, 60, 60), (40, 160, 70)
 
 
 def unseen_accepted_cases(store: Any) -> dict[str, Any]:
-    """How many accepted train-split cases the active model has not seen (their accepted version)."""
+    """How many accepted train-split cases the active model has not seen (their accepted version), how many
+    accepted held-out cases the gate can judge on, the unvalidated candidate waiting for a choice, and
+    ``problem``: why the active model cannot be fine-tuned (its file missing or damaged), or None."""
+    from legseg_core.training.finetune import unvalidated_candidate
     from legseg_core.training.registry import ModelRegistry
 
-    active = ModelRegistry(store).active()
+    registry = ModelRegistry(store)
+    active = registry.active()
     accepted = store.accepted_cases(split="train")
     seen = set(active.data) if active is not None else set()
     unseen = [case.id for case in accepted if (case.id, case.accepted_version) not in seen]
-    return {"active": None if active is None else active.id, "accepted": len(accepted), "unseen": len(unseen)}
+    held_out = len(store.accepted_cases(split="validation")) + len(store.accepted_cases(split="test"))
+    waiting = unvalidated_candidate(store)
+    problem = None
+    if active is not None:
+        try:
+            registry.verified_path(active)
+        except LegsegError as error:
+            problem = str(error)
+    return {"active": None if active is None else active.id, "accepted": len(accepted), "unseen": len(unseen),
+            "held_out": held_out, "unvalidated": None if waiting is None else waiting.id, "problem": problem}
+
+
+def counts_text(counts: dict[str, Any] | None) -> str:
+    """What the panel says about the store before fine-tuning: new cases, and how the gate will judge."""
+    if counts is None:
+        return "No store is open."
+    if counts["active"] is None:
+        return ("The store has no active model: register the starter models with `legseg starter register` "
+                "or train one with `legseg train`.")
+    if counts.get("problem"):
+        return f"Cannot fine-tune: {counts['problem']}"
+    text = (f"{counts['unseen']} accepted training case(s) that the active model {counts['active']} has "
+            f"not seen (of {counts['accepted']} accepted).")
+    if not counts.get("held_out"):
+        text += (" No accepted validation or test case yet: the gate will compare the new model with the "
+                 "active one on the cases it learns from, and you choose whether to use it.")
+    if counts.get("unvalidated"):
+        text += f" Unvalidated candidate waiting: {counts['unvalidated']}."
+    return text
 
 
 def finetune_command(store_root: str, extra_arguments: Sequence[str] = ()) -> tuple[str, list[str]]:
@@ -55,6 +93,9 @@ def verdict_text(result: dict[str, Any]) -> str:
     decision = result.get("decision", "?")
     candidate = result.get("candidate") or "no candidate"
     headline = {"promoted": f"Promoted: {candidate} is now the active model.",
+                "promoted unvalidated": f"Promoted unvalidated: {candidate} is now the active model.",
+                "unvalidated": f"Not validated: {candidate} waits for your choice; \"Use it (unvalidated)\" makes "
+                               f"it active, {result.get('base')} stays active until then.",
                 "rejected": f"Not promoted: {candidate} was rejected; {result.get('base')} stays active.",
                 "kept as candidate": f"Not promoted: {candidate} is kept as a candidate."}.get(decision, decision)
     reasons = (result.get("verdict") or {}).get("reasons") or []
@@ -105,8 +146,11 @@ class FinetuneWidget(QWidget):
         self.verdict_label.setWordWrap(True)
         self.rollback_button = QPushButton("Roll back")
         self.rollback_button.setToolTip("re-activate the model that was active before the current one")
+        self.use_button = QPushButton("Use it (unvalidated)")
+        self.use_button.setToolTip("make the fine-tuned candidate active although the store has no held-out case "
+                                   "to validate it on (recorded; Roll back undoes it)")
         buttons = QHBoxLayout()
-        for button in (self.start_button, self.refresh_button, self.rollback_button):
+        for button in (self.start_button, self.use_button, self.refresh_button, self.rollback_button):
             buttons.addWidget(button)
         layout = QVBoxLayout(self)
         layout.addWidget(self.unseen_label)
@@ -118,6 +162,7 @@ class FinetuneWidget(QWidget):
         self.start_button.clicked.connect(self.start)
         self.refresh_button.clicked.connect(self.refresh)
         self.rollback_button.clicked.connect(self._on_rollback_clicked)
+        self.use_button.clicked.connect(self._on_use_clicked)
         self.progress.cancel_requested.connect(self.cancel)
         self.progress.cancel_button.setEnabled(False)
 
@@ -140,16 +185,10 @@ class FinetuneWidget(QWidget):
     def _show_counts(self, counts: dict[str, Any] | None) -> None:
         self.counts = counts
         running = self.running
-        if counts is None:
-            text = "No store is open."
-        elif counts["active"] is None:
-            text = "The store has no active model yet: train one with `legseg train`."
-        else:
-            text = (f"{counts['unseen']} accepted training case(s) that the active model {counts['active']} has "
-                    f"not seen (of {counts['accepted']} accepted).")
-        self.unseen_label.setText(text)
-        ready = bool(counts and counts["active"] and counts["unseen"])
+        self.unseen_label.setText(counts_text(counts))
+        ready = bool(counts and counts["active"] and counts["unseen"] and not counts.get("problem"))
         self.start_button.setEnabled(ready and not running)
+        self.use_button.setEnabled(bool(counts and counts.get("unvalidated")) and not running)
         self.rollback_button.setEnabled(bool(counts and counts["active"]) and not running)
 
     # ---- the process -----------------------------------------------------------------------------------
@@ -173,8 +212,8 @@ class FinetuneWidget(QWidget):
         self.process.readyReadStandardOutput.connect(self._on_output)
         self.process.readyReadStandardError.connect(self._on_error_output)
         self.process.finished.connect(self._on_process_finished)
-        self.start_button.setEnabled(False)
-        self.rollback_button.setEnabled(False)
+        for button in (self.start_button, self.use_button, self.rollback_button):
+            button.setEnabled(False)
         self.progress.begin("starting the fine-tuning process")
         self.process.start()
 
@@ -238,7 +277,7 @@ class FinetuneWidget(QWidget):
         if self.result is not None:
             self.progress.end("fine-tuning: done")
             self.verdict_label.setText(verdict_text(self.result))
-            if self.result.get("decision") == "promoted":
+            if self.result.get("decision") in ("promoted", "promoted unvalidated"):
                 self.models_changed.emit()
         elif exit_code == 0:
             self.progress.end("fine-tuning ended without a result", success=False)
@@ -262,6 +301,36 @@ class FinetuneWidget(QWidget):
             self.verdict_label.setText(str(error))
             return
         self.verdict_label.setText(f"Rolled back: {model.id} is the active model again.")
+        self.models_changed.emit()
+        self.refresh()
+
+    # ---- using an unvalidated candidate ----------------------------------------------------------------
+
+    def confirm(self, title: str, text: str) -> bool:
+        """Ask yes or no (tests replace this method)."""
+        from qtpy.QtWidgets import QMessageBox
+
+        buttons = QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel
+        return QMessageBox.question(self, title, text, buttons) == QMessageBox.StandardButton.Yes
+
+    def _on_use_clicked(self) -> None:
+        candidate = (self.counts or {}).get("unvalidated")
+        if self.store is None or not candidate:
+            return
+        if not self.confirm("Use an unvalidated model", f"The store has no accepted validation or test case, so "
+                            f"{candidate} was only checked on the cases it learnt from.\nMake it the active model "
+                            "anyway? The choice is recorded; Roll back undoes it."):
+            return
+        from legseg_core.store import default_author
+        from legseg_core.training.finetune import use_unvalidated
+
+        try:
+            model = use_unvalidated(self.store, candidate, author=default_author(), where="fine-tune panel")
+        except LegsegError as error:
+            self.verdict_label.setText(str(error))
+            return
+        self.verdict_label.setText(f"In use, unvalidated (your recorded choice): {model.id} is the active model. "
+                                   "Roll back returns to the one before.")
         self.models_changed.emit()
         self.refresh()
 

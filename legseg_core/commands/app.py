@@ -36,11 +36,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "segmentation, review with live Dice, and fine-tuning. With --screenshot and --quit it renders "
                     "the window offscreen, saves it and exits (for machines without a display).")
     parser.add_argument("--store", metavar="PATH", default=None,
-                        help="the store folder (default: $LEGSEG_STORE, else the user data folder; created if missing)")
+                        help="the store folder (default: $LEGSEG_STORE, else the user data folder; created if missing, "
+                             "with the starter models, the starter U-Net active)")
     parser.add_argument("--open", metavar="SCAN", default=None,
                         help="a case id of the store, or a NIfTI file or DICOM folder to add to the store and open")
     parser.add_argument("--labels", metavar="FILE", default=None,
-                        help="labels on the scan's grid to open as unsaved edits")
+                        help="labels on the scan's grid to open as unsaved edits; saved, they keep the file's provenance "
+                             "(predicted:<model> for a `legseg segment` output, else imported:<file name>)")
     parser.add_argument("--reference", metavar="FILE", default=None,
                         help="reference labels (e.g. a manual segmentation) to compare against in the review panel")
     parser.add_argument("--overlay", choices=OVERLAYS, default=None, help="what to overlay on the scan at start")
@@ -51,7 +53,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="window size in pixels (default 1400x900)")
     parser.add_argument("--screenshot", metavar="OUT.png", default=None,
                         help="save the window as a PNG (and OUT.json: where the slice lies in it)")
-    parser.add_argument("--quit", action="store_true", help="quit at once (after --screenshot); draws offscreen")
+    parser.add_argument("--quit", action="store_true", help="quit at once (after --screenshot) without saving any edits; draws offscreen")
     parser.set_defaults(handler=run)
 
 

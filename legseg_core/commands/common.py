@@ -31,6 +31,15 @@ def add_volume_options(parser: argparse.ArgumentParser) -> None:
                        help="DICOM folder with several series: the series uid, number or description")
 
 
+def add_relabel_option(parser: argparse.ArgumentParser, what: str = "the labels") -> None:
+    """``--relabel SCHEME``: map another tool's label values onto the muscle ids 1..7 on reading."""
+    parser.add_argument("--relabel", default=None, metavar="SCHEME",
+                        help=f"map another tool's values in {what} onto the muscle ids 1..7: a built-in scheme "
+                             f"(qmritools-calf, legseg), an ITK-SNAP label description file whose label names "
+                             f"are muscle names (abbreviations, full names, Dafne's ROI names), or VALUE=MUSCLE "
+                             f"pairs such as 13=GM,15=GL; values the scheme leaves unmapped are refused")
+
+
 def volume_options(args: argparse.Namespace) -> dict[str, Any]:
     """Keyword arguments for load_volume from the options of add_volume_options."""
     frame = args.frame

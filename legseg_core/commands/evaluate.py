@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from legseg_core.commands.common import print_json, with_progress_bar
+from legseg_core.commands.common import add_relabel_option, print_json, with_progress_bar
 
 CASE_ID_HELP = ("Folders are matched by case id: the file name without .nii/.nii.gz and without one trailing "
                 "suffix _labels, _label, _seg, _segmentation, _pred, _prediction, _manual, _reference, _ref, "
@@ -35,6 +35,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--resample", action="store_true",
                         help="resample predictions on another grid onto the reference grid (nearest neighbour) "
                              "instead of refusing them")
+    parser.add_argument("--per-leg", action="store_true",
+                        help="also score each leg on its own: every model appears three times, '<name>' (both "
+                             "legs), '<name> right' and '<name> left' (legs parted where the reference's muscles "
+                             "part); CSV rows and JSON entries carry a 'leg' field")
     parser.add_argument("--json", action="store_true", help="print every score, summary and test as JSON")
     parser.add_argument("--csv", metavar="FILE", help="write one row per model, case and muscle with every score")
     parser.add_argument("--summary-csv", metavar="FILE", help="write the mean ± SD (n) summaries as CSV")
@@ -43,6 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="write PNGs: per-muscle Dice box plots and the Figure 4 overlay of each case")
     parser.add_argument("--image", metavar="PATH",
                         help="scan(s) under the overlays: a file, or a folder matched by case id (optional)")
+    add_relabel_option(parser, "the reference labels")
     parser.set_defaults(handler=run)
 
 
@@ -53,21 +58,24 @@ def run(args: argparse.Namespace) -> int:
     sources = [args.reference, args.prediction, *args.compare]
     cases = match_cases(sources)
     names = model_names(args.names, sources[1:])
-    models = {}
+    models, legs = {}, {}
     for index, name in enumerate(names, start=1):
-        work = evaluate_cases(cases, model_index=index, resample=args.resample)
-        models[name] = with_progress_bar(work, f"evaluating {name}", enabled=sys.stderr.isatty())
+        for leg in (None, "right", "left") if args.per_leg else (None,):
+            label = name if leg is None else f"{name} {leg}"
+            work = evaluate_cases(cases, model_index=index, resample=args.resample, relabel=args.relabel, leg=leg)
+            models[label] = with_progress_bar(work, f"evaluating {label}", enabled=sys.stderr.isatty())
+            legs[label] = leg or "both"
     ahd = "ahd_voxels" if args.unit == "voxel" else "ahd_mm"
     metrics = ("dice", ahd, "hd95_mm")
     first = names[0]
     tests = [test for name in names[1:]
              for test in compare_models(models[first], models[name], metrics=("dice", ahd), names=(first, name))]
     report = markdown_report(models, metrics, tests)
-    write_outputs(args, models, metrics, report)
+    write_outputs(args, models, metrics, report, legs)
     if args.plot:
         write_plots(Path(args.plot), models, cases, args)
     if args.json:
-        print_json(json_payload(models, metrics, tests, cases.unmatched))
+        print_json(json_payload(models, metrics, tests, cases.unmatched, legs))
     else:
         print(report, end="")
         for key, missing in cases.unmatched.items():
@@ -96,15 +104,16 @@ def model_names(names: list[str] | None, sources: list[str]) -> list[str]:
     return result
 
 
-def write_outputs(args: argparse.Namespace, models: dict, metrics: tuple[str, ...], report: str) -> None:
-    """The --csv, --summary-csv and --markdown files."""
+def write_outputs(args: argparse.Namespace, models: dict, metrics: tuple[str, ...], report: str,
+                  legs: dict[str, str]) -> None:
+    """The --csv, --summary-csv and --markdown files (with a 'leg' column when scored per leg)."""
     from legseg_core.errors import InputPathError
     from legseg_core.evaluation.tables import score_records, summary_records, write_csv
 
     if args.csv:
-        write_csv(score_records(models), args.csv)
+        write_csv(with_leg(score_records(models), legs, args.per_leg), args.csv)
     if args.summary_csv:
-        write_csv(summary_records(models, metrics), args.summary_csv)
+        write_csv(with_leg(summary_records(models, metrics), legs, args.per_leg), args.summary_csv)
     if args.markdown:
         path = Path(args.markdown)
         if not path.parent.is_dir():
@@ -123,7 +132,7 @@ def write_plots(folder: Path, models: dict, cases: Any, args: argparse.Namespace
     images = _image_paths(args.image, cases.case_ids)
     first = next(iter(models))
     for key in cases.case_ids:
-        reference, prediction = load_pair(*cases.paths[key][:2], resample=args.resample)
+        reference, prediction = load_pair(*cases.paths[key][:2], resample=args.resample, relabel=args.relabel)
         image = _load_image(images.get(key), reference)
         written.append(overlay_png(overlap_map(reference.data, prediction.data), folder / f"overlap_{key}.png",
                                    image=image, spacing=reference.spacing, title=f"{key}: manual vs {first}"))
@@ -154,7 +163,15 @@ def _load_image(path: Path | None, reference: Any) -> Any:
     return image.data
 
 
-def json_payload(models: dict, metrics: tuple[str, ...], tests: list, unmatched: dict) -> dict[str, Any]:
+def with_leg(rows: list[dict[str, Any]], legs: dict[str, str], per_leg: bool) -> list[dict[str, Any]]:
+    """CSV rows with the leg each model entry scored, after the model column (rows unchanged without --per-leg)."""
+    if not per_leg:
+        return rows
+    return [{"model": row["model"], "leg": legs[row["model"]], **row} for row in rows]
+
+
+def json_payload(models: dict, metrics: tuple[str, ...], tests: list, unmatched: dict,
+                 legs: dict[str, str] | None = None) -> dict[str, Any]:
     """Every score, the summaries and the tests, with NaN as null."""
     from legseg_core.evaluation.tables import jsonable, per_case_summary, per_muscle_summary
     from legseg_core.labels import MUSCLE_BY_ID
@@ -162,6 +179,7 @@ def json_payload(models: dict, metrics: tuple[str, ...], tests: list, unmatched:
     payload: dict[str, Any] = {"models": {}, "tests": [t.to_dict() for t in tests], "unmatched_cases": unmatched}
     for name, cases in models.items():
         payload["models"][name] = {
+            "leg": (legs or {}).get(name, "both"),
             "cases": [case.to_dict() for case in cases],
             "per_muscle": {metric: {MUSCLE_BY_ID[label].abbr: vars(summary)
                                     for label, summary in per_muscle_summary(cases, metric).items()}

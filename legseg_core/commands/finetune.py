@@ -20,7 +20,7 @@ from legseg_core.progress import Progress, drive
 from legseg_core.training.recipes import FINETUNE
 
 FINETUNE_OPTIONS = ("model", "epochs", "store", "device", "seed", "recipe_option", "threads", "no_progress",
-                    "json", "json_progress", "mean_tolerance", "muscle_tolerance")
+                    "json", "json_progress", "mean_tolerance", "muscle_tolerance", "use_unvalidated")
 
 
 _RECIPE_TEXT = (f" The finetune recipe: {FINETUNE.epochs} epochs of at least {FINETUNE.min_epoch_steps} steps of "
@@ -35,7 +35,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Fine-tune the active model on the accepted train-split cases whose label versions it has not "
                     "seen, mixed with a replay sample of cases it has seen; register the candidate and promote it "
                     "only if, on the held-out (validation and test) cases, its mean Dice and every muscle's Dice "
-                    "are at least the active model's minus the tolerances." + _RECIPE_TEXT)
+                    "are at least the active model's minus the tolerances. In a store without held-out cases "
+                    "nothing is decided: the candidate is kept as an unvalidated candidate (use it with "
+                    "`legseg models promote ID`), and the same comparison on the cases it learnt from is "
+                    "reported to inform that choice." + _RECIPE_TEXT)
     parser.add_argument("--model", metavar="ID", default=None, help="start from this model (default: the active one)")
     parser.add_argument("--epochs", type=int, default=None,
                         help=f"number of epochs (default: the finetune recipe's, {FINETUNE.epochs})")
@@ -44,6 +47,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="the candidate's mean Dice may be this much below the active model's (default 0.01)")
     parser.add_argument("--muscle-tolerance", type=float, default=0.02,
                         help="each muscle's Dice may be this much below the active model's (default 0.02)")
+    parser.add_argument("--use-unvalidated", action="store_true",
+                        help="when the store has no held-out case, make the candidate active anyway if it is not "
+                             "worse on the cases it learnt from (recorded as unvalidated; `legseg models rollback` "
+                             "undoes it)")
     parser.add_argument("--json-progress", action="store_true",
                         help="print one JSON object per line (progress events, then the result) for a GUI process")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -74,7 +81,8 @@ def _finetune(args: argparse.Namespace) -> int:
     store = Store.open(args.store)
     request = FinetuneRequest(model=args.model, epochs=args.epochs, seed=args.seed, device=args.device,
                               recipe_options=parse_pairs(args.recipe_option, "--recipe-option"),
-                              rule=GateRule(args.mean_tolerance, args.muscle_tolerance))
+                              rule=GateRule(args.mean_tolerance, args.muscle_tolerance),
+                              use_unvalidated=args.use_unvalidated)
     work = finetune_from_store(store, request)
     if args.json_progress:
         report = drive(work, lambda event: _print_line(progress_record(event)), what="fine-tuning")
@@ -115,5 +123,6 @@ def _print_report(report: Any) -> None:
     if report.verdict is not None:
         for reason in report.verdict.reasons:
             print(f"  {reason}")
+        where = "held-out" if report.verdict.held_out else "learnt-case (not held-out)"
         print_dice(report.verdict.candidate.dice, report.verdict.candidate.mean_dice,
-                   f"candidate held-out Dice ({len(report.verdict.candidate.cases)} cases)")
+                   f"candidate {where} Dice ({len(report.verdict.candidate.cases)} cases)")

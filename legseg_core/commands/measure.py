@@ -6,7 +6,7 @@ import argparse
 import math
 from pathlib import Path
 
-from legseg_core.commands.common import print_json
+from legseg_core.commands.common import add_relabel_option, print_json
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -25,8 +25,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "areas use the masks as drawn)")
     parser.add_argument("--erode-mode", choices=("in-plane", "3d"), default="in-plane",
                         help="erode within each axial slice (default; keeps thick end slices) or in 3D")
-    parser.add_argument("--relabel", choices=("qmritools-calf",), default=None,
-                        help="map another tool's label values onto the muscle ids 1..7 first")
+    add_relabel_option(parser)
+    parser.add_argument("--per-leg", action="store_true",
+                        help="also measure each leg on its own (legs parted where their muscles part; a single leg "
+                             "is placed by its side of the field of view): rows for both, right and left")
     parser.add_argument("--csv", metavar="FILE",
                         help="write one row per muscle (the area profile as a space-separated list)")
     parser.add_argument("--json", action="store_true", help="print the measurements as JSON")
@@ -49,14 +51,10 @@ def parse_images(specs: list[str]) -> dict[str, Path]:
 
 
 def load_label_map(path: str, relabel: str | None):
-    """The label Volume, validated to 0..7, remapped first with a known mapping if asked."""
-    from legseg_core.io import load_labels, load_volume
-    from legseg_core.io.relabel import KNOWN_MAPPINGS, remap_labels
+    """The label Volume, validated to 0..7, remapped first with a label scheme if asked."""
+    from legseg_core.io import load_labels
 
-    if relabel is None:
-        return load_labels(path)
-    raw = load_volume(path)
-    return raw.with_data(remap_labels(raw.data, KNOWN_MAPPINGS[relabel]))
+    return load_labels(path, relabel=relabel)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -67,18 +65,38 @@ def run(args: argparse.Namespace) -> int:
     labels = load_label_map(args.labels, args.relabel)
     images = {name: load_volume(path) for name, path in parse_images(args.image).items()}
     results = measure_volumes(labels, images, erode=args.erode, erode_mode=args.erode_mode)
+    legs, split = per_leg_results(labels, images, args) if args.per_leg else ({}, None)
     if args.csv:
-        write_csv([m.flat() for m in results], args.csv)
+        rows = [{"leg": "both", **m.flat()} for m in results] if args.per_leg else [m.flat() for m in results]
+        write_csv(rows + [{"leg": leg, **m.flat()} for leg, measured in legs.items() for m in measured], args.csv)
     if args.json:
-        print_json(jsonable({"labels": args.labels, "spacing_mm": list(labels.spacing), "erode": args.erode,
-                             "erode_mode": args.erode_mode, "muscles": [m.to_dict() for m in results]}))
+        payload = {"labels": args.labels, "spacing_mm": list(labels.spacing), "erode": args.erode,
+                   "erode_mode": args.erode_mode, "muscles": [m.to_dict() for m in results]}
+        if split is not None:
+            payload["legs"] = {"split": split.method, **{leg: [m.to_dict() for m in measured]
+                                                         for leg, measured in legs.items()}}
+        print_json(jsonable(payload))
         return 0
-    print_table(results, list(images))
+    print_table(results, list(images), "both legs" if args.per_leg else None)
+    for leg, measured in legs.items():
+        print_table(measured, list(images), f"{leg} leg")
     return 0
 
 
-def print_table(results: list, image_names: list[str]) -> None:
-    """One line per muscle: volume, mean area, slices, image means and fat fraction."""
+def per_leg_results(labels, images: dict, args: argparse.Namespace) -> tuple[dict[str, list], object]:
+    """Each leg's measurements (``{leg: [MuscleMeasurement]}``) and the split that parted them."""
+    from legseg_core.evaluation.legs import split_labels
+    from legseg_core.evaluation.measure import measure_volumes
+
+    split = split_labels(labels.data)
+    return ({leg: measure_volumes(labels.with_data(split.leg_labels(labels.data, leg)), images, erode=args.erode,
+                                  erode_mode=args.erode_mode) for leg in split.sides}, split)
+
+
+def print_table(results: list, image_names: list[str], title: str | None = None) -> None:
+    """One line per muscle: volume, mean area, slices, image means and fat fraction (under a title if given)."""
+    if title:
+        print(f"{title}:")
     fat_fraction = any(not math.isnan(m.fat_fraction) for m in results)
     header = f"{'muscle':<6} {'volume ml':>10} {'area mm2':>10} {'slices':>6}"
     header += "".join(f" {('mean ' + n)[:14]:>14}" for n in image_names)

@@ -109,7 +109,17 @@ def _print_metrics(metrics: dict[str, Any]) -> None:
 
 
 def run_promote(args: argparse.Namespace) -> int:
-    model = _registry(args).promote(args.model, reason=args.reason or "promoted by hand")
+    registry = _registry(args)
+    model = registry.get(args.model)
+    if model.status == "candidate" and (model.metrics.get("gate") or {}).get("held_out") is False:
+        from legseg_core.store import default_author
+        from legseg_core.training.finetune import use_unvalidated
+
+        model = use_unvalidated(registry.store, model.id, author=default_author(),
+                                where=f"legseg models promote{': ' + args.reason if args.reason else ''}")
+        return _report(args, model, f"{model.id} is now active, unvalidated (recorded; "
+                                    "`legseg models rollback` undoes it)")
+    model = registry.promote(model.id, reason=args.reason or "promoted by hand")
     return _report(args, model, f"{model.id} is now active")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from legseg_core.commands.common import print_json
+from legseg_core.commands.common import add_relabel_option, print_json
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -23,6 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--slice", type=int, default=None, metavar="K",
                         help="axial slice of the PNG (default: the slice with the most labelled voxels)")
     parser.add_argument("--json", action="store_true", help="print the class counts and Dice as JSON")
+    add_relabel_option(parser, "the reference")
     parser.set_defaults(handler=run)
 
 
@@ -33,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     from legseg_core.labels import MUSCLE_BY_ID, OVERLAP_BY_ID
     from legseg_core.evaluation.tables import jsonable
 
-    reference, prediction = load_pair(args.reference, args.prediction, resample=args.resample)
+    reference, prediction = load_pair(args.reference, args.prediction, resample=args.resample, relabel=args.relabel)
     tracker = OverlapTracker(reference.data, prediction.data, reference.spacing)
     path = save_image(tracker.map, reference, args.output)
     if args.png:

@@ -29,8 +29,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("scans", nargs="+", metavar="SCAN", help="NIfTI file, DICOM file or folder, or a folder of NIfTI files")
     parser.add_argument("-o", "--output", required=True, metavar="OUT",
                         help="output folder; for one scan also a .nii/.nii.gz file name for the labels")
-    parser.add_argument("--model", required=True, metavar="NAME_OR_FILE",
-                        help="a model file, a shipped model's name, 'active' or a model id registered in the store")
+    parser.add_argument("--model", default=None, metavar="NAME_OR_FILE",
+                        help="a model file, a shipped model's name, 'active' or a model id registered in the store "
+                             "(default: the store's active model, else the starter U-Net; the output says which)")
     parser.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps")
     parser.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16", "fp16"),
                         help="arithmetic of the network (default auto: reduced only where measured to agree)")
@@ -123,11 +124,16 @@ def check_export_request(scans: list[Path], args: argparse.Namespace) -> None:
 def run(args: argparse.Namespace) -> int:
     from legseg_core.inference import Segmenter
     from legseg_core.models import resolve_model
+    from legseg_core.models.resolve import default_model
 
     scans = collect_scans(args.scans)
     outputs = output_paths(scans, args.output)
     check_export_request(scans, args)
-    model_file = resolve_model(args.model, store=args.store)
+    if args.model is None:
+        choice = default_model(args.store)
+        model_file, model_reason = choice.path, choice.reason
+    else:
+        model_file, model_reason = resolve_model(args.model, store=args.store), f"--model {args.model}"
     segmenter = Segmenter(model_file, args.device, precision=args.precision, batch_size=args.batch_size,
                           leg=args.leg)
     results, failures = [], 0
@@ -140,7 +146,7 @@ def run(args: argparse.Namespace) -> int:
             failures += 1
             results.append({"scan": str(scan), "error": str(error)})
             print(f"legseg: error: {error}", file=sys.stderr)
-    report(segmenter, model_file, results, as_json=args.json)
+    report(segmenter, model_file, model_reason, results, as_json=args.json)
     return 2 if failures else 0
 
 
@@ -150,15 +156,19 @@ def segment_one(segmenter: Any, scan: Path, paths: dict[str, Path], args: argpar
 
     import numpy as np
 
+    from legseg_core.evaluation.qc import check_segmentation
     from legseg_core.io import load_volume, save_image, save_labels
     from legseg_core.labels import MUSCLES
+    from legseg_core.store.provenance import model_reference, prediction_description
 
     start = time.perf_counter()
     volume = load_volume(scan, **volume_options(args))
     result = with_progress_bar(segmenter.segment_steps(volume, probabilities=args.probabilities),
                                scan_name(scan), enabled=not args.no_progress)
     paths["labels"].parent.mkdir(parents=True, exist_ok=True)
-    written: dict[str, Any] = {"labels": str(save_labels(result.labels, volume, paths["labels"]))}
+    description = prediction_description(model_reference(segmenter.card))
+    written: dict[str, Any] = {"labels": str(save_labels(result.labels, volume, paths["labels"],
+                                                         description=description))}
     if args.probabilities:
         written["probabilities"] = str(save_image(np.moveaxis(result.probabilities, 0, -1), volume,
                                                   paths["probabilities"]))
@@ -167,11 +177,16 @@ def segment_one(segmenter: Any, scan: Path, paths: dict[str, Path], args: argpar
         written["exports"] = export_files(result.labels, volume, paths, scan, args, model=segmenter.card.model_id)
     voxel_ml = float(np.prod(volume.spacing)) / 1000.0
     counts = result.muscle_voxels()
+    quality = check_segmentation(result.labels, volume.spacing, split=segmentation_split(result),
+                                 uncertainty=result.uncertainty)
     return {"scan": str(scan), **written, "shape": list(volume.shape), "spacing_mm": list(volume.spacing),
+            "frame": volume.metadata.get("frame", "3D image"), "legs": list(quality.legs),
+            "device": result.device, "precision": result.precision,
             "patches": result.patches, "uncertainty_score": round(result.uncertainty_score, 4),
             "seconds": {**{k: round(v, 3) for k, v in result.timings.items()},
                         "with_io": round(time.perf_counter() - start, 3)},
-            "muscles": {m.abbr: {"voxels": counts[m.id], "ml": round(counts[m.id] * voxel_ml, 2)} for m in MUSCLES}}
+            "muscles": {m.abbr: {"voxels": counts[m.id], "ml": round(counts[m.id] * voxel_ml, 2)} for m in MUSCLES},
+            "quality": quality.to_dict()}
 
 
 def export_files(labels: Any, volume: Any, paths: dict[str, Path], scan: Path, args: argparse.Namespace, *,
@@ -189,23 +204,43 @@ def export_files(labels: Any, volume: Any, paths: dict[str, Path], scan: Path, a
     return written
 
 
-def report(segmenter: Any, model_file: Path, results: list[dict[str, Any]], *, as_json: bool) -> None:
-    """Print the model, the device and one block per scan (or all of it as JSON)."""
+def segmentation_split(result: Any) -> Any:
+    """The legs of a segmentation: its one side for a single leg, else found from its labels."""
+    from legseg_core.evaluation.legs import single_leg, split_labels
+
+    if len(result.legs) == 1:
+        return single_leg(result.legs[0], result.labels.shape, f"one leg ({result.legs[0]}), as segmented")
+    return split_labels(result.labels)
+
+
+def report(segmenter: Any, model_file: Path, reason: str, results: list[dict[str, Any]], *, as_json: bool) -> None:
+    """Print the model (and why it was used), the device and one block per scan (or all of it as JSON).
+
+    Errors were printed on stderr as they happened; the text report only names the failed scans.
+    """
     card = segmenter.card
     model = {"file": str(model_file), "model_id": card.model_id, "architecture": card.architecture,
-             "preset": card.preset}
+             "preset": card.preset, "chosen": reason}
     if as_json:
         print_json({"model": model, "device": str(segmenter.device), "precision": segmenter.precision,
                     "scans": results})
         return
-    print(f"model {card.model_id or model_file.name} ({card.architecture}/{card.preset}) on {segmenter.device}, "
-          f"{segmenter.precision}")
+    print(f"model {card.model_id or model_file.name} ({card.architecture}/{card.preset}, {reason}) on "
+          f"{segmenter.device}, {segmenter.precision}")
     for item in results:
         if "error" in item:
-            print(f"{item['scan']}: FAILED: {item['error']}")
+            print(f"{item['scan']}: failed (error above)")
             continue
+        quality = item["quality"]
         print(f"{item['scan']} -> {item['labels']}  ({item['patches']} patches, {item['seconds']['with_io']:.1f} s, "
-              f"uncertainty {item['uncertainty_score']:.3f})")
-        print("  " + "  ".join(f"{abbr} {value['ml']:.1f} ml" for abbr, value in item["muscles"].items()))
+              f"uncertainty {item['uncertainty_score']:.3f}, frame: {item['frame']}, legs: "
+              f"{' and '.join(quality['legs'])})")
+        volumes: dict[str, dict[str, float]] = {}
+        for muscle in quality["muscles"]:
+            volumes.setdefault(muscle["leg"], {})[muscle["abbr"]] = muscle["volume_ml"]
+        for leg, by_muscle in volumes.items():
+            print(f"  {leg:<5} " + "  ".join(f"{abbr} {ml:.1f} ml" for abbr, ml in by_muscle.items()))
+        for flag in quality["flags"]:
+            print(f"  check: {flag}")
         for fmt, files in item.get("exports", {}).items():
             print(f"  {fmt}: " + ", ".join(files))

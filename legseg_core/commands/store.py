@@ -72,20 +72,19 @@ def _register_init(commands, common) -> None:
 
 
 def _run_init(args: argparse.Namespace) -> int:
-    from legseg_core.store import SplitConfig, Store, resolve_store_path
+    from legseg_core.starter.stores import create_store
+    from legseg_core.store import SplitConfig, resolve_store_path
     from legseg_core.store.catalog import CATALOG_NAME
+    from legseg_core.training.registry import ModelRegistry
 
     root = resolve_store_path(args.store)
     if (root / CATALOG_NAME).is_file():
         print(f"a store exists already at {root}; nothing to do")
         return 0
-    store = Store.init(root, splits=SplitConfig.parse(args.splits))
+    store = create_store(root, splits=SplitConfig.parse(args.splits), starter_models=not args.no_starter_models)
     print(f"created an empty store at {store.root} (splits {args.splits})")
-    if not args.no_starter_models:
-        from legseg_core.starter.ship import register_starter_models
-
-        for version in register_starter_models(store):
-            print(f"registered starter model {version.training.get('shipped')} as {version.id} ({version.status})")
+    for version in reversed(ModelRegistry(store).models()):
+        print(f"registered starter model {version.training.get('shipped')} as {version.id} ({version.status})")
     return 0
 
 
@@ -94,7 +93,8 @@ def _register_add(commands, common) -> None:
     sub.add_argument("scan", help="the segmentation image: a NIfTI file, a DICOM file or a DICOM folder")
     sub.add_argument("--labels", help="a label image (values 0..7) on the scan's grid")
     sub.add_argument("--provenance", default="manual",
-                     help="of --labels: manual, predicted:<model id>, synthetic[:<name>] (default manual)")
+                     help="of --labels: manual, predicted:<model id>, imported[:<file name>], synthetic[:<name>] "
+                          "(default manual)")
     sub.add_argument("--image", action="append", default=[], metavar="NAME=PATH",
                      help="a further image on the same grid, e.g. dixon_fat=fat.nii.gz (repeatable)")
     sub.add_argument("--accept", action="store_true", help="accept the --labels version at once")
@@ -178,7 +178,8 @@ def _register_label(commands, common) -> None:
     sub.add_argument("case", help="the case id (case-...)")
     sub.add_argument("labels", help="a label image (values 0..7) on the case's grid")
     sub.add_argument("--provenance", required=True,
-                     help="manual, predicted:<model id>, corrected:<version id> or synthetic[:<name>]")
+                     help="manual, predicted:<model id>, corrected:<version id>, imported[:<file name>] or "
+                          "synthetic[:<name>]")
     sub.add_argument("--parent", help="the version this one derives from (corrected:<V> implies parent V)")
     sub.add_argument("--author", help="who made it (default: the user name)")
     sub.add_argument("--note", default="", help="a short note")

@@ -118,13 +118,14 @@ def resample_nearest(labels: Volume, target: Volume) -> Volume:
 
 
 def load_pair(reference_path: str | Path, prediction_path: str | Path, *,
-              resample: bool = False) -> tuple[Volume, Volume]:
+              resample: bool = False, relabel: str | None = None) -> tuple[Volume, Volume]:
     """Load reference and prediction labels (values 0..7) on the reference's grid.
 
     Different grids are refused (GridMismatchError with both shapes and affines) unless
     ``resample``, which resamples the prediction by nearest neighbour onto the reference grid.
+    ``relabel`` names the label scheme of the reference (another tool's values).
     """
-    reference = load_labels(reference_path)
+    reference = load_labels(reference_path, relabel=relabel)
     prediction = load_labels(prediction_path)
     if resample:
         if reference.shape != prediction.shape or not np.allclose(reference.affine, prediction.affine, atol=1e-3):
@@ -136,21 +137,43 @@ def load_pair(reference_path: str | Path, prediction_path: str | Path, *,
 
 
 def evaluate_pair_files(reference_path: str | Path, prediction_path: str | Path, *, resample: bool = False,
-                        key: str | None = None) -> CaseScores:
-    """Scores of one reference / prediction file pair (see :func:`load_pair`)."""
-    reference, prediction = load_pair(reference_path, prediction_path, resample=resample)
+                        key: str | None = None, relabel: str | None = None, leg: str | None = None) -> CaseScores:
+    """Scores of one reference / prediction file pair (see :func:`load_pair`).
+
+    ``leg`` (right or left) scores one leg: both label maps keep only the voxels of that leg, the
+    legs parted where the reference's muscles part (:func:`legseg_core.evaluation.legs.split_labels`).
+    """
+    reference, prediction = load_pair(reference_path, prediction_path, resample=resample, relabel=relabel)
+    if leg is not None:
+        reference, prediction = _one_leg(reference, prediction, leg, reference_path)
     return evaluate_labels(reference.data, prediction.data, reference.spacing,
                            case_id=key or case_id(reference_path), reference_file=str(reference_path),
                            prediction_file=str(prediction_path))
 
 
-def evaluate_cases(cases: CaseSet, *, model_index: int = 1, resample: bool = False) -> ProgressWork[list[CaseScores]]:
-    """Score source ``model_index`` of every matched case against source 0; yields Progress per case."""
+def _one_leg(reference: Volume, prediction: Volume, leg: str, path: str | Path) -> tuple[Volume, Volume]:
+    from legseg_core.evaluation.legs import split_labels
+
+    split = split_labels(reference.data)
+    if leg not in split.sides:
+        raise EvaluationError(f"{path}: the reference shows the {' and '.join(split.sides)} leg only, not the {leg} "
+                              f"one ({split.method})")
+    return (reference.with_data(split.leg_labels(reference.data, leg)),
+            prediction.with_data(split.leg_labels(prediction.data, leg)))
+
+
+def evaluate_cases(cases: CaseSet, *, model_index: int = 1, resample: bool = False,
+                   relabel: str | None = None, leg: str | None = None) -> ProgressWork[list[CaseScores]]:
+    """Score source ``model_index`` of every matched case against source 0; yields Progress per case.
+
+    ``leg`` scores one leg of each case (see :func:`evaluate_pair_files`).
+    """
     results = []
     total = len(cases.paths)
     for done, key in enumerate(cases.case_ids):
         yield Progress(done, total, f"case {key}")
         paths = cases.paths[key]
-        results.append(evaluate_pair_files(paths[0], paths[model_index], resample=resample, key=key))
+        results.append(evaluate_pair_files(paths[0], paths[model_index], resample=resample, key=key,
+                                           relabel=relabel, leg=leg))
     yield Progress(total, total, "done")
     return results

@@ -46,14 +46,23 @@ def load_volume(path: str | Path, *, frame: Frame = None, nonfinite: NonFinite =
     raise ImageFormatError(f"{path}: not a NIfTI (.nii, .nii.gz) or DICOM file")
 
 
-def load_labels(path: str | Path, like: Volume | None = None) -> Volume:
-    """Load a label image (values 0..7) and, when ``like`` is given, check that it shares its grid."""
+def load_labels(path: str | Path, like: Volume | None = None, *, relabel: str | None = None) -> Volume:
+    """Load a label image (values 0..7) and, when ``like`` is given, check that it shares its grid.
+
+    ``relabel`` names a label scheme (:func:`legseg_core.io.relabel.label_scheme`) that maps
+    another tool's values onto the muscle ids first.
+    """
+    from legseg_core.io.relabel import label_scheme, scheme_hint
+
     labels = load_volume(path)
     data = labels.data
+    if relabel is not None:
+        data = label_scheme(relabel).apply(data, str(path))
     if not np.all(np.equal(np.mod(data, 1), 0)):
         raise ImageValueError(f"{path}: label images must hold whole numbers, found fractional values")
     if data.min() < 0 or data.max() > 7:
-        raise ImageValueError(f"{path}: label values must lie in 0..7, found {data.min()}..{data.max()}")
+        raise ImageValueError(f"{path}: label values must lie in 0..7, found {data.min():g}..{data.max():g}"
+                              f"{scheme_hint(data)}")
     if like is not None:
         check_same_grid(like, labels, what=f"labels {path}")
     return labels.with_data(data.astype(np.uint8))
@@ -67,21 +76,22 @@ def check_same_grid(image: Volume, other: Volume, *, what: str = "labels") -> No
             f"affine\n{np.round(other.affine, 4)}\nvs\n{np.round(image.affine, 4)}")
 
 
-def save_labels(labels: np.ndarray, like: Volume, path: str | Path) -> Path:
-    """Write a ``[z, y, x]`` uint8 label array as NIfTI on the exact grid of ``like``'s source."""
+def save_labels(labels: np.ndarray, like: Volume, path: str | Path, *, description: str = "") -> Path:
+    """Write a ``[z, y, x]`` uint8 label array as NIfTI on the exact grid of ``like``'s source; ``description``
+    (the header's ``descrip``) says where they came from (:func:`legseg_core.io.provenance.prediction_description`)."""
     labels = np.asarray(labels)
     if labels.shape != like.shape:
         raise GridMismatchError(f"{path}: labels of shape {labels.shape} do not fit the scan grid {like.shape}")
     if labels.size and (labels.min() < 0 or labels.max() > 255):
         raise ImageValueError(f"{path}: label values {labels.min()}..{labels.max()} do not fit uint8")
-    return save_image(labels.astype(np.uint8), like, path)
+    return save_image(labels.astype(np.uint8), like, path, description=description)
 
 
-def save_image(data: np.ndarray, like: Volume, path: str | Path) -> Path:
+def save_image(data: np.ndarray, like: Volume, path: str | Path, *, description: str = "") -> Path:
     """Write any ``[z, y, x]`` array (labels, probabilities, an overlap map) on ``like``'s source grid."""
     if tuple(data.shape[:3]) != like.shape:
         raise GridMismatchError(f"{path}: array of shape {data.shape} does not fit the scan grid {like.shape}")
     geometry = like.geometry
     source = geometry.to_source_array(data) if data.ndim == 3 else np.stack(
         [geometry.to_source_array(data[..., c]) for c in range(data.shape[3])], axis=-1)
-    return write_nifti(source, geometry.affine, path)
+    return write_nifti(source, geometry.affine, path, description=description)

@@ -53,8 +53,9 @@ def _text(value: Any) -> str:
     return raw.decode("latin-1", "replace").strip("\x00 ") if isinstance(raw, bytes) else str(raw)
 
 
-def write_nifti(source_array: np.ndarray, affine: np.ndarray, path: str | Path) -> Path:
-    """Write an array in file order with a RAS+ affine, atomically (a crash leaves no half file)."""
+def write_nifti(source_array: np.ndarray, affine: np.ndarray, path: str | Path, *, description: str = "") -> Path:
+    """Write an array in file order with a RAS+ affine, atomically (a crash leaves no half file);
+    ``description`` goes into the header's ``descrip`` field (at most 79 ASCII characters)."""
     path = Path(path)
     if not is_nifti_path(path):
         raise InputPathError(f"{path}: output must end in .nii or .nii.gz")
@@ -64,6 +65,8 @@ def write_nifti(source_array: np.ndarray, affine: np.ndarray, path: str | Path) 
     image.header.set_xyzt_units("mm")
     image.set_qform(affine, code=1)
     image.set_sform(affine, code=1)
+    if description:
+        image.header["descrip"] = description.encode("ascii", "replace")[:79]
     compressed = str(path).lower().endswith(".gz")
     handle, temporary = tempfile.mkstemp(prefix=".legseg-", suffix=".nii.gz" if compressed else ".nii",
                                          dir=path.parent)

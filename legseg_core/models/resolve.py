@@ -125,3 +125,37 @@ def resolve_model(name_or_file: str | Path, *, store: str | Path | None = None) 
                         for title, names in available_models(store).items())
     raise ModelError(f"unknown model {text!r}: it is not a model file and no named model has that name. "
                      f"Available: {listing}")
+
+
+#: The model used when none is named and no store has an active one: the starter U-Net.
+DEFAULT_STARTER = "unet-lite-starter"
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    """The model file a command will use, and why, in words for its output."""
+
+    path: Path
+    reason: str
+
+
+def default_model(store: str | Path | None = None) -> ModelChoice:
+    """The model to use when none is named: the store's active model, else the starter U-Net."""
+    from legseg_core.store.location import resolve_store_path
+
+    try:
+        registry = _store_registry(store)
+    except StoreError as error:
+        registry = None
+        log.warning("the store cannot be read (%s); using the starter U-Net", error)
+    if registry is not None and registry.active() is not None:
+        found = _registered_find("active", store)
+        if found is not None:
+            return ModelChoice(found, f"the active model of the store {resolve_store_path(store)}")
+    where = resolve_store_path(store)
+    why = f"the store {where} has no active model" if registry is not None else f"no store at {where}"
+    path = _shipped_find(DEFAULT_STARTER, store)
+    if path is None:
+        raise ModelError(f"no model named and none to default to: {why} and the starter model {DEFAULT_STARTER} "
+                         f"is not installed; give --model")
+    return ModelChoice(path, f"the starter {DEFAULT_STARTER}: {why}")

@@ -6,7 +6,9 @@
 - :mod:`.show`: opens the standalone app on a demo result, or draws a screenshot of it;
 - :mod:`.ship`: turns a trained model file into a shipped one (half-precision weights, the
   model card with its data, recipe, commands and metrics) and registers the shipped models as
-  the initial models of a new store.
+  the initial models of a new store;
+- :mod:`.stores`: :func:`~legseg_core.starter.stores.create_store`, the one way a user's store is
+  made (command line, application, napari), with the starter models registered.
 """
 
 from __future__ import annotations

@@ -5,8 +5,9 @@ Vocabularies:
 * health status: ``healthy``, ``patient`` or ``unknown`` (aliases such as ``control`` are mapped);
 * review status: ``new`` (no labels yet), ``in_review`` (labelled, not accepted), ``accepted``
   (its accepted version is what training uses), ``excluded`` (kept, never used);
-* provenance of a label version: ``manual``, ``predicted:<model id>``,
-  ``corrected:<label-version id>`` or ``synthetic[:<generator>]`` (a phantom's ground truth).
+* provenance of a label version: ``manual`` (drawn in LegSeg), ``predicted:<model id>``,
+  ``corrected:<label-version id>`` (edited in LegSeg), ``imported[:<file name>]`` (a label file
+  from elsewhere) or ``synthetic[:<generator>]`` (a phantom's ground truth).
 
 Voxel counts are keyed by the muscle abbreviations of :mod:`legseg_core.labels` (GL ... TP).
 """
@@ -25,7 +26,7 @@ HEALTH_ALIASES = {"control": "healthy", "controls": "healthy", "healthy_control"
                   "volunteer": "healthy", "normal": "healthy", "disease": "patient", "patients": "patient",
                   "diseased": "patient", "": "unknown", "na": "unknown", "n/a": "unknown"}
 REVIEW_STATUSES = ("new", "in_review", "accepted", "excluded")
-PROVENANCE_KINDS = ("manual", "predicted", "corrected", "synthetic")
+PROVENANCE_KINDS = ("manual", "predicted", "corrected", "imported", "synthetic")
 #: Free-text metadata values (contrast, protocol, site ...) are at most this long.
 MAX_TEXT = 200
 _VOCABULARY_TEXT = re.compile(r"^[a-z0-9][a-z0-9_.+-]*$")
@@ -103,18 +104,20 @@ def _check_extra(extra: dict[str, Any]) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Provenance:
-    """Where a label version came from: ``kind`` (manual, predicted, corrected, synthetic) and a reference."""
+    """Where a label version came from: ``kind`` (manual, predicted, corrected, imported, synthetic) and a
+    reference."""
 
     kind: str
     reference: str = ""
 
     @classmethod
     def parse(cls, text: str) -> "Provenance":
-        """Parse ``manual``, ``predicted:<model id>``, ``corrected:<version id>`` or ``synthetic[:<name>]``."""
+        """Parse ``manual``, ``predicted:<model id>``, ``corrected:<version id>``, ``imported[:<file name>]``
+        or ``synthetic[:<name>]``."""
         kind, _, reference = str(text).strip().partition(":")
         if kind not in PROVENANCE_KINDS:
             raise StoreError(f"provenance {text!r} must be manual, predicted:<model id>, "
-                             "corrected:<label-version id> or synthetic[:<generator>]")
+                             "corrected:<label-version id>, imported[:<file name>] or synthetic[:<generator>]")
         if kind == "manual" and reference:
             raise StoreError(f"provenance {text!r}: 'manual' takes no reference")
         if kind in ("predicted", "corrected") and not reference:

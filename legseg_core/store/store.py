@@ -80,7 +80,8 @@ class Store:
 
     @classmethod
     def init(cls, path: str | Path | None = None, *, splits: SplitConfig | None = None) -> "Store":
-        """Create a new, empty store at ``path`` (default: ``$LEGSEG_STORE`` or the user data folder)."""
+        """Create a new, empty store at ``path`` (default: ``$LEGSEG_STORE`` or the user data folder), with no
+        models; stores for users are made by :func:`legseg_core.starter.stores.create_store`."""
         root = resolve_store_path(path)
         if (root / CATALOG_NAME).exists():
             raise StoreError(f"{root}: a LegSeg store exists here already")
@@ -95,11 +96,14 @@ class Store:
 
     @classmethod
     def open(cls, path: str | Path | None = None, *, create: bool = False) -> "Store":
-        """Open the store at ``path`` (default location as in :meth:`init`); ``create`` makes it if missing."""
+        """Open the store at ``path`` (default location as in :meth:`init`); ``create`` makes it if missing,
+        as every store a user creates, with the starter models (:func:`legseg_core.starter.stores.create_store`)."""
         root = resolve_store_path(path)
         if not (root / CATALOG_NAME).is_file():
             if create:
-                return cls.init(root)
+                from legseg_core.starter.stores import create_store
+
+                return create_store(root)
             raise StoreMissingError(f"no LegSeg store at {root}; create one with "
                                     f"`legseg store init --store {shlex.quote(str(root))}`")
         catalog = Catalog(root / CATALOG_NAME)

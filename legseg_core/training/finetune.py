@@ -12,8 +12,10 @@
    starting model's plus the new versions.
 4. The gate (:mod:`legseg_core.training.gate`) scores the candidate and the active model on the
    held-out cases (validation and test splits); the candidate is promoted if it is not worse,
-   rejected otherwise, and the report says why. With no held-out case the candidate stays a
-   candidate: nothing can be judged.
+   rejected otherwise, and the report says why. With no held-out case (a new store) nothing is
+   decided: the candidate is kept as an *unvalidated* candidate, one recorded choice away from use
+   (:func:`use_unvalidated`), and the gate's comparison on the cases it learnt from informs that
+   choice (``use_unvalidated=True`` in the request uses it when that comparison holds).
 
 A failed or cancelled fine-tuning never changes the active model: registration happens after
 training, and the status change is one transaction after the gate.
@@ -60,6 +62,7 @@ class FinetuneRequest:
     recipe_options: dict[str, Any] = field(default_factory=dict)
     rule: GateRule = GateRule()
     run_dir: Path | None = None
+    use_unvalidated: bool = False
 
 
 @dataclass
@@ -76,11 +79,15 @@ class FinetuneReport:
 
     @property
     def decision(self) -> str:
+        """promoted, rejected, unvalidated (a candidate one choice away from use), promoted unvalidated,
+        kept as candidate (not judged) or not registered."""
         if self.candidate is None:
             return "not registered"
         if self.verdict is None:
             return "kept as candidate"
-        return "promoted" if self.verdict.passed else "rejected"
+        if self.verdict.held_out:
+            return "promoted" if self.verdict.passed else "rejected"
+        return "promoted unvalidated" if self.candidate.status == "active" else "unvalidated"
 
     def to_dict(self) -> dict[str, Any]:
         return {"base": self.base.id, "candidate": None if self.candidate is None else self.candidate.id,
@@ -92,6 +99,9 @@ class FinetuneReport:
     def reason(self) -> str:
         if self.verdict is None:
             return "the store has no accepted validation or test cases, so the gate cannot judge the candidate"
+        if self.decision == "unvalidated":
+            return (f"{self.verdict.text()}. Use it anyway (recorded, undone by one rollback): \"Use it "
+                    f"(unvalidated)\" in the app or napari, or `legseg models promote {self.candidate.id}`")
         return self.verdict.text()
 
 
@@ -109,6 +119,11 @@ def select_finetune_data(store: Any, base: ModelVersion, seed: int) -> FinetuneD
     """Split the train split's accepted versions into unseen (new) and seen (replay pool)."""
     seen = set(base.data)
     accepted = snapshot(store.accepted_cases(split="train"))
+    if not accepted:
+        held = len(store.accepted_cases(split=None))
+        where = f" in its train split ({held} accepted held-out case(s) are never trained on)" if held else ""
+        raise TrainingError(f"the store {store.root} has no accepted cases{where}; correct and accept a case "
+                            "before fine-tuning")
     new = [e for e in accepted if (e.case_id, e.version_id) not in seen]
     if not new:
         raise TrainingError(f"model {base.id} has seen every accepted label version of the train split of "
@@ -155,8 +170,7 @@ def finetune_from_store(store: Any, request: FinetuneRequest) -> ProgressWork[Fi
     candidate = register_outcome(store, outcome, recipe, DataSelection(data.new, data.validation), config,
                                  train_request, parent=base, seen=seen, status="candidate")
     mark_registered(run_dir, candidate.id)
-    verdict = yield from gate_candidate(store, registry, candidate, outcome.network, config, data.held_out,
-                                        request)
+    verdict = yield from gate_candidate(store, registry, candidate, outcome.network, config, data, request)
     return FinetuneReport(base, registry.get(candidate.id), verdict, data.new, data.replay,
                           time.perf_counter() - started, outcome)
 
@@ -174,30 +188,62 @@ def fit_crop(recipe: Recipe, patch_shape: tuple[int, int, int]) -> Recipe:
 
 
 def gate_candidate(store: Any, registry: ModelRegistry, candidate: ModelVersion, network: Any, config: Any,
-                   held_out: list[CaseEntry], request: FinetuneRequest) -> ProgressWork[GateVerdict | None]:
-    """Score the candidate and the active model on the held-out cases; promote or reject the candidate."""
-    if not held_out:
-        return None
+                   data: FinetuneData, request: FinetuneRequest) -> ProgressWork[GateVerdict]:
+    """Score the candidate and the active model on the held-out cases (else on the new cases it learnt
+    from); promote, keep as unvalidated candidate, or reject it (see :mod:`legseg_core.training.gate`)."""
+    held_out = bool(data.held_out)
+    cases = data.held_out if held_out else data.new
     runtime = Runtime.create(request.device, "auto")
     active = registry.active()
-    candidate_scores = yield from score_cases(network, store, held_out, config, runtime, what="candidate")
+    candidate_scores = yield from score_cases(network, store, cases, config, runtime, what="candidate")
     active_summary = None
     if active is not None:
         active_network, active_card = cards.load(registry.verified_path(active))
         active_network.to(runtime.device)
-        active_scores = yield from score_cases(active_network, store, held_out, cards.card_preprocess(active_card),
+        active_scores = yield from score_cases(active_network, store, cases, cards.card_preprocess(active_card),
                                                runtime, what=f"active {active.id}")
         active_summary = summarise_scores(active_scores)
-    verdict = judge(summarise_scores(candidate_scores), active_summary, request.rule)
+    verdict = judge(summarise_scores(candidate_scores), active_summary, request.rule, held_out=held_out)
     registry.update_metrics(candidate.id, {"gate": verdict.to_dict()})
-    if verdict.passed:
+    if held_out and verdict.passed:
         registry.promote(candidate.id, reason=f"gate {verdict.text()}")
-    else:
+    elif held_out:
         registry.reject(candidate.id, reason=f"gate {verdict.text()}")
+    elif request.use_unvalidated and verdict.passed:
+        use_unvalidated(store, candidate.id, where="legseg finetune --use-unvalidated")
     yield Progress(1, 1, f"gate {verdict.text()}", {"event": "verdict", "passed": verdict.passed,
-                                                      "reasons": list(verdict.reasons),
+                                                      "held_out": held_out, "reasons": list(verdict.reasons),
                                                       "candidate_mean_dice": _finite(verdict.candidate.mean_dice)})
     return verdict
+
+
+def unvalidated_candidate(store: Any) -> ModelVersion | None:
+    """The newest candidate fine-tuned from the active model that was never validated (the store had no
+    held-out case): what "Use it (unvalidated)" offers."""
+    registry = ModelRegistry(store)
+    active = registry.active()
+    for model in registry.models("candidate"):
+        gate = model.metrics.get("gate") or {}
+        if active is not None and model.parent_id == active.id and gate.get("held_out") is False:
+            return model
+    return None
+
+
+def use_unvalidated(store: Any, model_id: str, *, author: str = "", where: str = "") -> ModelVersion:
+    """Make an unvalidated candidate active by an explicit choice, recorded in the model's status log and
+    metrics (``gate.used_unvalidated``); ``legseg models rollback`` (or Roll back) undoes it."""
+    from legseg_core.store.catalog import now_iso
+
+    registry = ModelRegistry(store)
+    model = registry.get(model_id)
+    gate = dict(model.metrics.get("gate") or {})
+    if model.status != "candidate":
+        raise TrainingError(f"model {model.id} is {model.status}, not a candidate; only a candidate can be put "
+                            "to use unvalidated")
+    gate["used_unvalidated"] = {"author": author, "time": now_iso(), "where": where}
+    registry.update_metrics(model.id, {"gate": gate})
+    return registry.promote(model.id, author=author,
+                            reason=f"used unvalidated ({where or 'by choice'}): the store had no held-out case")
 
 
 def _finite(value: float) -> float | None:

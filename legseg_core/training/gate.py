@@ -13,6 +13,17 @@ The candidate passes when
 A muscle that neither model can be scored on (absent from every reference and prediction) is
 skipped. With no active model, the candidate passes. The verdict lists every comparison, so the
 report says why it passed or failed.
+
+**Stores without held-out cases** (a new user's first accepted cases all lie in the train split;
+by the 70/15/15 shares the third case of each contrast and health group goes to validation or
+test). Nothing can be validated there, so nothing is decided automatically: the candidate is
+kept as an *unvalidated* candidate, one explicit choice away from use ("Use it (unvalidated)" in
+the app and napari, ``legseg models promote ID``). To inform that choice the same rule is applied
+to the accepted cases the candidate learnt from, and the verdict says so (``held_out=False``):
+whether the fine-tuning learnt the corrections without undoing what the active model got right on
+them -- a check, not a validation. ``legseg finetune --use-unvalidated`` makes the candidate active
+when that check holds. The choice is recorded (author, time and reason in the model's status log,
+and ``gate.used_unvalidated`` in its metrics) and undone with one rollback.
 """
 
 from __future__ import annotations
@@ -71,20 +82,25 @@ def summarise_scores(scores: Sequence[Any]) -> ScoreSummary:
 
 @dataclass(frozen=True)
 class GateVerdict:
-    """Whether the candidate passed, and every comparison that decided it."""
+    """Whether the candidate passed, and every comparison that decided it; ``held_out`` is False when
+    the comparison ran on the cases the candidate learnt from (a store without held-out cases)."""
 
     passed: bool
     reasons: tuple[str, ...]
     candidate: ScoreSummary
     active: ScoreSummary | None
     rule: GateRule
+    held_out: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         return {"passed": self.passed, "reasons": list(self.reasons), "candidate": self.candidate.to_dict(),
-                "active": None if self.active is None else self.active.to_dict(), "rule": asdict(self.rule)}
+                "active": None if self.active is None else self.active.to_dict(), "rule": asdict(self.rule),
+                "held_out": self.held_out}
 
     def text(self) -> str:
         """One line: the verdict and the first failing reason (or that all comparisons held)."""
+        if not self.held_out:
+            return self._learnt_cases_text()
         if self.passed:
             return "passed: " + (self.reasons[0] if self.active is None else "not worse than the active model "
                                  f"(mean Dice {self.candidate.mean_dice:.3f} vs {self.active.mean_dice:.3f})")
@@ -92,13 +108,25 @@ class GateVerdict:
         return "failed: " + "; ".join(failures)
 
 
-def judge(candidate: ScoreSummary, active: ScoreSummary | None, rule: GateRule = GateRule()) -> GateVerdict:
-    """Compare a candidate's held-out Dice with the active model's under ``rule``."""
+    def _learnt_cases_text(self) -> str:
+        cases = len(self.candidate.cases)
+        versus = "" if self.active is None else f" vs the active model's {self.active.mean_dice:.3f}"
+        text = (f"not validated: the store has no accepted validation or test case; on the {cases} accepted "
+                f"case(s) it learnt from (not held out) mean Dice {self.candidate.mean_dice:.3f}{versus}")
+        if self.passed:
+            return text + ", no muscle worse beyond the tolerances"
+        return text + ", but worse there: " + "; ".join(r[5:] for r in self.reasons if r.startswith("FAIL"))
+
+
+def judge(candidate: ScoreSummary, active: ScoreSummary | None, rule: GateRule = GateRule(), *,
+          held_out: bool = True) -> GateVerdict:
+    """Compare a candidate's Dice with the active model's under ``rule``, on held-out cases (``held_out``)
+    or on the cases the candidate learnt from."""
     if active is None:
-        return GateVerdict(True, ("there is no active model to compare with",), candidate, None, rule)
+        return GateVerdict(True, ("there is no active model to compare with",), candidate, None, rule, held_out)
     if not math.isfinite(candidate.mean_dice):
-        return GateVerdict(False, ("FAIL the candidate could not be scored on any held-out case",), candidate,
-                           active, rule)
+        return GateVerdict(False, ("FAIL the candidate could not be scored on any case",), candidate,
+                           active, rule, held_out)
     reasons = [_compare("mean Dice", candidate.mean_dice, active.mean_dice, rule.mean_tolerance)]
     for muscle in MUSCLES:
         new, old = candidate.dice.get(muscle.abbr, math.nan), active.dice.get(muscle.abbr, math.nan)
@@ -106,7 +134,7 @@ def judge(candidate: ScoreSummary, active: ScoreSummary | None, rule: GateRule =
             continue
         reasons.append(_compare(f"{muscle.abbr} Dice", new, old, rule.muscle_tolerance))
     passed = not any(r.startswith("FAIL") for r in reasons)
-    return GateVerdict(passed, tuple(reasons), candidate, active, rule)
+    return GateVerdict(passed, tuple(reasons), candidate, active, rule, held_out)
 
 
 def _compare(what: str, new: float, old: float, tolerance: float) -> str:

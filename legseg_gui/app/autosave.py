@@ -47,6 +47,11 @@ class AutosaveController(QObject):
         self.session = session
         self._saved_count = session.editor.edit_count if session is not None else -1
 
+    def stop(self) -> None:
+        """Stop autosaving, without a last autosave (a headless run writes nothing)."""
+        self.timer.stop()
+        self.session = None
+
     def autosave(self) -> RecoveryEntry | None:
         """Write the unsaved labels now if they changed since the last autosave; returns the entry."""
         session = self.session

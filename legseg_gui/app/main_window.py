@@ -7,7 +7,8 @@ The window keeps no label state of its own: the open case is a
 :class:`~legseg_gui.app.session.CaseSession`, whose editor the view paints through.
 
 Questions to the user (unsaved edits, recovery) go through :meth:`MainWindowWidget.ask`, one
-method that tests and the headless mode replace.
+method that tests and the headless mode replace. Closing a headless window (``legseg app ...
+--quit``) writes nothing: unsaved edits, such as labels loaded with ``--labels``, are dropped.
 """
 
 from __future__ import annotations
@@ -297,6 +298,12 @@ class MainWindowWidget(QMainWindow):
     # ---- closing -----------------------------------------------------------------------------------------
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        if self.headless:  # nobody to ask: unsaved edits are neither saved nor autosaved, the store stays as it was
+            self.finetune_panel.shutdown()
+            self.segment_runs.cancel_and_wait(10.0)
+            self.autosave.stop()
+            event.accept()
+            return
         if not self.confirm_unsaved("close LegSeg"):
             event.ignore()
             return

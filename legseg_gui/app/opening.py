@@ -14,6 +14,7 @@ from typing import Any
 from legseg_core.errors import LegsegError
 from legseg_core.io import Volume, load_labels, load_volume
 from legseg_core.store import CaseMetadata, DuplicateCaseError
+from legseg_core.store.provenance import label_file_provenance
 from legseg_gui.app.metadata import metadata_defaults
 from legseg_gui.worker import ProgressWorker
 
@@ -75,18 +76,20 @@ def open_scan(window: Any, path: str | Path, *, labels: str | Path | None = None
 
 
 def import_labels(window: Any, path: Path) -> bool:
-    """Put a label file (on the open scan's grid) into the editor as unsaved edits."""
+    """Put a label file (on the open scan's grid) into the editor as unsaved edits; saved, they keep the
+    file's provenance (``predicted:<model>`` for a ``legseg segment`` output, else ``imported:<name>``)."""
     session = window.session
     if session is None:
         window.report_error(f"open a scan before its labels {path}")
         return False
     try:
-        labels = load_labels(path, like=session.image).data
-        session.editor.replace_all(labels, "import")
+        labels = load_labels(path, like=session.image)
+        provenance = label_file_provenance(labels, path)
+        session.load_labels_file(labels.data, provenance)
     except LegsegError as error:
         window.report_error(str(error))
         return False
-    window.say(f"labels from {path.name} loaded as unsaved edits")
+    window.say(f"labels from {path.name} loaded as unsaved edits ({provenance})")
     return True
 
 

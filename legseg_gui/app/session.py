@@ -11,13 +11,16 @@ Saving follows the store's provenance rules:
 - a segmentation is saved at once as ``predicted:<model id>`` and becomes the base;
 - accepting unchanged labels accepts the base version (no duplicate is written);
 - accepting changed labels writes ``corrected:<base version>`` (or ``manual`` when there was no
-  base) with the author, then marks it accepted; the store records the edit statistics.
+  base) with the author, then marks it accepted; the store records the edit statistics;
+- labels loaded from a file keep the provenance they came with
+  (:func:`legseg_core.store.provenance.label_file_provenance`: ``predicted:<model>`` for a
+  ``legseg segment`` output, else ``imported:<file name>``): the first save stores them as they
+  came, and only what was changed in the application after that is ``corrected:<that version>``.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +29,7 @@ import numpy as np
 from legseg_core.editing import LabelEditor
 from legseg_core.errors import StoreError
 from legseg_core.io import Volume
+from legseg_core.store.provenance import provenance_reference
 
 log = logging.getLogger(__name__)
 
@@ -44,10 +48,6 @@ class LabelSource:
     provenance: str = ""
 
 
-def provenance_reference(name: str) -> str:
-    """A model name as a provenance reference: letters, digits and ``_.:+-``, at most 100 characters."""
-    text = re.sub(r"[^A-Za-z0-9_.:+-]+", "-", str(name)).strip("-_.:+") or "model"
-    return text[:100]
 
 
 def default_review_pair(versions: list[Any], base_id: str | None) -> tuple[str, str]:
@@ -83,6 +83,7 @@ class CaseSession:
         self.uncertainty: np.ndarray | None = None
         self._files: dict[str, tuple[LabelSource, np.ndarray]] = {}
         self._cache: dict[str, np.ndarray] = {}
+        self._loaded: tuple[str, np.ndarray] | None = None  # labels from a file, not stored yet: (provenance, labels)
         start = store.load_labels(base_version) if base_version else np.zeros(image.shape, np.uint8)
         self.editor = LabelEditor(np.array(start, dtype=np.uint8, copy=True), spacing=image.spacing)
         if labels is not None:  # labels from outside the store are unsaved edits of the base
@@ -164,10 +165,20 @@ class CaseSession:
         self.uncertainty = uncertainty
         self._rebase(version.id, labels)
 
+    def load_labels_file(self, labels: np.ndarray, provenance: str) -> None:
+        """Put labels read from a file into the editor as unsaved edits; saving stores them first as they came,
+        with ``provenance`` (``predicted:<model>`` or ``imported:<file name>``)."""
+        self._loaded = (provenance, np.array(labels, dtype=np.uint8, copy=True))
+        self.editor.replace_all(labels, "import")
+
     def save_draft(self, *, author: str | None = None, note: str = "") -> Any | None:
         """Store the edited labels as a new version without accepting it; None when nothing changed."""
         if not self.dirty:
             return None
+        loaded = self._store_loaded(author)
+        if loaded is not None and np.array_equal(self.editor.labels, self.store.load_labels(loaded.id)):
+            self._rebase(loaded.id)
+            return loaded
         version = self.store.add_label_version(self.case.id, self.editor.labels.copy(),
                                                provenance=self._edit_provenance(), author=author, note=note)
         self._rebase(version.id)
@@ -183,6 +194,17 @@ class CaseSession:
         self.store.accept(self.case.id, version_id, author=author)
         self.case = self.store.case(self.case.id)
         return self.store.version(version_id)
+
+    def _store_loaded(self, author: str | None) -> Any | None:
+        """Store labels loaded from a file as they came, as the new base (their edits follow as corrections)."""
+        if self._loaded is None:
+            return None
+        provenance, labels = self._loaded
+        self._loaded = None
+        version = self.store.add_label_version(self.case.id, labels, provenance=provenance, author=author,
+                                               note="loaded from a file")
+        self.base_version = version.id
+        return version
 
     def _edit_provenance(self) -> str:
         return f"corrected:{self.base_version}" if self.base_version else "manual"

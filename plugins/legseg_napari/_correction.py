@@ -6,8 +6,9 @@ label versions of the case in the store:
 
 1. the case: the one the layers name (``legseg_case``), or the scan added now with the user's
    metadata (an image already in the store is found by its checksum and reused);
-2. the prediction, as a version with provenance ``predicted:<model>`` (unless the correction
-   started from a stored version, which is then its parent);
+2. the prediction, as a version with provenance ``predicted:<model>`` -- or, for labels read from a
+   file, the provenance the file came with (``predicted:<model>`` or ``imported:<file name>``) --
+   unless the correction started from a stored version, which is then its parent;
 3. the correction, as a version with provenance ``corrected:<parent>``: the store records the
    per-muscle voxels added and removed and the slices touched against the parent;
 4. the case is accepted with that version.
@@ -29,8 +30,8 @@ import numpy as np
 from legseg_core.io import Volume
 from legseg_core.recovery import MEMORY_PREFIX, RecoveryArea, RecoveryEntry
 from legseg_core.store import CaseMetadata, DuplicateCaseError, LabelVersion, Store
-from legseg_napari._layers import (CASE, CORRECTS, IMAGE, MODEL, VERSION, VOLUME, muscle_labels_kwargs, unique_name,
-                                   volume_of)
+from legseg_napari._layers import (CASE, CORRECTS, IMAGE, MODEL, PROVENANCE, VERSION, VOLUME, muscle_labels_kwargs,
+                                   unique_name, volume_of)
 
 CORRECTION_SUFFIX = " (correction)"
 _MODEL_REFERENCE = re.compile(r"[^A-Za-z0-9_.:+-]+")
@@ -49,7 +50,7 @@ def start_correction(viewer: Any, labels_layer: Any) -> Any:
     if labels_layer.metadata.get(CORRECTS):
         viewer.layers.selection.active = labels_layer
         return labels_layer
-    metadata = {key: labels_layer.metadata[key] for key in (VOLUME, CASE, MODEL, VERSION, IMAGE)
+    metadata = {key: labels_layer.metadata[key] for key in (VOLUME, CASE, MODEL, PROVENANCE, VERSION, IMAGE)
                 if labels_layer.metadata.get(key) is not None}
     metadata[VOLUME] = volume_of(labels_layer)
     metadata[CORRECTS] = labels_layer.name
@@ -67,8 +68,9 @@ class AcceptRequest:
     """Everything Accept needs, detached from the layers (arrays are copies).
 
     ``image`` is the scan (added to the store when ``case_id`` is None); ``prediction`` the
-    model's labels when they are not in the store yet (``model`` names the model);
-    ``base_version`` a stored version the labels were corrected from.
+    model's labels when they are not in the store yet (``model`` names the model), or labels read
+    from a file (``provenance`` says where they came from); ``base_version`` a stored version the
+    labels were corrected from.
     """
 
     store_path: str | None
@@ -79,6 +81,7 @@ class AcceptRequest:
     model: str | None = None
     base_version: str | None = None
     metadata: CaseMetadata = field(default_factory=CaseMetadata)
+    provenance: str | None = None
     note: str = "corrected in napari"
 
 
@@ -111,9 +114,9 @@ def accept_request(store: Store, request: AcceptRequest) -> AcceptResult:
         except DuplicateCaseError as duplicate:
             case_id = duplicate.case_id
     parent, predicted = request.base_version, None
-    if parent is None and request.prediction is not None and request.model:
-        predicted = store.add_label_version(case_id, request.prediction,
-                                            provenance=f"predicted:{model_reference(request.model)}")
+    if parent is None and request.prediction is not None and (request.model or request.provenance):
+        origin = f"predicted:{model_reference(request.model)}" if request.model else request.provenance
+        predicted = store.add_label_version(case_id, request.prediction, provenance=origin)
         parent = predicted.id
     provenance = f"corrected:{parent}" if parent else "manual"
     if predicted is not None and np.array_equal(request.labels, request.prediction):

@@ -33,6 +33,7 @@ IMAGE = "legseg_image"
 OVERLAP = "legseg_overlap"
 UNCERTAINTY = "legseg_uncertainty"
 VIEW = "legseg_view"
+PROVENANCE = "legseg_provenance"  # of labels read from a file: predicted:<model> or imported:<file name>
 #: Image layers with these keys are not scans to segment or accept.
 NOT_A_SCAN = (UNCERTAINTY, VIEW)
 

@@ -1,7 +1,8 @@
 """Which labels layers the docks start from: the reference is one LegSeg did not make, the prediction LegSeg's latest.
 
-A layer LegSeg made carries ``legseg_model`` (a prediction) or ``legseg_corrects`` (a correction
-of one) in its metadata; overlap maps are never a choice. Layers are in the viewer's order,
+A layer LegSeg made carries ``legseg_model`` (a prediction), ``legseg_corrects`` (a correction of
+one) or, read back from a file, a ``predicted:`` provenance in its metadata; overlap maps are never
+a choice. Layers are in the viewer's order,
 newest last.
 """
 
@@ -10,12 +11,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from legseg_napari._layers import CORRECTS, MODEL, OVERLAP
+from legseg_napari._layers import CORRECTS, MODEL, OVERLAP, PROVENANCE
 
 
 def made_by_legseg(layer: Any) -> bool:
-    """True for a prediction or a correction LegSeg made."""
-    return bool(layer.metadata.get(MODEL) or layer.metadata.get(CORRECTS))
+    """True for a prediction or a correction LegSeg made (also one read back from a file)."""
+    provenance = str(layer.metadata.get(PROVENANCE) or "")
+    return bool(layer.metadata.get(MODEL) or layer.metadata.get(CORRECTS) or provenance.startswith("predicted:"))
 
 
 def latest_prediction(layers: Sequence[Any]) -> Any | None:

@@ -1,4 +1,7 @@
-"""napari reader: NIfTI files and DICOM folders as image or labels layers in the muscle colours."""
+"""napari reader: NIfTI files and DICOM folders as image or labels layers in the muscle colours.
+
+A labels layer carries the file's provenance (``legseg_provenance``: ``predicted:<model>`` for a
+``legseg segment`` output, else ``imported:<file name>``), which Accept keeps."""
 
 from __future__ import annotations
 
@@ -32,11 +35,15 @@ def read_layers(path: str | list[str]) -> list[tuple[Any, dict[str, Any], str]]:
     from legseg_core.io import load_volume
     from legseg_core.labels import color_lut
 
-    volume = load_volume(path[0] if isinstance(path, list) else path)
+    path = path[0] if isinstance(path, list) else path
+    volume = load_volume(path)
     common = {"name": volume.name, "scale": volume.spacing, "metadata": {"legseg_volume": volume}}
     if looks_like_labels(volume.data):
         from napari.utils import DirectLabelColormap
 
+        from legseg_core.store.provenance import label_file_provenance
+
+        common["metadata"]["legseg_provenance"] = label_file_provenance(volume, path)
         return [(volume.data.astype(np.uint8), {**common, "colormap": DirectLabelColormap(
             color_dict={**color_lut(), None: (0, 0, 0, 0)})}, "labels")]
     return [(volume.data, {**common, "colormap": "gray"}, "image")]

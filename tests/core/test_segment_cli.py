@@ -179,3 +179,23 @@ def test_a_centred_leg_of_unknown_side_keeps_the_side_the_network_is_surer_of(ca
     assert "segmented as a right and as a left leg, kept the" in caplog.text
     sided = Segmenter((network, ModelCard.for_network(network)), "cpu", leg="left").segment(volume)
     assert sided.legs == ("left",) and sided.patches == len(to_patches(volume).images)  # a given side: one pass
+
+
+def test_without_model_the_starter_unet_is_used_and_named(scans, tmp_path, capsys):
+    assert segment(str(scans / "case1.nii.gz"), "-o", str(tmp_path / "a.nii.gz"), "--json") == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["model"]["chosen"].startswith("the starter unet-lite-starter: no store at")
+    assert payload["scans"][0]["frame"] == "3D image" and payload["scans"][0]["legs"]
+    assert "flags" in payload["scans"][0]["quality"]
+
+
+def test_a_failed_scan_of_a_batch_is_reported_once(scans, model_file, tmp_path, capsys):
+    broken = tmp_path / "in" / "broken.nii.gz"
+    broken.parent.mkdir()
+    broken.write_bytes(b"not a nifti")
+    good = tmp_path / "in" / "good.nii.gz"
+    good.write_bytes((scans / "case1.nii.gz").read_bytes())
+    assert segment(str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--model", str(model_file)) == 2
+    captured = capsys.readouterr()
+    assert captured.err.count("broken.nii.gz") == 1 and "broken.nii.gz: failed (error above)" in captured.out
+    assert (tmp_path / "out" / "good_labels.nii.gz").is_file()

@@ -16,54 +16,12 @@ from legseg_core.errors import ImageShapeError
 from legseg_core.evaluation import confusion_counts, evaluate_labels
 from legseg_core.evaluation.metrics import dice_from_counts
 from legseg_core.labels import MUSCLE_BY_ABBR, MUSCLES, NUM_CLASSES
-from legseg_core.preprocess import PatchPlan
-from legseg_core.starter.realcase import LEGS
+from legseg_core.evaluation.legs import LEGS, LegSplit, constant_split, leg_volumes, split_from_plan  # noqa: F401
 
 #: A left/right volume ratio outside this range is flagged (a third more or less on one side).
 RATIO_RANGE: tuple[float, float] = (0.75, 1.33)
 #: A muscle with less than this volume (ml) in a leg counts as missing there (specks are not a muscle).
 MISSING_BELOW_ML = 0.5
-
-
-@dataclass(frozen=True)
-class LegSplit:
-    """Where the legs part: voxels of slice ``k`` at x < ``columns[k]`` belong to the right leg.
-
-    ``sides`` are the legs present, in x order; a single right leg has every column at the
-    width of the scan, a single left leg every column at 0. ``method`` says how it was found.
-    """
-
-    columns: tuple[int, ...]
-    sides: tuple[str, ...]
-    method: str
-
-    def mask(self, leg: str, shape: tuple[int, int, int]) -> np.ndarray:
-        """The ``[z, y, x]`` bool mask of one leg's voxels."""
-        if leg not in LEGS:
-            raise ImageShapeError(f"leg {leg!r} is unknown; choose right or left")
-        if len(self.columns) != shape[0]:
-            raise ImageShapeError(f"the leg split has {len(self.columns)} slices, the labels {shape[0]}")
-        right = np.arange(shape[2])[None, :] < np.asarray(self.columns)[:, None]  # [z, x]
-        return np.broadcast_to((right if leg == "right" else ~right)[:, None, :], shape)
-
-    def leg_labels(self, labels: np.ndarray, leg: str) -> np.ndarray:
-        """A copy of ``labels`` with every voxel outside ``leg`` set to background."""
-        return np.where(self.mask(leg, labels.shape), labels, 0).astype(np.uint8)
-
-
-def split_from_plan(plan: PatchPlan) -> LegSplit:
-    """The split the network's own preprocessing used: its body-mask valley per z part
-    (:func:`legseg_core.preprocess.plan_patches`), so every label lies on the side of the patch that made it."""
-    depth, _, width = plan.scan_shape
-    columns = np.zeros(depth, dtype=int)
-    for (start, stop), split in zip(plan.parts, plan.splits):
-        columns[start:stop] = split if split is not None else (width if plan.legs[0] == "right" else 0)
-    return LegSplit(tuple(int(c) for c in columns), tuple(plan.legs), "body-mask valley per z part (preprocessing)")
-
-
-def constant_split(column: int, depth: int, method: str) -> LegSplit:
-    """Two legs parted at one x column in every slice."""
-    return LegSplit((int(column),) * depth, LEGS, method)
 
 
 @dataclass(frozen=True)
@@ -73,17 +31,6 @@ class VolumeCheck:
     volumes_ml: dict[str, dict[str, float]]
     ratios: dict[str, float | None]
     flags: tuple[str, ...]
-
-
-def leg_volumes(labels: np.ndarray, split: LegSplit,
-                spacing: tuple[float, float, float]) -> dict[str, dict[str, float]]:
-    """Volume in ml of each muscle in each leg present: ``{leg: {abbr: ml}}``."""
-    voxel_ml = float(np.prod(spacing)) / 1000.0
-    volumes = {}
-    for leg in split.sides:
-        counts = np.bincount(labels[split.mask(leg, labels.shape)].ravel(), minlength=NUM_CLASSES)
-        volumes[leg] = {muscle.abbr: float(counts[muscle.id]) * voxel_ml for muscle in MUSCLES}
-    return volumes
 
 
 def check_volumes(volumes_ml: dict[str, dict[str, float]]) -> VolumeCheck:

@@ -15,8 +15,8 @@ from legseg_core.recovery import RecoveryArea, entry_key
 from legseg_gui.worker import ProgressWorker
 from legseg_napari._correction import (AcceptRequest, AcceptResult, accept_in_store, autosave_layer,
                                        recovery_key_fields, restore_entry, start_correction)
-from legseg_napari._layers import (CASE, CORRECTS, IMAGE, MODEL, NOT_A_SCAN, OVERLAP, VERSION, image_volume,
-                                   layers_of_kind)
+from legseg_napari._layers import (CASE, CORRECTS, IMAGE, MODEL, NOT_A_SCAN, OVERLAP, PROVENANCE, VERSION,
+                                   image_volume, layers_of_kind)
 from legseg_napari._pairs import latest_prediction
 from legseg_napari._qt.docks import dock_opened
 from legseg_napari._qt.case_form import CaseFormWidget
@@ -134,14 +134,15 @@ class CorrectionWidget(QWidget):
             raise GridMismatchError(f"{layer.name} has shape {np.shape(layer.data)} but the scan {image_layer.name} "
                                     f"has {image.shape} ([z, y, x]); choose the scan it was drawn on")
         prediction_layer = self._prediction_layer_for(layer)
-        if prediction_layer is None and layer.metadata.get(MODEL) and not layer.metadata.get(CORRECTS):
-            prediction_layer = layer  # a prediction accepted as it is
+        if prediction_layer is None and _has_origin(layer) and not layer.metadata.get(CORRECTS):
+            prediction_layer = layer  # a prediction, or labels from a file, accepted as they are
         return AcceptRequest(
             store_path=self.store_path.path(), labels=np.array(layer.data, np.uint8, copy=True), image=image,
             case_id=layer.metadata.get(CASE) or image_layer.metadata.get(CASE),
             prediction=None if prediction_layer is None else np.array(prediction_layer.data, np.uint8, copy=True),
             model=None if prediction_layer is None else prediction_layer.metadata.get(MODEL),
-            base_version=layer.metadata.get(VERSION), metadata=self.case_form.metadata())
+            base_version=layer.metadata.get(VERSION), metadata=self.case_form.metadata(),
+            provenance=None if prediction_layer is None else prediction_layer.metadata.get(PROVENANCE))
 
     def _image_layer_for(self, layer: Any) -> Any | None:
         wanted = layer.metadata.get(IMAGE)
@@ -152,7 +153,7 @@ class CorrectionWidget(QWidget):
     def _prediction_layer_for(self, layer: Any) -> Any | None:
         source = layer.metadata.get(CORRECTS)
         found = [other for other in self.viewer.layers if other.name == source and other is not layer]
-        return found[0] if found and found[0].metadata.get(MODEL) else None
+        return found[0] if found and _has_origin(found[0]) else None
 
     def _on_accept_finished(self, layer: Any, result: AcceptResult) -> None:
         keys = {entry_key(**recovery_key_fields(layer)), entry_key(case_id=result.case_id)}
@@ -230,3 +231,8 @@ class CorrectionWidget(QWidget):
         self.autosave()
         self.autosave_timer.stop()
         super().closeEvent(event)
+
+
+def _has_origin(layer: Any) -> bool:
+    """A layer whose labels came from a model or a file (their provenance is known)."""
+    return bool(layer.metadata.get(MODEL) or layer.metadata.get(PROVENANCE))
