@@ -58,7 +58,8 @@ def test_every_dock_open_fits_full_hd_as_tabs_on_sensible_layers(make_napari_vie
         QApplication.processEvents()
     assert session.overlap_layer.visible and expert.opacity == 0.0 and newest.contour == 1
     viewer.dims.ndisplay = 3
-    direction = np.asarray(viewer.camera.view_direction)
+    camera = viewer.scene.camera if hasattr(viewer, "scene") else viewer.camera
+    direction = np.asarray(camera.view_direction)
     assert np.all(np.abs(direction) > 0.2), direction  # oblique: not down any axis
     review.stop()
 

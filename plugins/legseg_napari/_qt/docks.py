@@ -110,4 +110,6 @@ def use_oblique_camera(viewer: Any) -> None:
 
 def set_oblique_camera(viewer: Any) -> None:
     """Turn the 3D camera to :data:`OBLIQUE_VIEW` with superior up."""
-    viewer.camera.set_view_direction(OBLIQUE_VIEW, up_direction=SUPERIOR_UP)
+    scene = getattr(viewer, "scene", None)  # napari 0.9 moved the camera to viewer.scene
+    camera = scene.camera if scene is not None else viewer.camera
+    camera.set_view_direction(OBLIQUE_VIEW, up_direction=SUPERIOR_UP)
