@@ -46,3 +46,14 @@ def test_a_scans_json_sidecar_says_what_the_case_is(tmp_path) -> None:
                                                                           "synthetic A: whole lower leg")
     (tmp_path / "image.json").write_text("{not json")
     assert metadata_defaults(volume, scan).health == "unknown"  # an unreadable sidecar is ignored
+
+
+def test_the_demo_cases_sidecar_makes_its_metadata_known(tmp_path) -> None:
+    from legseg_core.starter.demo import write_sidecar
+
+    volume = Volume.from_array(np.zeros((4, 8, 8), np.float32))
+    scan = save_image(volume.data, volume, tmp_path / "image.nii.gz")
+    write_sidecar(tmp_path / "image.json", {"protocol": "A", "health": "patient", "diagnosis": "pompe"}, "t1w")
+    meta = metadata_defaults(volume, scan)
+    assert (meta.contrast, meta.health, meta.diagnosis, meta.protocol) == ("t1w", "patient", "pompe",
+                                                                          "synthetic A: whole lower leg")
