@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 SAVE, DISCARD, CANCEL, RESTORE, LATER = "Save", "Discard", "Cancel", "Restore", "Later"
 WINDOW_TITLE = "LegSeg"
 WORKLIST_WIDTH, PANEL_WIDTH = 360, 380
+SECTION_SHARE = 0.28  # of the width beside the docks, for the sagittal and coronal sections at start
 
 
 class MainWindowWidget(QMainWindow):
@@ -93,16 +94,19 @@ class MainWindowWidget(QMainWindow):
         docks = [self._dock(self.worklist, "Worklist", Qt.DockWidgetArea.LeftDockWidgetArea),
                  self._dock(self.edit_panel, "Edit", Qt.DockWidgetArea.RightDockWidgetArea),
                  self._dock(self.tabs, "Panels", Qt.DockWidgetArea.RightDockWidgetArea)]
-        self._docks = docks
+        self._docks, self._laid_out = docks, False
         self.resizeDocks(docks, [WORKLIST_WIDTH, PANEL_WIDTH, PANEL_WIDTH], Qt.Orientation.Horizontal)
         self.view.status_changed.connect(lambda text: self.statusBar().showMessage(text))
         self.view.status_label.hide()  # the window's status bar shows the same line
         self.edit_panel.tools.message.connect(self.say)
         self.review_panel.message.connect(self.say)
 
-    def showEvent(self, event) -> None:  # noqa: N802 (Qt override): dock widths once the window has its size
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt override): widths once the window has its size
         super().showEvent(event)
-        self.resizeDocks(self._docks, [WORKLIST_WIDTH, PANEL_WIDTH, PANEL_WIDTH], Qt.Orientation.Horizontal)
+        if not self._laid_out:
+            self._laid_out = True
+            self.resizeDocks(self._docks, [WORKLIST_WIDTH, PANEL_WIDTH, PANEL_WIDTH], Qt.Orientation.Horizontal)
+            self.views.set_section_share(SECTION_SHARE)
 
     def show_panel(self, name: str) -> None:
         """Bring a side panel to the front: 'segment', 'review' or 'finetune'."""
