@@ -30,6 +30,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "phantom",
     "train",
     "finetune",
+    "adapt",
     "experiment",
     "app",
     "demo",

@@ -1,8 +1,9 @@
-"""A per-muscle table of Dice, average Hausdorff distance and volume difference.
+"""A per-muscle table of Dice (both legs, right leg, left leg), average Hausdorff distance and volume difference.
 
 Model-agnostic: it is fed plain per-muscle values, for example ``[m.to_dict() for m in
-case_scores.muscles]`` or ``OverlapTracker.dice()`` while the user paints. The last row is the
-mean over muscles (section 2.7), undefined values left out.
+case_scores.muscles]`` or ``OverlapTracker.dice()`` while the user paints, and per-leg values
+from :func:`legseg_core.evaluation.legs.leg_agreement`. The last row is the mean over muscles
+(section 2.7), undefined values left out; a leg the reference does not show reads '–'.
 """
 
 from __future__ import annotations
@@ -13,11 +14,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from qtpy.QtGui import QBrush, QColor
-from qtpy.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
+from qtpy.QtWidgets import QAbstractItemView, QFileDialog, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
 
 from legseg_core.labels import MUSCLES
 
 MISSING = "–"
+EXPORT_FILTER = "CSV table (*.csv);;JSON (*.json)"
+
+
+def ask_export_path(parent: QWidget) -> str | None:
+    """Ask where to export a review table (.csv or .json); None when cancelled."""
+    path, chosen = QFileDialog.getSaveFileName(parent, "Export the table", "review-table.csv", EXPORT_FILTER)
+    if path and not path.lower().endswith((".csv", ".json")):
+        path += ".json" if "JSON" in chosen else ".csv"
+    return path or None
 
 
 @dataclass(frozen=True)
@@ -31,6 +41,8 @@ class Column:
 
 DEFAULT_COLUMNS: tuple[Column, ...] = (
     Column("dice", "Dice", "{:.3f}"),
+    Column("dice_right", "Dice R", "{:.3f}"),
+    Column("dice_left", "Dice L", "{:.3f}"),
     Column("ahd_mm", "AHD (mm)", "{:.2f}"),
     Column("volume_difference_ml", "ΔV (ml)", "{:+.1f}"),
 )
@@ -78,6 +90,13 @@ class DiceTableWidget(QTableWidget):
     def set_dice(self, dice: Mapping[int, float]) -> None:
         """Update the Dice column from muscle id -> Dice (``OverlapTracker.dice()``)."""
         self.set_column("dice", dice)
+
+    def set_legs(self, agreement: Mapping[str, Mapping[int, Mapping[str, float]]]) -> None:
+        """Fill the per-leg Dice columns from ``{leg: {muscle id: {"dice": ...}}}`` (legs left out show '–')."""
+        for leg in ("right", "left"):
+            if f"dice_{leg}" in [c.key for c in self.columns]:
+                by_muscle = agreement.get(leg, {})
+                self.set_column(f"dice_{leg}", {label: values.get("dice") for label, values in by_muscle.items()})
 
     def clear_values(self) -> None:
         """Show '–' everywhere."""

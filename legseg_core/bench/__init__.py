@@ -24,6 +24,7 @@ BENCHMARKS: tuple[str, ...] = (
     "train",
     "inference",
     "demo",
+    "correction",
 )
 
 #: Benchmarks of the Qt widgets: name -> module. They are imported only when run, so that the

@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 import importlib
 
+from legseg_core.commands.common import add_relabel_option
+
 #: The module that builds and runs the application window (AppOptions, run_app, DEFAULT_SIZE).
 APP_MODULE = "legseg_gui.app.launch"
 
@@ -32,9 +34,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "app", help="open the LegSeg application: worklist, segment, correct, accept, fine-tune",
         description="Open the LegSeg application on a store: the worklist of cases (sortable by status, contrast, "
-                    "health and uncertainty), the image view with the label or overlap overlay, editing tools, "
+                    "health, expected correction effort, QC flags and uncertainty), the image view with the label or "
+                    "overlap overlay, editing tools, "
                     "segmentation, review with live Dice, and fine-tuning. With --screenshot and --quit it renders "
-                    "the window offscreen, saves it and exits (for machines without a display).")
+                    "the window offscreen, saves it and exits (for machines without a display). A label file whose "
+                    "values are not LegSeg's 0..7 is read through --relabel; without it the application asks for a "
+                    "label scheme (with --quit it is refused).")
     parser.add_argument("--store", metavar="PATH", default=None,
                         help="the store folder (default: $LEGSEG_STORE, else the user data folder; created if missing, "
                              "with the starter models, the starter U-Net active)")
@@ -45,6 +50,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "(predicted:<model> for a `legseg segment` output, else imported:<file name>)")
     parser.add_argument("--reference", metavar="FILE", default=None,
                         help="reference labels (e.g. a manual segmentation) to compare against in the review panel")
+    add_relabel_option(parser, "--labels and --reference")
     parser.add_argument("--overlay", choices=OVERLAYS, default=None, help="what to overlay on the scan at start")
     parser.add_argument("--slice", type=int, default=None, help="the axial slice to show at start (0-based)")
     parser.add_argument("--panel", choices=PANELS, default=None,
@@ -60,6 +66,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     launch = importlib.import_module(APP_MODULE)
     options = launch.AppOptions(store=args.store, open=args.open, labels=args.labels, reference=args.reference,
+                                relabel=args.relabel,
                                 overlay=args.overlay, slice=args.slice, panel=args.panel,
                                 screenshot=args.screenshot, quit=args.quit, size=args.size or launch.DEFAULT_SIZE)
     return launch.run_app(options, announce=print)

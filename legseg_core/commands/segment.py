@@ -156,6 +156,7 @@ def segment_one(segmenter: Any, scan: Path, paths: dict[str, Path], args: argpar
 
     import numpy as np
 
+    from legseg_core.evaluation.legs import segmentation_split
     from legseg_core.evaluation.qc import check_segmentation
     from legseg_core.io import load_volume, save_image, save_labels
     from legseg_core.labels import MUSCLES
@@ -202,15 +203,6 @@ def export_files(labels: Any, volume: Any, paths: dict[str, Path], scan: Path, a
                               series=args.series, model=model)
         written[fmt] = [str(path) for path in files]
     return written
-
-
-def segmentation_split(result: Any) -> Any:
-    """The legs of a segmentation: its one side for a single leg, else found from its labels."""
-    from legseg_core.evaluation.legs import single_leg, split_labels
-
-    if len(result.legs) == 1:
-        return single_leg(result.legs[0], result.labels.shape, f"one leg ({result.legs[0]}), as segmented")
-    return split_labels(result.labels)
 
 
 def report(segmenter: Any, model_file: Path, reason: str, results: list[dict[str, Any]], *, as_json: bool) -> None:

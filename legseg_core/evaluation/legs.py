@@ -10,6 +10,7 @@ is at hand (``measure``, ``evaluate``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from scipy import ndimage
@@ -70,6 +71,14 @@ def single_leg(side: str, shape: tuple[int, int, int], method: str) -> LegSplit:
     return LegSplit((column,) * shape[0], (side,), method)
 
 
+def segmentation_split(segmentation) -> LegSplit:  # segmentation: legseg_core.inference.Segmentation
+    """The legs of a segmentation: its one side for a single leg, else found from its labels."""
+    if len(segmentation.legs) == 1:
+        side = segmentation.legs[0]
+        return single_leg(side, segmentation.labels.shape, f"one leg ({side}), as segmented")
+    return split_labels(segmentation.labels)
+
+
 def split_labels(labels: np.ndarray) -> LegSplit:
     """The legs of a label map found from its muscle voxels alone.
 
@@ -117,3 +126,68 @@ def leg_volumes(labels: np.ndarray, split: LegSplit,
         counts = np.bincount(labels[split.mask(leg, labels.shape)].ravel(), minlength=NUM_CLASSES)
         volumes[leg] = {muscle.abbr: float(counts[muscle.id]) * voxel_ml for muscle in MUSCLES}
     return volumes
+
+
+def leg_agreement(reference: np.ndarray, prediction: np.ndarray, split: LegSplit,
+                  spacing: tuple[float, float, float], *, both: bool = False) -> dict[str, dict[int, dict[str, float]]]:
+    """Per leg of ``split`` (and ``"both"`` first when asked): muscle id -> Dice, reference and predicted volume
+    and their difference (prediction minus reference), in ml.
+
+    Both ``[z, y, x]`` label maps keep only the voxels of the leg; Dice is NaN where both are empty.
+    """
+    from legseg_core.evaluation.metrics import confusion_counts
+
+    voxel_ml = float(np.prod(spacing)) / 1000.0
+    result = {"both": _agreement(confusion_counts(reference, prediction), voxel_ml)} if both else {}
+    for leg in split.sides:
+        mask = split.mask(leg, reference.shape)
+        result[leg] = _agreement(confusion_counts(reference[mask], prediction[mask]), voxel_ml)
+    return result
+
+
+def _agreement(joint: np.ndarray, voxel_ml: float) -> dict[int, dict[str, float]]:
+    from legseg_core.evaluation.metrics import dice_from_counts
+
+    rows = {}
+    for muscle in MUSCLES:
+        in_reference, in_prediction = int(joint[muscle.id, :].sum()), int(joint[:, muscle.id].sum())
+        rows[muscle.id] = {"dice": dice_from_counts(in_reference, in_prediction, int(joint[muscle.id, muscle.id])),
+                           "reference_ml": in_reference * voxel_ml, "prediction_ml": in_prediction * voxel_ml,
+                           "volume_difference_ml": (in_prediction - in_reference) * voxel_ml}
+    return rows
+
+
+def comparison_records(agreement: dict[str, dict[int, dict[str, float]]],
+                       ahd_mm: dict[int, float] | None = None) -> list[dict[str, object]]:
+    """Rows of a review table for CSV or JSON: one per leg (both, right, left) and muscle, with ``leg``,
+    ``muscle`` (abbreviation), ``label``, Dice, volumes (ml) and, for both legs where given, AHD (mm)."""
+    rows: list[dict[str, object]] = []
+    for leg, by_muscle in agreement.items():
+        for muscle in MUSCLES:
+            values = {key: _rounded(value) for key, value in by_muscle[muscle.id].items()}
+            distance = (ahd_mm or {}).get(muscle.id) if leg == "both" else None
+            rows.append({"leg": leg, "muscle": muscle.abbr, "label": muscle.id, **values,
+                         **({"ahd_mm": _rounded(distance)} if distance is not None else {})})
+    return rows
+
+
+def _rounded(value: float) -> float | None:
+    return None if value is None or not np.isfinite(value) else round(float(value), 4)
+
+
+def write_comparison(rows: list[dict[str, object]], path: str | Path, *, source: dict[str, str]) -> Path:
+    """Write review-table rows as CSV (``.csv``) or JSON (``.json``, with ``source``: what was compared)."""
+    import json
+
+    from legseg_core.errors import InputPathError
+    from legseg_core.evaluation.tables import write_csv
+
+    path = Path(path)
+    if path.suffix.lower() == ".csv":
+        return write_csv(rows, path)
+    if path.suffix.lower() != ".json":
+        raise InputPathError(f"{path}: a review table is written as .csv or .json")
+    if not path.parent.is_dir():
+        raise InputPathError(f"{path}: the folder {path.parent} does not exist")
+    path.write_text(json.dumps({"compared": source, "rows": rows}, indent=2), encoding="utf-8")
+    return path

@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy import ndimage
 
-from legseg_core.evaluation.legs import LEGS, LegSplit, split_labels
+from legseg_core.evaluation.legs import LEGS, LegSplit, segmentation_split, split_labels
 from legseg_core.labels import MUSCLES
 from legseg_core.phantom.realism import REAL_RIGHT_LEG
 
@@ -131,6 +131,12 @@ def check_segmentation(labels: np.ndarray, spacing: tuple[float, float, float], 
               for abbr, ratio in ratios.items() if ratio is not None and not low <= ratio <= high]
     return QualityReport(tuple(split.sides), split.method, covered, areas, tuple(checks), ratios, tuple(flags),
                          _mean_uncertainty(labels > 0, uncertainty))
+
+
+def check_segmented(segmentation, spacing: tuple[float, float, float]) -> QualityReport:
+    """The report of a :class:`legseg_core.inference.Segmentation`: its legs as segmented, its uncertainty map."""
+    return check_segmentation(segmentation.labels, spacing, split=segmentation_split(segmentation),
+                              uncertainty=getattr(segmentation, "uncertainty", None))
 
 
 def _check_muscle(leg_labels: np.ndarray, leg: str, label: int, abbr: str, voxel_ml: float, total_ml: float,

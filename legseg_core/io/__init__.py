@@ -20,8 +20,8 @@ from legseg_core.io.dicom import is_dicom_file, list_series, load_dicom
 from legseg_core.io.nifti import is_nifti_path, load_nifti, write_nifti
 from legseg_core.io.volume import CANONICAL_AXCODES, SourceGeometry, Volume
 
-__all__ = ["CANONICAL_AXCODES", "SourceGeometry", "Volume", "list_series", "load_labels", "load_volume",
-           "save_image", "save_labels"]
+__all__ = ["CANONICAL_AXCODES", "SourceGeometry", "Volume", "labels_from_volume", "list_series", "load_labels",
+           "load_volume", "save_image", "save_labels"]
 
 
 def load_volume(path: str | Path, *, frame: Frame = None, nonfinite: NonFinite = "error",
@@ -52,9 +52,14 @@ def load_labels(path: str | Path, like: Volume | None = None, *, relabel: str | 
     ``relabel`` names a label scheme (:func:`legseg_core.io.relabel.label_scheme`) that maps
     another tool's values onto the muscle ids first.
     """
+    return labels_from_volume(load_volume(path), path, like, relabel=relabel)
+
+
+def labels_from_volume(labels: Volume, path: str | Path, like: Volume | None = None, *,
+                       relabel: str | None = None) -> Volume:
+    """:func:`load_labels` of a label image already read from ``path`` (named in the messages)."""
     from legseg_core.io.relabel import label_scheme, scheme_hint
 
-    labels = load_volume(path)
     data = labels.data
     if relabel is not None:
         data = label_scheme(relabel).apply(data, str(path))

@@ -189,10 +189,32 @@ def remap_labels(data: np.ndarray, mapping: Mapping[int, int], *, strict: bool =
     return table[data.astype(np.int64)]
 
 
+def values_text(values: np.ndarray | list[int], limit: int = 20) -> str:
+    """'0, 13, 14, ..., 26 (15 values)' for a message: the first ``limit`` values and how many there are."""
+    values = [int(v) for v in values]
+    shown = ", ".join(str(v) for v in values[:limit])
+    return shown + (f", ... ({len(values)} values)" if len(values) > limit else "")
+
+
+def needs_scheme(values: np.ndarray) -> bool:
+    """True when label values are not LegSeg's muscle ids: outside 0..7 or not whole numbers."""
+    values = np.asarray(values)
+    if not values.size:
+        return False
+    return bool(values.min() < 0 or values.max() >= NUM_CLASSES or not np.all(np.equal(np.mod(values, 1), 0)))
+
+
+def fitting_schemes(values: np.ndarray) -> list[str]:
+    """The built-in schemes that map every non-zero value of ``values`` (LegSeg's own ids fit 'legseg')."""
+    present = {int(v) for v in np.unique(values) if v != 0 and float(v).is_integer()}
+    if len(present) != np.count_nonzero(np.unique(values)):
+        return []
+    return [name for name, mapping in KNOWN_MAPPINGS.items() if present <= set(mapping)]
+
+
 def scheme_hint(values: np.ndarray) -> str:
     """The advice that follows a 'label values must lie in 0..7' error: which option, which scheme fits."""
-    present = {int(v) for v in np.unique(values) if v != 0}
-    fits = [name for name, mapping in KNOWN_MAPPINGS.items() if present <= set(mapping)]
+    fits = fitting_schemes(values)
     suggestion = f" (--relabel {fits[0]} covers these values)" if fits else ""
     return (f"; map another tool's values with --relabel SCHEME{suggestion}: a built-in scheme "
             f"({', '.join(KNOWN_MAPPINGS)}), an ITK-SNAP label description file or VALUE=MUSCLE pairs")

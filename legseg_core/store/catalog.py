@@ -114,9 +114,21 @@ CREATE TABLE models (
 );
 """
 
+_SCHEMA_2 = """
+CREATE TABLE label_quality (
+    version_id TEXT PRIMARY KEY REFERENCES label_versions(id),
+    created TEXT NOT NULL,
+    flag_count INTEGER NOT NULL,
+    effort REAL NOT NULL,
+    uncertainty REAL,
+    report_json TEXT NOT NULL
+);
+"""
+
 #: (version, description, SQL) from an empty catalog to the current schema; append, never edit.
 MIGRATIONS: tuple[tuple[int, str, str], ...] = (
     (1, "cases, images, immutable label versions, case events, model registry table", _SCHEMA_1),
+    (2, "quality-control report of a label version (flags, effort, per-leg volumes)", _SCHEMA_2),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

@@ -3,7 +3,8 @@ optionally a brightness per label) and geometry (small in-plane rotations and sc
 a smooth in-plane elastic deformation).
 
 Images are ``[batch, 1, z, y, x]`` float tensors range-normalised to 0..100 by preprocessing;
-labels are ``[batch, z, y, x]`` integer tensors with ids 0..7. Left/right is already handled by
+labels are ``[batch, z, y, x]`` integer tensors with ids 0..7, or 255 for voxels that are not
+labelled (case adaptation), which move with the geometry and keep their brightness. Left/right is already handled by
 preprocessing (the left leg is mirrored onto the right), so there is no flip here. Every
 transform is drawn per patch with probability ``probability`` from a ``torch.Generator``, so
 a run with a fixed seed augments identically when it is repeated or resumed. Geometry moves
@@ -129,7 +130,9 @@ def _label_intensity(images, labels, config, generator):
     chosen = _chosen(batch, config, generator)
     log_factor = torch.randn((batch, NUM_CLASSES), generator=generator) * config.label_intensity
     factor = torch.exp(log_factor * chosen.float().view(-1, 1)).to(images.device)
-    voxel_factor = torch.gather(factor, 1, labels.long().reshape(batch, -1)).view(labels.shape)
+    factor = torch.cat([factor, torch.ones((batch, 1), device=factor.device)], dim=1)  # unlabelled: unchanged
+    index = labels.long().clamp(max=NUM_CLASSES).reshape(batch, -1)
+    voxel_factor = torch.gather(factor, 1, index).view(labels.shape)
     return images * voxel_factor.unsqueeze(1).to(images)
 
 

@@ -33,6 +33,7 @@ class AppOptions:
     open: str | None = None
     labels: str | None = None
     reference: str | None = None
+    relabel: str | None = None
     overlay: str | None = None
     slice: int | None = None
     panel: str | None = None
@@ -82,14 +83,14 @@ def open_initial(window: Any, options: AppOptions) -> None:
     if target in known:
         window.open_case(target)
         if options.labels:
-            import_labels(window, Path(options.labels))
+            import_labels(window, Path(options.labels), relabel=options.relabel)
     elif Path(target).expanduser().exists():
-        open_scan(window, target, labels=options.labels, background=False)
+        open_scan(window, target, labels=options.labels, background=False, relabel=options.relabel)
     else:
         raise InputPathError(f"--open {target}: neither a case of the store {window.store.root} nor a scan file "
                              "or DICOM folder")
     if options.reference and window.session is not None:
-        key = add_reference_file(window, Path(options.reference))
+        key = add_reference_file(window, Path(options.reference), relabel=options.relabel)
         if key is not None:
             window.review_panel.refresh_sources(key, "edit")
 

@@ -1,8 +1,9 @@
 """The LegSeg application's main window: worklist, image view, and panels to segment, edit, review, fine-tune.
 
-Layout: the worklist of the store on the left (sortable by status, contrast, health and
-uncertainty), the axial image view in the middle, and tabs on the right for segmentation, the
-editing tools, the review (overlap map, reference and prediction, live Dice) and fine-tuning.
+Layout: the worklist of the store on the left (sortable by status, contrast, health, expected
+correction effort, quality-control flags and uncertainty), the axial image view in the middle,
+and tabs on the right for segmentation (with the open case's quality report), the editing tools,
+the review (overlap map, reference and prediction, live Dice) and fine-tuning.
 The window keeps no label state of its own: the open case is a
 :class:`~legseg_gui.app.session.CaseSession`, whose editor the view paints through.
 
@@ -28,6 +29,7 @@ from legseg_gui.app.review import ReviewPanelWidget
 from legseg_gui.app.segment_runs import SegmentationRuns
 from legseg_gui.app.session import CaseSession
 from legseg_gui.app.worklist import CaseListWidget
+from legseg_gui.adapt_widget import AdaptWidget
 from legseg_gui.finetune_widget import FinetuneWidget
 from legseg_gui.slice_view import SliceViewWidget
 from legseg_gui.worker import ProgressWorker
@@ -55,6 +57,7 @@ class MainWindowWidget(QMainWindow):
         super().__init__(parent)
         self.store = store
         self.session: CaseSession | None = None
+        self.qualities: dict[str, Any] = {}  # case id -> latest stored quality report, read with the worklist
         self.author: str | None = None
         self.headless = False  # no dialogs: questions take their default, errors go to the log
         self._new_cases = 0
@@ -83,9 +86,11 @@ class MainWindowWidget(QMainWindow):
         self.review_panel = ReviewPanelWidget(self.view)
         self.finetune_panel = FinetuneWidget(self.store, extra_arguments=finetune_arguments)
         self.finetune_panel.models_changed.connect(lambda: self.segment_panel.picker.refresh(background=True))
+        self.adapt_panel = AdaptWidget()
+        self.segmentation_ended.connect(lambda _outcome: self._follow_adaptation(self.session))
         self.tabs = QTabWidget()
         for widget, title in ((self.segment_panel, "Segment"), (self.review_panel, "Review"),
-                              (self.finetune_panel, "Fine-tune")):
+                              (self.adapt_panel, "Adapt"), (self.finetune_panel, "Fine-tune")):
             self.tabs.addTab(widget, title)
         self.orthogonal = OrthogonalViewsWidget(self.view)
         self.review_panel.pair_changed.connect(self.orthogonal.refresh)
@@ -151,11 +156,20 @@ class MainWindowWidget(QMainWindow):
     # ---- the worklist and cases ----------------------------------------------------------------------
 
     def refresh_worklist(self) -> None:
-        """Read the store's cases again."""
+        """Read the store's cases and their latest quality reports again."""
+        from legseg_core.store.quality import case_qualities
+
         cases = self.store.cases()
         self._new_cases = sum(case.status == "new" for case in cases)
-        self.worklist.set_cases(cases, current=self.session.case_id if self.session else None)
+        self.qualities = case_qualities(self.store)
+        self.worklist.set_cases(cases, current=self.session.case_id if self.session else None, quality=self.qualities)
+        self.show_quality()
         self.update_actions()
+
+    def show_quality(self) -> None:
+        """Show the open case's latest quality report (flags, per-leg volumes) in the segment panel."""
+        quality = self.qualities.get(self.session.case_id) if self.session else None
+        self.segment_panel.quality.set_report(quality.report if quality else None)
 
     def open_case(self, case_id: str, *, recovery: str | None = None) -> bool:
         """Open a store case (asking first about unsaved edits of the open one); True when it is open.
@@ -190,9 +204,21 @@ class MainWindowWidget(QMainWindow):
         self.review_panel.set_session(session)
         self.orthogonal.follow_editor()
         self.autosave.follow(session)
+        self.show_quality()
+        self._follow_adaptation(session)
         if session is not None:
             self.worklist.select_case(session.case_id)
         self.update_actions()
+
+    def _follow_adaptation(self, session: CaseSession | None) -> None:
+        """Give the adapt panel the open case (its adapted model is kept beside its autosaved draft)."""
+        from legseg_gui.app.adapt import case_adaptation
+
+        if session is None:
+            self.adapt_panel.set_case(None)
+            return
+        self.adapt_panel.set_case(case_adaptation(session), labels=lambda: session.editor.labels,
+                                  show=lambda labels: session.editor.replace_all(labels, kind="adapt"))
 
     def offer_recovery_at_start(self) -> None:
         """After a crash: offer to open the newest autosaved case of this store and restore its edits."""
@@ -283,7 +309,7 @@ class MainWindowWidget(QMainWindow):
         return self.segment_runs.segment_open_case()
 
     def segment_new_cases(self) -> ProgressWorker | None:
-        """Segment every new case of the store; the worklist is then sorted by uncertainty, most uncertain first."""
+        """Segment every new case of the store; the worklist is then sorted by expected correction effort."""
         return self.segment_runs.segment_new_cases()
 
     # ---- state of the actions ----------------------------------------------------------------------------
@@ -317,6 +343,7 @@ class MainWindowWidget(QMainWindow):
             event.ignore()
             return
         self.finetune_panel.shutdown()
+        self.adapt_panel.shutdown()
         self.segment_runs.cancel_and_wait(10.0)
         self.autosave.follow(None)
         event.accept()

@@ -10,7 +10,7 @@ from qtpy.QtWidgets import QFileDialog, QMessageBox
 
 from legseg_core import __version__
 from legseg_gui.app.exporting import add_export_menu
-from legseg_gui.app.opening import SCAN_FILTER, add_reference_file, import_labels, open_scan
+from legseg_gui.app.opening import SCAN_FILTER, add_reference_file, choose_label_scheme, import_labels, open_scan
 
 
 def build_menus(window: Any) -> dict[str, QAction]:
@@ -33,6 +33,8 @@ def build_menus(window: Any) -> dict[str, QAction]:
     _view_menu(window, bar.addMenu("&View"), add)
     cases = bar.addMenu("&Cases")
     add(cases, "refresh", "&Refresh worklist", window.refresh_worklist, QKeySequence.StandardKey.Refresh)
+    add(cases, "most_effort", "Sort by expected correction &effort (highest first)",
+        lambda: window.worklist.sort_by("effort", descending=True))
     add(cases, "most_uncertain", "Sort by &uncertainty (highest first)",
         lambda: window.worklist.sort_by("uncertainty", descending=True))
     help_menu = bar.addMenu("&Help")
@@ -60,6 +62,8 @@ def _file_menu(window: Any, files: Any, add: Any) -> None:
         "add a DICOM series to the store and open it")
     add(files, "import_labels", "Load &labels into the editor…", lambda: _choose_labels(window), None,
         "load a label file on the open scan's grid as unsaved edits")
+    add(files, "import_foreign_labels", "Load labels from &another tool…", lambda: _choose_labels(window, True), None,
+        "load another tool's label file through a label scheme (built-in, label description file or pairs)")
     add(files, "reference", "Add a &reference label file…", lambda: _choose_reference(window), None,
         "compare against a label file in the review panel")
     files.addSeparator()
@@ -93,10 +97,24 @@ def _choose_dicom(window: Any) -> None:
         open_scan(window, path)
 
 
-def _choose_labels(window: Any) -> None:
+def _choose_labels(window: Any, with_scheme: bool = False) -> None:
+    """Load a label file into the editor; ``with_scheme`` asks for its label scheme first, whatever its values."""
     path, _ = QFileDialog.getOpenFileName(window, "Load labels", "", SCAN_FILTER)
-    if path:
-        import_labels(window, Path(path))
+    if not path:
+        return
+    relabel = None
+    if with_scheme and window.session is not None:
+        from legseg_core.errors import LegsegError
+        from legseg_core.io import load_volume
+
+        try:
+            relabel = choose_label_scheme(window, Path(path), load_volume(path).data)
+        except LegsegError as error:
+            window.report_error(str(error))
+            return
+        if relabel is None:
+            return
+    import_labels(window, Path(path), relabel=relabel)
 
 
 def _choose_reference(window: Any) -> None:

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from qtpy.QtCore import Signal
-from qtpy.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
+from qtpy.QtCore import Qt, Signal
+from qtpy.QtWidgets import QFrame, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
 
 from legseg_core.editing import EditingState, LabelEditor
 from legseg_gui.edit_tools import EditToolsWidget
 from legseg_gui.model_picker import ModelPickerWidget
 from legseg_gui.muscle_palette import MusclePaletteWidget
 from legseg_gui.progress_widget import ProgressWidget
+from legseg_gui.quality_widget import QualityReportWidget
 
 
 class SegmentPanelWidget(QWidget):
-    """The model picker, a Segment button and the progress of the running segmentation.
+    """The model picker, a Segment button, the progress of the running segmentation and the open case's
+    quality-control report (flags, volume of each muscle per leg).
 
     ``segment_requested()`` is emitted by the Segment button, ``segment_new_requested()`` by the
     button that segments every new case of the worklist; the window runs the work and attaches
@@ -32,17 +34,28 @@ class SegmentPanelWidget(QWidget):
         self.segment_button.setToolTip("segment the open scan with the chosen model (saved as a predicted version)")
         self.segment_new_button = QPushButton("Segment all new cases")
         self.segment_new_button.setToolTip("segment every case without labels, so the worklist can be sorted by "
-                                           "uncertainty and the most uncertain reviewed first")
+                                           "expected correction effort and the most useful case corrected first")
         self.progress = ProgressWidget()
         self.result_label = QLabel()
         self.result_label.setWordWrap(True)
-        layout = QVBoxLayout(self)
+        self.quality = QualityReportWidget()
+        content = QWidget()
+        layout = QVBoxLayout(content)
         layout.addWidget(self.picker)
         layout.addWidget(self.segment_button)
         layout.addWidget(self.segment_new_button)
         layout.addWidget(self.progress)
         layout.addWidget(self.result_label)
+        layout.addWidget(self.quality)
         layout.addStretch(1)
+        scroll = QScrollArea()  # the quality report may need more height than the panel has: it scrolls
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setWidget(content)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
         self.segment_button.clicked.connect(self.segment_requested)
         self.segment_new_button.clicked.connect(self.segment_new_requested)
         self.set_ready(False, False)

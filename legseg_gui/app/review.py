@@ -4,8 +4,10 @@ The user picks the reference (e.g. the correction in progress, or a manual versi
 prediction (e.g. the model's version) among the open case's label sources. An
 :class:`~legseg_core.evaluation.OverlapTracker` keeps the overlap map and the per-muscle
 counts; it listens to the label editor, so every stroke updates the map and the Dice and
-volume columns for the changed region only. Average Hausdorff distances are not incremental:
-they are computed on demand, off the UI thread, and cleared by the next edit.
+volume columns for the changed region only. Dice per leg (legs parted where the reference's
+muscles part, :func:`~legseg_core.evaluation.legs.split_labels`) follows each update. Average
+Hausdorff distances are not incremental: they are computed on demand, off the UI thread, and
+cleared by the next edit.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from legseg_core.editing import Region
 from legseg_core.labels import MUSCLE_IDS
 from legseg_gui.app.session import EDIT, CaseSession
 from legseg_gui._events import connect_while_alive
-from legseg_gui.dice_table import DiceTableWidget
+from legseg_gui.dice_table import DiceTableWidget, ask_export_path
 from legseg_gui.slice_view import SliceViewWidget
 from legseg_gui.worker import ProgressWorker
 
@@ -40,6 +42,7 @@ class ReviewPanelWidget(QWidget):
         self.view = view
         self.session: CaseSession | None = None
         self.tracker: Any = None
+        self.legs: Any = None  # the LegSplit of the reference, found when the pair is chosen
         self._distances: ProgressWorker | None = None
         self._build()
         self._update_timer = QTimer(self)
@@ -58,6 +61,10 @@ class ReviewPanelWidget(QWidget):
         self.distances_button = QPushButton("Compute AHD")
         self.distances_button.setToolTip("average Hausdorff distances of every muscle (seconds on large scans)")
         self.distances_button.clicked.connect(self.compute_distances)
+        self.export_button = QPushButton("Export…")
+        self.export_button.setToolTip("save the table, per leg (both, right, left) and muscle, as CSV or JSON")
+        self.export_button.clicked.connect(lambda: self.export_table())
+        self._ahd_mm: dict[int, float] = {}
         self.status_label = QLabel()
         self.status_label.setWordWrap(True)
         form = QFormLayout()
@@ -66,6 +73,7 @@ class ReviewPanelWidget(QWidget):
         row = QHBoxLayout()
         row.addWidget(self.overlap_check, 1)
         row.addWidget(self.distances_button)
+        row.addWidget(self.export_button)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addLayout(row)
@@ -126,8 +134,11 @@ class ReviewPanelWidget(QWidget):
             return
         from legseg_core.evaluation.overlap import OverlapTracker
 
+        from legseg_core.evaluation.legs import split_labels
+
         self.tracker = OverlapTracker(self.session.labels_of(self.reference_key),
                                       self.session.labels_of(self.prediction_key), self.session.image.spacing)
+        self.legs = split_labels(self.tracker.reference)
         self.view.set_overlap(self.tracker.map)
         self.table.clear_values()
         self.update_table()
@@ -149,13 +160,47 @@ class ReviewPanelWidget(QWidget):
             reference, predicted, _ = self.tracker.counts(label)
             differences[label] = (predicted - reference) * voxel_ml if reference or predicted else None
         self.table.set_dice(self.tracker.dice())
+        self.table.set_legs(self.leg_agreement())
         self.table.set_column("volume_difference_ml", differences)
         self.table.set_column("ahd_mm", {})
+        self._ahd_mm = {}
         self.view.legend.set_counts(self.tracker.class_counts(), voxel_ml=voxel_ml)
 
-    def dice_text(self, label: int | str) -> str:
-        """The Dice shown for a muscle id or 'mean'."""
-        return self.table.text(label, "dice")
+    def leg_agreement(self) -> dict[str, Any]:
+        """Per leg: muscle id -> Dice and volume difference of the current pair
+        (:func:`~legseg_core.evaluation.legs.leg_agreement`); empty when no pair is shown."""
+        from legseg_core.evaluation.legs import leg_agreement
+
+        if self.tracker is None:
+            return {}
+        return leg_agreement(self.tracker.reference, self.tracker.prediction, self.legs, self.session.image.spacing)
+
+    def export_table(self, path: str | None = None) -> Any:
+        """Write the table per leg (both, right, left) and muscle as CSV or JSON (asks where when no path)."""
+        from legseg_core.errors import LegsegError
+        from legseg_core.evaluation.legs import comparison_records, leg_agreement, write_comparison
+
+        if self.tracker is None:
+            self._say("choose a reference and a prediction first")
+            return None
+        path = path or ask_export_path(self)
+        if path is None:
+            return None
+        agreement = leg_agreement(self.tracker.reference, self.tracker.prediction, self.legs,
+                                  self.session.image.spacing, both=True)
+        source = {"case": self.session.case_id, "reference": self.reference_combo.currentText(),
+                  "prediction": self.prediction_combo.currentText()}
+        try:
+            written = write_comparison(comparison_records(agreement, self._ahd_mm), path, source=source)
+        except (LegsegError, OSError) as error:
+            self._say(str(error))
+            return None
+        self._say(f"table written to {written}")
+        return written
+
+    def dice_text(self, label: int | str, leg: str = "both") -> str:
+        """The Dice shown for a muscle id or 'mean', of both legs or of the 'right' or 'left' one."""
+        return self.table.text(label, "dice" if leg == "both" else f"dice_{leg}")
 
     # ---- distances on demand ------------------------------------------------------------------------
 
@@ -173,7 +218,8 @@ class ReviewPanelWidget(QWidget):
         return self._distances.start()
 
     def _on_distances_finished(self, scores: Any) -> None:
-        self.table.set_column("ahd_mm", {m.label: m.ahd_mm for m in scores.muscles})
+        self._ahd_mm = {m.label: m.ahd_mm for m in scores.muscles}
+        self.table.set_column("ahd_mm", self._ahd_mm)
         self._say(f"mean AHD {scores.mean('ahd_mm'):.2f} mm" if math.isfinite(scores.mean("ahd_mm")) else
                   "AHD: no muscle present in both label maps")
 

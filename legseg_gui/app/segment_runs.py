@@ -93,13 +93,13 @@ class SegmentationRuns(QObject):
     def _on_cases_segmented(self, stored: dict[str, Any]) -> None:
         window = self.window
         window.refresh_worklist()
-        window.worklist.sort_by("uncertainty", descending=True)
+        window.worklist.sort_by("effort", descending=True)
         session = window.session
         if session is not None and session.case_id in stored and not session.dirty:
             version = stored[session.case_id]
             self._adopt(session, version, window.store.load_labels(version.id), None)
         window.segment_panel.result_label.setText(f"segmented {len(stored)} case(s); the worklist is sorted by "
-                                                  "uncertainty, most uncertain first")
+                                                  "expected correction effort, highest first")
 
     def _adopt(self, session: CaseSession, version: Any, labels: Any, uncertainty: Any) -> None:
         """The stored prediction becomes the edit; the review tracker is rebuilt once, not updated voxel by voxel."""

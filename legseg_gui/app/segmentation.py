@@ -36,20 +36,31 @@ def segmentation_work(image: Volume, choice: Any, device: str, store: Any = None
 
 
 def segment_and_store(session: Any, choice: Any, device: str, *, author: str | None = None) -> ProgressWork[Any]:
-    """Segment a session's scan and write the prediction to the store (both off the UI thread); returns
-    ``(segmentation, label version)``. The editor is left alone: the UI thread adopts the result."""
+    """Segment a session's scan and write the prediction and its quality report to the store (off the UI thread);
+    returns ``(segmentation, label version)``. The editor is left alone: the UI thread adopts the result."""
     segmentation = yield from segmentation_work(session.image, choice, device, session.store)
     yield Progress(1, 1, "saving the prediction in the store")
     version = session.store_prediction(segmentation.labels, choice.name,
                                        uncertainty_score=getattr(segmentation, "uncertainty_score", None),
                                        author=author)
+    store_quality(session.store, version.id, segmentation, session.image.spacing)
     return segmentation, version
+
+
+def store_quality(store: Any, version_id: str, segmentation: Any, spacing: tuple[float, float, float]) -> Any:
+    """Check a stored prediction (:func:`legseg_core.evaluation.qc.check_segmented`) and keep the report with its
+    label version, where the worklist reads it; returns the stored report."""
+    from legseg_core.evaluation.qc import check_segmented
+    from legseg_core.store.quality import record_quality
+
+    return record_quality(store, version_id, check_segmented(segmentation, spacing))
 
 
 def segment_cases_work(store: Any, case_ids: list[str], choice: Any, device: str, *,
                        author: str | None = None) -> ProgressWork[dict[str, Any]]:
     """Segment several store cases with one model (loaded once) and store each prediction with its
-    uncertainty score; returns case id -> label version. Progress counts cases (fractions within one)."""
+    uncertainty score and quality report; returns case id -> label version. Progress counts cases (fractions
+    within one)."""
     from legseg_gui.app.session import store_prediction
 
     yield Progress(0, len(case_ids), f"loading {choice.name}")
@@ -67,6 +78,7 @@ def segment_cases_work(store: Any, case_ids: list[str], choice: Any, device: str
             yield Progress(index + event.fraction, len(case_ids), f"{prefix}: {event.message}", {"case": case_id})
         stored[case_id] = store_prediction(store, case_id, segmentation.labels, choice.name,
                                            uncertainty_score=segmentation.uncertainty_score, author=author)
+        store_quality(store, stored[case_id].id, segmentation, store.case(case_id).spacing)
         yield Progress(index + 1, len(case_ids), f"{prefix}: stored", {"case": case_id, "stored": True})
     yield Progress(len(case_ids), len(case_ids), f"segmented {len(case_ids)} case(s)")
     return stored

@@ -1,33 +1,40 @@
-"""The worklist: the store's cases in a table sortable by status, contrast, protocol, health and uncertainty.
+"""The worklist: the store's cases, sortable by status, contrast, protocol, health, quality and uncertainty.
 
-Sorting by the model's uncertainty score (highest first) puts the cases that most need a
-review at the top. Status sorts in the order of the review (new, in review, accepted,
-excluded); an empty cell sorts last whichever way the column is sorted.
+The list opens ordered by the expected correction effort of each case's latest prediction
+(its quality-control report: mean uncertainty plus a share per flag, see
+:attr:`legseg_core.evaluation.qc.QualityReport.effort`), highest first, cases still to review
+before accepted or excluded ones, so the most useful case to correct comes first. The QC column
+counts the flags (its tooltip lists them); the uncertainty column holds the model's score.
+Status sorts in the order of the review (new, in review, accepted, excluded); an empty cell
+sorts last whichever way the column is sorted.
 
 The columns fit the width of the list: when their texts are wider, the widest columns shrink
 first (to a common width) and their texts are elided, the full text in the cell's tooltip; in a
-list too narrow for every column at a legible width, the least needed columns are left out. A column is one entry of :data:`COLUMNS` and :data:`HEADERS` and one value
-of :func:`cell_values`: further per-case values (quality flags, say) are added there.
+list too narrow for every column at a legible width, the least needed columns are left out.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from qtpy.QtCore import Qt, Signal
 from qtpy.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
 
 from legseg_core.store import REVIEW_STATUSES
+from legseg_core.store.quality import StoredQuality
 from legseg_gui.app.session import UNCERTAINTY_KEY
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 ID_ROLE = Qt.ItemDataRole.UserRole + 2
-COLUMNS: tuple[str, ...] = ("case", "status", "contrast", "protocol", "health", "diagnosis", "uncertainty", "slices",
-                             "versions")
+COLUMNS: tuple[str, ...] = ("case", "status", "effort", "flags", "uncertainty", "contrast", "protocol", "health",
+                             "diagnosis", "slices", "versions")
 HEADERS = {"case": "Case", "status": "Status", "contrast": "Contrast", "protocol": "Protocol", "health": "Health",
-           "diagnosis": "Diagnosis", "uncertainty": "Uncertainty", "slices": "Slices", "versions": "Versions"}
+           "diagnosis": "Diagnosis", "effort": "Effort", "flags": "QC flags", "uncertainty": "Uncertainty",
+           "slices": "Slices", "versions": "Versions"}
+#: Review statuses whose cases no longer wait for a correction: they sort after the others by effort.
+DONE_STATUSES = ("accepted", "excluded")
 
 
 class _SortedItem(QTableWidgetItem):
@@ -50,8 +57,25 @@ def uncertainty_of(case: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def cell_values(case: Any) -> dict[str, tuple[str, Any]]:
-    """Per column: (text shown, sort key) of one case record."""
+def quality_cells(case: Any, quality: StoredQuality | None) -> dict[str, tuple[str, Any]]:
+    """The effort and QC-flag cells of a case: (text, sort key); cases to review sort before done ones by effort."""
+    waiting = 0 if case.status in DONE_STATUSES else 1
+    if quality is None:
+        return {"effort": ("", (waiting, -math.inf)), "flags": ("", -1)}
+    return {"effort": (f"{quality.effort:.2f}", (waiting, quality.effort)),
+            "flags": (str(quality.flag_count), quality.flag_count)}
+
+
+def flags_tooltip(quality: StoredQuality | None) -> str:
+    """The flags of a case's latest quality report, one per line (or why there are none)."""
+    if quality is None:
+        return "no quality report: the case has no segmentation by LegSeg yet"
+    lines = [f"quality of {quality.version_id}: effort {quality.effort:.2f}"]
+    return "\n".join(lines + ([f"• {flag}" for flag in quality.flags] or ["no flags"]))
+
+
+def cell_values(case: Any, quality: StoredQuality | None = None) -> dict[str, tuple[str, Any]]:
+    """Per column: (text shown, sort key) of one case record and its latest quality report."""
     uncertainty = uncertainty_of(case)
     status_rank = REVIEW_STATUSES.index(case.status) if case.status in REVIEW_STATUSES else len(REVIEW_STATUSES)
     meta = case.metadata
@@ -61,12 +85,13 @@ def cell_values(case: Any) -> dict[str, tuple[str, Any]]:
             "diagnosis": (meta.diagnosis, meta.diagnosis),
             "uncertainty": ("" if uncertainty is None else f"{uncertainty:.3f}",
                             -math.inf if uncertainty is None else uncertainty),
-            "slices": (str(case.slices), case.slices), "versions": (str(case.version_count), case.version_count)}
+            "slices": (str(case.slices), case.slices), "versions": (str(case.version_count), case.version_count),
+            **quality_cells(case, quality)}
 
 
 #: Columns in the order they give way when the list is too narrow for all of them (the last one first).
-PRIORITY: tuple[str, ...] = ("case", "status", "contrast", "health", "uncertainty", "diagnosis", "protocol",
-                             "versions", "slices")
+PRIORITY: tuple[str, ...] = ("case", "status", "effort", "flags", "contrast", "health", "uncertainty", "diagnosis",
+                             "protocol", "versions", "slices")
 MIN_COLUMN_WIDTH = 56
 
 
@@ -107,14 +132,18 @@ class CaseListWidget(QTableWidget):
         self.setWordWrap(False)
         self.setSortingEnabled(True)
         self._natural_widths: list[int] = []
+        self.sortItems(COLUMNS.index("effort"), Qt.SortOrder.DescendingOrder)  # the most useful case first
         self.cellDoubleClicked.connect(self._on_cell_double_clicked)
 
-    def set_cases(self, cases: Sequence[Any], *, current: str | None = None) -> None:
-        """Show these case records (keeping the sort column and order) and select ``current``."""
+    def set_cases(self, cases: Sequence[Any], *, current: str | None = None,
+                  quality: Mapping[str, StoredQuality] | None = None) -> None:
+        """Show these case records with their latest quality reports (case id -> report), keeping the sort
+        column and order, and select ``current``."""
+        quality = quality or {}
         self.setSortingEnabled(False)
         self.setRowCount(len(cases))
         for row, case in enumerate(cases):
-            for column, (text, key) in enumerate(cell_values(case)[c] for c in COLUMNS):
+            for column, (text, key) in enumerate(cell_values(case, quality.get(case.id))[c] for c in COLUMNS):
                 item = _SortedItem(text)
                 item.setData(SORT_ROLE, key)
                 item.setToolTip(text)
@@ -122,6 +151,8 @@ class CaseListWidget(QTableWidget):
                 if COLUMNS[column] == "case":
                     item.setToolTip(f"{case.id}: {case.metadata.contrast}, {case.metadata.health}, "
                                     f"{case.split} split, {case.version_count} label version(s)")
+                elif COLUMNS[column] in ("flags", "effort"):
+                    item.setToolTip(flags_tooltip(quality.get(case.id)))
                 self.setItem(row, column, item)
         self.setSortingEnabled(True)
         self.resizeColumnsToContents()
@@ -146,7 +177,7 @@ class CaseListWidget(QTableWidget):
         self.fit_columns()
 
     def sort_by(self, column: str, *, descending: bool = False) -> None:
-        """Sort by a column name of :data:`COLUMNS` (e.g. most uncertain first: 'uncertainty', descending)."""
+        """Sort by a column name of :data:`COLUMNS` (e.g. most effort first: 'effort', descending)."""
         order = Qt.SortOrder.DescendingOrder if descending else Qt.SortOrder.AscendingOrder
         self.sortItems(COLUMNS.index(column), order)
 

@@ -11,7 +11,9 @@ Every LegSeg layer keeps what the widgets need in ``layer.metadata`` (no hidden 
 - ``legseg_image``: on a result layer, the name of the image layer it was computed from;
 - ``legseg_overlap``: True on an overlap map (which is not a muscle label map);
 - ``legseg_uncertainty``: True on an uncertainty image (which is not a scan);
-- ``legseg_view``: True on a second view of a scan (a cell of the side-by-side grid).
+- ``legseg_view``: True on a second view of a scan (a cell of the side-by-side grid);
+- ``legseg_quality``: on a predicted labels layer, its quality-control report
+  (``QualityReport.to_dict()``: flags, volume of each muscle per leg, left/right ratios).
 
 Arrays are napari's data arrays, indexed ``[z, y, x]`` like a Volume; ``scale`` is the spacing.
 """
@@ -33,6 +35,7 @@ IMAGE = "legseg_image"
 OVERLAP = "legseg_overlap"
 UNCERTAINTY = "legseg_uncertainty"
 VIEW = "legseg_view"
+QUALITY = "legseg_quality"
 PROVENANCE = "legseg_provenance"  # of labels read from a file: predicted:<model> or imported:<file name>
 #: Image layers with these keys are not scans to segment or accept.
 NOT_A_SCAN = (UNCERTAINTY, VIEW)

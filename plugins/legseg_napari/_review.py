@@ -4,7 +4,9 @@ layer, and per-muscle scores kept current while either layer is painted.
 :class:`ReviewSession` holds an :class:`~legseg_core.evaluation.OverlapTracker` over the two
 layers' own ``[z, y, x]`` arrays (no copies: napari's brush writes into them). Each edit that an
 :class:`~legseg_napari._regions.EditWatcher` reports updates the map and the joint counts inside
-the edited box only; Dice and the volume difference (ml) follow from the counts at once. Average
+the edited box only; Dice and the volume difference (ml) follow from the counts at once, and Dice
+per leg (legs parted where the reference's muscles part when the comparison starts) from the two
+arrays. Average
 Hausdorff distances need distance transforms, so they come from :meth:`distances_work`, long
 work that the widget runs off the UI thread when the user asks or painting pauses.
 """
@@ -19,6 +21,7 @@ import numpy as np
 
 from legseg_core.errors import GridMismatchError, LegsegError
 from legseg_core.evaluation import CaseScores, OverlapTracker
+from legseg_core.evaluation.legs import leg_agreement, split_labels
 from legseg_core.labels import MUSCLE_IDS
 from legseg_core.progress import ProgressWork
 from legseg_napari._layers import OVERLAP, VOLUME, overlap_labels_kwargs, unique_name, volume_of
@@ -51,6 +54,7 @@ class ReviewSession:
         self.viewer, self.reference, self.prediction = viewer, reference, prediction
         self.spacing = tuple(float(s) for s in volume_of(reference).spacing)
         self.tracker = OverlapTracker(reference.data, prediction.data, self.spacing)
+        self.legs = split_labels(reference.data)
         self.on_change, self.on_error = on_change, on_error
         self.edits = 0
         self.overlap_layer = viewer.add_labels(self.tracker.map, **overlap_labels_kwargs(
@@ -76,6 +80,11 @@ class ReviewSession:
             scores[label] = {"dice": dice[label],
                              "volume_difference_ml": (prediction_voxels - reference_voxels) * self.voxel_ml}
         return scores
+
+    def leg_scores(self, *, both: bool = False) -> dict[str, dict[int, dict[str, float]]]:
+        """Per leg (right, left as present; 'both' first when asked): muscle id -> Dice and volumes (ml) of the
+        current arrays (:func:`~legseg_core.evaluation.legs.leg_agreement`)."""
+        return leg_agreement(self.reference.data, self.prediction.data, self.legs, self.spacing, both=both)
 
     def class_counts(self) -> dict[int, int]:
         """Voxels per overlap class 0..4."""

@@ -3,7 +3,8 @@
 The long work (:func:`compare_work`) runs on a worker thread: it segments the scan with each
 chosen model in turn through :func:`legseg_gui.app.segmentation.segmentation_work` (which loads
 the model with :class:`legseg_core.inference.Segmenter`; torch is imported there, never when a
-dock opens) and returns one :class:`ModelResult` per model. On the UI thread,
+dock opens) and returns one :class:`ModelResult` per model, with its quality-control report
+(:func:`legseg_core.evaluation.qc.check_segmented`). On the UI thread,
 :func:`add_labels_layer` then adds a labels layer in the paper's colours with the muscle names
 on hover, and :func:`add_uncertainty_layer` an uncertainty (entropy) image layer, hidden by
 default. :func:`show_side_by_side` lays
@@ -19,23 +20,26 @@ import numpy as np
 
 from legseg_core.io import Volume
 from legseg_core.progress import Progress, ProgressWork
-from legseg_napari._layers import (CASE, IMAGE, MODEL, UNCERTAINTY, VIEW, VOLUME, image_volume, muscle_labels_kwargs,
-                                   unique_name)
+from legseg_napari._layers import (CASE, IMAGE, MODEL, QUALITY, UNCERTAINTY, VIEW, VOLUME, image_volume,
+                                   muscle_labels_kwargs, unique_name)
 
 
 @dataclass(frozen=True)
 class ModelResult:
-    """One model's segmentation of the scan: uint8 labels and float32 uncertainty ``[z, y, x]``."""
+    """One model's segmentation of the scan: uint8 labels and float32 uncertainty ``[z, y, x]``, and its
+    quality-control report (``QualityReport.to_dict()``: flags, volume of each muscle per leg)."""
 
     model: str
     labels: np.ndarray
     uncertainty: np.ndarray | None
     score: float | None
+    quality: dict[str, Any] | None = None
 
 
 def compare_work(image: Volume, choices: list[Any], device: str,
                  store_path: str | None) -> ProgressWork[list[ModelResult]]:
     """Segment ``image`` with each model choice in turn; progress spans all of them (one step per model)."""
+    from legseg_core.evaluation.qc import check_segmented
     from legseg_gui.app.segmentation import segmentation_work
 
     store = _open_store(store_path) if any(c.model_id for c in choices) else None
@@ -46,7 +50,8 @@ def compare_work(image: Volume, choices: list[Any], device: str,
             segmentation = yield from _spread(inner, number, len(choices), choice.name)
             results.append(ModelResult(choice.name, np.asarray(segmentation.labels, np.uint8),
                                        _optional_array(getattr(segmentation, "uncertainty", None)),
-                                       _optional_float(getattr(segmentation, "uncertainty_score", None))))
+                                       _optional_float(getattr(segmentation, "uncertainty_score", None)),
+                                       check_segmented(segmentation, image.spacing).to_dict()))
     finally:
         if store is not None:
             store.close()
@@ -82,7 +87,7 @@ def _optional_float(value: Any) -> float | None:
 def add_labels_layer(viewer: Any, image_layer: Any, result: ModelResult) -> Any:
     """Add one result's labels layer: the paper's colours, the muscle name on hover, the model in its metadata."""
     volume = image_volume(image_layer)
-    metadata = {VOLUME: volume, MODEL: result.model, IMAGE: image_layer.name}
+    metadata = {VOLUME: volume, MODEL: result.model, IMAGE: image_layer.name, QUALITY: result.quality}
     if image_layer.metadata.get(CASE):
         metadata[CASE] = image_layer.metadata[CASE]
     return viewer.add_labels(result.labels, **muscle_labels_kwargs(

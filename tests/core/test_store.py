@@ -81,13 +81,16 @@ def test_opening_an_older_catalog_applies_the_missing_migrations(store: Store,
 
     case = store.add_case(tiny_volume())
     store.close()
-    step = (2, "cases get a laterality column", "ALTER TABLE cases ADD COLUMN laterality TEXT NOT NULL DEFAULT ''")
+    following = catalog.SCHEMA_VERSION + 1
+    step = (following, "cases get a laterality column",
+            "ALTER TABLE cases ADD COLUMN laterality TEXT NOT NULL DEFAULT ''")
+    before = [(version, description) for version, description, _ in catalog.MIGRATIONS]
     monkeypatch.setattr(catalog, "MIGRATIONS", (*catalog.MIGRATIONS, step))
-    monkeypatch.setattr(catalog, "SCHEMA_VERSION", 2)
+    monkeypatch.setattr(catalog, "SCHEMA_VERSION", following)
     reopened = Store.open(store.root)
-    assert reopened.catalog.schema_version() == 2 and reopened.case(case.id).id == case.id
+    assert reopened.catalog.schema_version() == following and reopened.case(case.id).id == case.id
     applied = reopened.catalog.read(lambda c: c.execute("SELECT version, description FROM schema_migrations").fetchall())
-    assert [tuple(row) for row in applied] == [(1, catalog.MIGRATIONS[0][1]), (2, "cases get a laterality column")]
+    assert [tuple(row) for row in applied] == [*before, (following, "cases get a laterality column")]
     reopened.close()
 
 

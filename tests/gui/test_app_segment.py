@@ -83,7 +83,8 @@ def test_a_broken_model_file_is_reported(qtbot, unlabelled, tmp_path) -> None:
     assert store.history(case_id) == []
 
 
-def test_segmenting_all_new_cases_fills_the_uncertainty_column_and_sorts_by_it(qtbot, unlabelled) -> None:
+def test_segmenting_all_new_cases_fills_the_quality_columns_and_sorts_by_effort(qtbot, unlabelled) -> None:
+    from legseg_core.store.quality import version_quality
     from tests.gui.app_helpers import tiny_phantom
 
     store, first, model_file = unlabelled
@@ -98,8 +99,14 @@ def test_segmenting_all_new_cases_fills_the_uncertainty_column_and_sorts_by_it(q
     assert ended.args == ["finished"], window.segment_panel.progress.message
     scores = {case.id: case.metadata.extra["uncertainty_score"] for case in store.cases()}
     assert set(scores) == {first, second} and all(0.0 <= score <= 1.0 for score in scores.values())
-    assert window.worklist.case_ids() == sorted(scores, key=scores.get, reverse=True)
+    quality = {case_id: version_quality(store, store.case(case_id).latest_version) for case_id in scores}
+    assert all(q is not None and 0.0 <= q.uncertainty <= 1.0 for q in quality.values())
+    efforts = {case_id: q.effort for case_id, q in quality.items()}
+    assert window.worklist.case_ids() == sorted(efforts, key=efforts.get, reverse=True)
+    assert window.worklist.column_texts("effort") == [f"{efforts[c]:.2f}" for c in window.worklist.case_ids()]
+    assert window.worklist.column_texts("flags") == [str(quality[c].flag_count) for c in window.worklist.case_ids()]
     assert window.worklist.column_texts("status") == ["in review", "in review"]
+    assert window.segment_panel.quality.flag_texts() == quality[first].flags
     assert not window.segment_panel.segment_new_button.isEnabled()
     predicted = store.history(first)[-1]
     assert predicted.provenance == "predicted:tiny-unet" and window.session.base_version == predicted.id

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 DOCKS = {"Segment": "SegmentWidget", "Review": "ReviewWidget", "Correct and accept": "CorrectionWidget",
-         "Fine-tune": "FinetuneDockWidget"}
+         "Fine-tune": "FinetuneDockWidget", "Learn from my corrections": "AdaptDockWidget"}
 
 
 @pytest.fixture

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -145,3 +147,49 @@ def test_the_overlap_map_shows_the_prediction_as_outlines_and_hides_the_referenc
     assert ref_layer.opacity == 0.0
     widget.stop()
     assert (ref_layer.opacity, pred_layer.contour, pred_layer.opacity) == (0.4, 0, 0.6)
+
+
+def test_the_table_gives_dice_per_leg_on_the_real_case(make_napari_viewer, qtbot, real_case, tmp_path) -> None:
+    from legseg_core.evaluation.legs import split_labels
+    from legseg_napari._layers import MODEL, VOLUME, muscle_labels_kwargs
+    from legseg_napari._qt.review_widget import ReviewWidget
+
+    image, labels, _ = real_case
+    reference = labels.data.copy()
+    prediction = reference.copy()
+    left = split_labels(reference).mask("left", reference.shape)
+    prediction[left & (prediction == 4)] = 0  # the model missed TA in the left leg only
+    viewer = make_napari_viewer()
+    spacing = image.spacing
+    ref_layer = viewer.add_labels(reference, **muscle_labels_kwargs("manual", {VOLUME: labels}, spacing))
+    pred_layer = viewer.add_labels(prediction, **muscle_labels_kwargs("predicted", {VOLUME: labels, MODEL: "m"},
+                                                                     spacing))
+    widget = ReviewWidget(viewer)
+    qtbot.addWidget(widget)
+    widget.compare(ref_layer, pred_layer)
+    assert widget.table.text(4, "dice_right") == "1.000" and widget.table.text(4, "dice_left") == "0.000"
+    right_ta, left_ta = (int(np.count_nonzero(reference[split_labels(reference).mask(leg, reference.shape)] == 4))
+                         for leg in ("right", "left"))
+    assert widget.table.text(4, "dice") == f"{2 * right_ta / (2 * right_ta + left_ta):.3f}"
+    assert widget.table.text(3, "dice_right") == widget.table.text(3, "dice_left") == "1.000"
+    pred_layer.data[left & (reference == 4)] = 4  # the correction of the left leg
+    pred_layer.refresh()
+    widget.session._on_edit(pred_layer, None)
+    assert widget.table.text(4, "dice_left") == "1.000" and widget.table.text(4, "dice") == "1.000"
+    qtbot.waitUntil(lambda: widget.table.text(4, "ahd_mm") == "0.00", timeout=60_000)
+    data = json.loads(widget.export_table(str(tmp_path / "review.json")).read_text())
+    assert data["compared"] == {"reference": "manual", "prediction": "predicted"}
+    ta = {row["leg"]: row for row in data["rows"] if row["muscle"] == "TA"}
+    assert set(ta) == {"both", "right", "left"} and ta["both"]["ahd_mm"] == 0.0 and "ahd_mm" not in ta["left"]
+    assert ta["right"]["dice"] == ta["left"]["dice"] == 1.0
+    assert ta["both"]["reference_ml"] == pytest.approx(ta["right"]["reference_ml"] + ta["left"]["reference_ml"],
+                                                       abs=1e-3)
+    widget.close()
+
+
+def test_a_leg_without_muscle_reads_as_undefined(review) -> None:
+    viewer, widget, ref_layer, pred_layer = review
+    widget.compare()
+    assert widget.session.legs.sides == ("right", "left")  # the pair's two muscles lie apart, as two legs would
+    assert widget.table.text(4, "dice_left") == "1.000" and widget.table.text(4, "dice_right") == "–"
+    assert widget.table.text(1, "dice_right") == widget.table.text(1, "dice")

@@ -1,5 +1,6 @@
 """Review dock: reference against prediction, the Figure 4 overlap map with its legend, a live
-per-muscle table (Dice, AHD, volume difference), and the 3D view of Figure 5 one click away."""
+per-muscle table (Dice of both legs and of each leg, AHD, volume difference), and the 3D view of
+Figure 5 one click away."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import QCheckBox, QFormLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from legseg_core.errors import LegsegError
-from legseg_gui.dice_table import DiceTableWidget
+from legseg_gui.dice_table import DiceTableWidget, ask_export_path
 from legseg_gui.overlap_legend import OverlapLegendWidget
 from legseg_gui.progress_widget import ProgressWidget
 from legseg_gui.worker import ProgressWorker
@@ -49,6 +50,10 @@ class ReviewWidget(QWidget):
         self.distances_button.clicked.connect(self._on_distances_clicked)
         self.auto_distances = QCheckBox("after each pause in painting")
         self.auto_distances.setChecked(True)
+        self.export_button = QPushButton("Export table…")
+        self.export_button.setToolTip("save the table, per leg (both, right, left) and muscle, as CSV or JSON")
+        self.export_button.clicked.connect(lambda: self.export_table())
+        self._ahd_mm: dict[int, float] = {}
         self.view_3d_button = QPushButton("3D view")
         self.view_3d_button.setCheckable(True)
         self.view_3d_button.setChecked(napari_viewer.dims.ndisplay == 3)
@@ -78,6 +83,7 @@ class ReviewWidget(QWidget):
         layout.addWidget(self.legend)
         layout.addWidget(self.table)
         layout.addLayout(distances)
+        layout.addWidget(self.export_button)
         layout.addWidget(self.progress)
         layout.addWidget(self.view_3d_button)
         layout.addWidget(self.status)
@@ -119,6 +125,7 @@ class ReviewWidget(QWidget):
             self.session.close()
             self.session = None
         self.table.clear_values()
+        self._ahd_mm = {}
         self.legend.set_counts(None)
 
     def _show_live_scores(self) -> None:
@@ -126,6 +133,7 @@ class ReviewWidget(QWidget):
         self.table.set_column("dice", {label: values["dice"] for label, values in scores.items()})
         self.table.set_column("volume_difference_ml",
                               {label: values["volume_difference_ml"] for label, values in scores.items()})
+        self.table.set_legs(self.session.leg_scores())
         self.legend.set_counts(self.session.class_counts(), voxel_ml=self.session.voxel_ml)
 
     # ---- distances (off the UI thread) -------------------------------------------------------------
@@ -144,7 +152,28 @@ class ReviewWidget(QWidget):
 
     def _on_distances_finished(self, scores: Any) -> None:
         if self.session is not None:
-            self.table.set_column("ahd_mm", {m.label: m.ahd_mm for m in scores.muscles})
+            self._ahd_mm = {m.label: m.ahd_mm for m in scores.muscles}
+            self.table.set_column("ahd_mm", self._ahd_mm)
+
+    def export_table(self, path: str | None = None) -> Any:
+        """Write the table per leg (both, right, left) and muscle as CSV or JSON (asks where when no path)."""
+        from legseg_core.evaluation.legs import comparison_records, write_comparison
+
+        if self.session is None:
+            self.status.setText("compare two labels layers first")
+            return None
+        path = path or ask_export_path(self)
+        if path is None:
+            return None
+        source = {"reference": self.session.reference.name, "prediction": self.session.prediction.name}
+        try:
+            written = write_comparison(comparison_records(self.session.leg_scores(both=True), self._ahd_mm), path,
+                                       source=source)
+        except (LegsegError, OSError) as error:
+            self.status.setText(str(error))
+            return None
+        self.status.setText(f"table written to {written}")
+        return written
 
     def _on_distances_ended(self) -> None:
         if self._distances_wanted:

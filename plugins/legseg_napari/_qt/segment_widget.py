@@ -1,7 +1,8 @@
 """Segment dock: an image layer, a network (registered models with the active one marked, shipped
 and added model files) and a device; segmentation runs on a worker thread with a progress bar and
 cancel. "Compare" segments the scan with every checked model in one action and lays the results
-out side by side."""
+out side by side. After segmenting, the dock shows the quality-control report of the result: its
+flags and the volume of each muscle per leg (of the selected result layer when several)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ from qtpy.QtWidgets import (QFormLayout, QHBoxLayout, QLabel, QListWidget, QList
 from legseg_core.errors import LegsegError
 from legseg_gui.model_picker import ModelPickerWidget
 from legseg_gui.progress_widget import ProgressWidget
+from legseg_gui.quality_widget import QualityReportWidget
 from legseg_gui.worker import ProgressWorker
-from legseg_napari._layers import NOT_A_SCAN, image_volume
+from legseg_napari._layers import NOT_A_SCAN, QUALITY, image_volume
 from legseg_napari._qt.docks import dock_opened
 from legseg_napari._qt.layer_combo import LayerComboBox
 from legseg_napari._qt.store_path import StorePathWidget
@@ -47,11 +49,13 @@ class SegmentWidget(QWidget):
         self.progress = ProgressWidget(title="segmentation")
         self.status = QLabel("")
         self.status.setWordWrap(True)
+        self.quality = QualityReportWidget()
         self._build_layout()
         self.segment_button.clicked.connect(self._on_segment_clicked)
         self.compare_button.clicked.connect(self._on_compare_clicked)
         self.picker.choice_changed.connect(self._on_choices_changed)
         self.store_path.changed.connect(self._on_store_changed)
+        napari_viewer.layers.selection.events.active.connect(self._on_active_layer)
         self._on_choices_changed(None)
 
     def _build_layout(self) -> None:
@@ -69,6 +73,7 @@ class SegmentWidget(QWidget):
         layout.addLayout(compare)
         layout.addWidget(self.progress)
         layout.addWidget(self.status)
+        layout.addWidget(self.quality)
         layout.addStretch(1)
 
     def _open_store(self) -> None:
@@ -141,6 +146,7 @@ class SegmentWidget(QWidget):
         if len(self.result_layers) > 1:
             show_side_by_side(self.viewer, image_layer, self.result_layers)
         self.viewer.layers.selection.active = self.result_layers[-1]
+        self.show_quality(self.result_layers[-1])
         self.picker.refresh_devices()
         self.status.setText("added " + ", ".join(layer.name for layer in self.result_layers)
                             + "; hover over a muscle to see its name")
@@ -154,6 +160,17 @@ class SegmentWidget(QWidget):
         if layer is not None:
             self.uncertainty_layers.append(layer)
         QTimer.singleShot(0, lambda: self._add_uncertainty_layers(image_layer, results[1:]))
+
+    def show_quality(self, layer: Any) -> None:
+        """Show the quality-control report of a result layer (flags, per-leg volumes), titled with its name."""
+        report = layer.metadata.get(QUALITY) if layer is not None else None
+        self.quality.set_report(report)
+        if report is not None:
+            self.quality.summary.setText(f"{layer.name}\n{self.quality.summary.text()}")
+
+    def _on_active_layer(self, event: Any) -> None:
+        if event.value is not None and event.value.metadata.get(QUALITY) is not None:
+            self.show_quality(event.value)
 
     def _on_ended(self) -> None:
         self.segment_button.setEnabled(True)
@@ -176,6 +193,7 @@ class SegmentWidget(QWidget):
     def closeEvent(self, event: Any) -> None:  # noqa: N802 -- Qt override
         if self.worker is not None and self.worker.running:
             self.worker.cancel_and_wait()
+        self.viewer.layers.selection.events.active.disconnect(self._on_active_layer)
         if self.store is not None:
             self.store.close()
         super().closeEvent(event)
