@@ -52,7 +52,11 @@ MUSCLE_BY_ID: dict[int, LabelClass] = {m.id: m for m in MUSCLES}
 MUSCLE_BY_ABBR: dict[str, LabelClass] = {m.abbr: m for m in MUSCLES}
 
 
-# Figure 4: manual (reference) against predicted, per voxel.
+# Figure 4: manual (reference) against predicted, per voxel. The colours keep the figure's green for
+# agreement and red for missed muscle, in shades chosen to stay apart from the seven muscle colours
+# (so the map reads right beside or over muscle outlines) and from bright fat and dark background:
+# CIEDE2000 at least 25 from every muscle colour, from white-ish and near-black grey, and from each
+# other (tests/core/test_overlap_colours.py computes them).
 OVERLAP_BACKGROUND = 0
 OVERLAP_AGREE = 1
 OVERLAP_PREDICTED_ONLY = 2
@@ -60,10 +64,10 @@ OVERLAP_DIFFERENT_MUSCLE = 3
 OVERLAP_MANUAL_ONLY = 4
 
 OVERLAP_CLASSES: tuple[LabelClass, ...] = (
-    LabelClass(OVERLAP_AGREE, "agree", "same muscle drawn and predicted", (40, 200, 60)),  # green
-    LabelClass(OVERLAP_PREDICTED_ONLY, "predicted only", "predicted as a muscle, not drawn", (235, 210, 160)),  # beige
-    LabelClass(OVERLAP_DIFFERENT_MUSCLE, "different muscle", "drawn and predicted as different muscles", (255, 235, 0)),  # yellow
-    LabelClass(OVERLAP_MANUAL_ONLY, "manual only", "drawn manually, not predicted", (225, 30, 30)),  # red
+    LabelClass(OVERLAP_AGREE, "agree", "same muscle drawn and predicted", (0, 80, 0)),  # dark green
+    LabelClass(OVERLAP_PREDICTED_ONLY, "predicted only", "predicted as a muscle, not drawn", (255, 120, 170)),  # pink
+    LabelClass(OVERLAP_DIFFERENT_MUSCLE, "different muscle", "drawn and predicted as different muscles", (0, 115, 125)),  # teal
+    LabelClass(OVERLAP_MANUAL_ONLY, "manual only", "drawn manually, not predicted", (185, 0, 15)),  # red
 )
 OVERLAP_BY_ID: dict[int, LabelClass] = {c.id: c for c in OVERLAP_CLASSES}
 

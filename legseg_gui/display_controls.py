@@ -1,9 +1,9 @@
-"""Display controls of the image view: overlay kind, opacity, outline, and a window/level reset."""
+"""Display controls of the image view: overlay kind, opacity, outline, window/level presets, smooth display."""
 
 from __future__ import annotations
 
 from qtpy.QtCore import Qt
-from qtpy.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QPushButton, QSlider, QWidget
+from qtpy.QtWidgets import QCheckBox, QComboBox, QGridLayout, QLabel, QPushButton, QSlider, QWidget
 
 from legseg_gui._events import connect_while_alive
 from legseg_gui.view_state import OVERLAYS, SliceViewState
@@ -24,12 +24,23 @@ class DisplayControlsWidget(QWidget):
         self.opacity_slider.setRange(0, 100)
         self.opacity_slider.setToolTip("overlay opacity")
         self.outline_check = QCheckBox("Outline")
+        self.smooth_check = QCheckBox("Smooth")
+        self.smooth_check.setToolTip("draw the scan with smooth interpolation instead of square voxels")
+        self.preset_combo = QComboBox()
+        self.preset_combo.setToolTip("window/level from the body's intensity percentiles (right drag adjusts)")
         self.reset_button = QPushButton("Reset W/L")
-        self.reset_button.setToolTip("reset the window and level (right drag changes them)")
-        layout = QHBoxLayout(self)
+        self.reset_button.setToolTip("back to the default window and level (right drag changes them)")
+        layout = QGridLayout(self)  # two rows, so the image view stays narrow enough to share its width
         layout.setContentsMargins(0, 0, 0, 0)
-        for widget in (self.overlay_combo, QLabel("Opacity"), self.opacity_slider, self.outline_check, self.reset_button):
-            layout.addWidget(widget)
+        for column, widget in enumerate((self.overlay_combo, QLabel("Opacity"), self.opacity_slider)):
+            layout.addWidget(widget, 0, column)
+        layout.addWidget(self.outline_check, 0, 3)
+        for column, widget in enumerate((self.preset_combo, self.smooth_check, self.reset_button)):
+            layout.addWidget(widget, 1, column if column == 0 else column + 1, 1, 2 if column == 0 else 1)
+        self.preset_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.preset_combo.setMinimumContentsLength(12)
+        self.preset_combo.activated.connect(self._on_preset_chosen)
+        self.smooth_check.toggled.connect(self._on_smooth_toggled)
         self.overlay_combo.currentIndexChanged.connect(self._on_overlay_chosen)
         self.opacity_slider.valueChanged.connect(self._on_opacity_moved)
         self.outline_check.toggled.connect(self._on_outline_toggled)
@@ -49,6 +60,17 @@ class DisplayControlsWidget(QWidget):
     def _on_reset_clicked(self) -> None:
         self.state.reset_window()
 
+    def _on_preset_chosen(self, index: int) -> None:
+        self.state.apply_preset(self.preset_combo.itemText(index))
+
+    def _on_smooth_toggled(self, checked: bool) -> None:
+        self.state.smooth = checked
+
+    def set_presets(self, names: list[str]) -> None:
+        """List the window/level presets of the shown scan (the first is the default)."""
+        self.preset_combo.clear()
+        self.preset_combo.addItems(names)
+
     def _on_state_changed(self, name: str) -> None:
         if name in ("overlay", "all"):
             self.overlay_combo.setCurrentIndex(OVERLAYS.index(self.state.overlay))
@@ -56,3 +78,5 @@ class DisplayControlsWidget(QWidget):
             self.opacity_slider.setValue(round(self.state.opacity * 100))
         if name in ("outline", "all"):
             self.outline_check.setChecked(self.state.outline)
+        if name in ("smooth", "all"):
+            self.smooth_check.setChecked(self.state.smooth)

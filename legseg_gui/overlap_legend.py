@@ -1,4 +1,9 @@
-"""The legend of the Figure 4 overlap map: a colour swatch, a name and optionally a voxel count per class."""
+"""The legend of the Figure 4 overlap map: a colour swatch, a name, and each class's volume.
+
+With the voxel volume known, each class shows its volume in ml and as a percentage of the
+reference (the voxels drawn manually: agree + different muscle + manual only); without it, the
+voxel count.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,10 @@ from collections.abc import Mapping
 
 from qtpy.QtWidgets import QGridLayout, QLabel, QWidget
 
-from legseg_core.labels import OVERLAP_CLASSES
+from legseg_core.labels import OVERLAP_AGREE, OVERLAP_CLASSES, OVERLAP_DIFFERENT_MUSCLE, OVERLAP_MANUAL_ONLY
+
+#: The overlap classes whose voxels were drawn in the reference.
+REFERENCE_CLASSES = (OVERLAP_AGREE, OVERLAP_DIFFERENT_MUSCLE, OVERLAP_MANUAL_ONLY)
 
 
 def swatch(color: tuple[int, int, int], size: int = 14) -> QLabel:
@@ -15,6 +23,14 @@ def swatch(color: tuple[int, int, int], size: int = 14) -> QLabel:
     label.setFixedSize(size, size)
     label.setStyleSheet(f"background-color: rgb{tuple(color)}; border: 1px solid #444;")
     return label
+
+
+def count_text(voxels: int, reference_voxels: int, voxel_ml: float | None) -> str:
+    """'12.3 ml · 4.5% of ref.' (or the voxel count when the voxel volume is unknown)."""
+    if voxel_ml is None:
+        return f"{int(voxels):,}"
+    percent = f"{100.0 * voxels / reference_voxels:.1f}% of ref." if reference_voxels else "no reference"
+    return f"{voxels * voxel_ml:.1f} ml · {percent}"
 
 
 class OverlapLegendWidget(QWidget):
@@ -34,12 +50,15 @@ class OverlapLegendWidget(QWidget):
             layout.addWidget(swatch(overlap_class.color), row, 0)
             layout.addWidget(name, row, 1)
             layout.addWidget(count, row, 2)
+        layout.setColumnStretch(2, 1)
 
-    def set_counts(self, counts: Mapping[int, int] | None) -> None:
-        """Show each class's voxel count (e.g. ``OverlapTracker.class_counts()``), or clear them with None."""
+    def set_counts(self, counts: Mapping[int, int] | None, *, voxel_ml: float | None = None) -> None:
+        """Show each class's size from voxel counts (e.g. ``OverlapTracker.class_counts()``): in ml and percent
+        of the reference when ``voxel_ml`` (ml per voxel) is given, else in voxels; None clears them."""
+        reference = sum(int((counts or {}).get(c, 0)) for c in REFERENCE_CLASSES)
         for class_id, label in self._counts.items():
-            label.setText("" if counts is None else f"{int(counts.get(class_id, 0)):,}")
+            label.setText("" if counts is None else count_text(int(counts.get(class_id, 0)), reference, voxel_ml))
 
     def count_text(self, class_id: int) -> str:
-        """The count shown for one class ('' when none is shown)."""
+        """The text shown for one class ('' when none is shown)."""
         return self._counts[class_id].text()

@@ -65,3 +65,34 @@ def overlay_rgba(values: np.ndarray, table: np.ndarray, *, outline: bool = False
     if outline:
         words *= outline_mask(values)
     return words.view(np.uint8).reshape(*values.shape, 4)
+
+
+#: Alpha of the other muscles while one is highlighted (of 255).
+DIMMED_ALPHA = 60
+
+
+def muscle_table(hidden: frozenset[int] = frozenset(), highlight: int = 0) -> np.ndarray:
+    """The muscle table with hidden muscles transparent and, while one is highlighted, the others dimmed."""
+    if not hidden and not highlight:
+        return MUSCLE_TABLE
+    table = MUSCLE_TABLE.copy()
+    if highlight:
+        dim = np.ones(len(table), bool)
+        dim[[0, highlight]] = False
+        table[dim, 3] = np.minimum(table[dim, 3], DIMMED_ALPHA)
+    table[list(hidden), 3] = 0
+    return table
+
+
+def overlap_rgba(overlap: np.ndarray, labels: np.ndarray | None, *, outline: bool = False,
+                 table: np.ndarray = MUSCLE_TABLE) -> np.ndarray:
+    """The overlap map's RGBA with the muscles' outlines drawn over it in their own colours.
+
+    The outlines replace the overlap colour on their pixels (never a blend of the two), so the
+    map tells where the model and the reference disagree and the outlines which muscle is which.
+    """
+    rgba = overlay_rgba(overlap, OVERLAP_TABLE, outline=outline)
+    if labels is not None:
+        edge = outline_mask(labels) & (table[labels, 3] > 0)
+        rgba[edge] = table[labels[edge]]
+    return rgba

@@ -5,7 +5,8 @@ scaled by the in-plane spacing, so the image keeps its true aspect. It knows not
 or labels; it turns mouse and keyboard gestures into signals in voxel coordinates ``(y, x)``
 (fractional, voxel ``(i, j)``'s centre at ``(i, j)``) for the slice view to act on:
 
-- wheel: ``slice_stepped``; ctrl + wheel or the +/- keys: zoom about the cursor; Home: fit;
+- wheel: ``slice_stepped``; ctrl + wheel or the +/- keys: zoom about the cursor; Home: the whole slice;
+  B: zoom to the body (as on opening);
 - middle drag, or space + left drag: pan;
 - right drag: ``window_dragged(dx, dy)`` in screen pixels;
 - left press, drag, release: ``paint_pressed``, ``paint_moved``, ``paint_released``;
@@ -16,12 +17,56 @@ from __future__ import annotations
 
 import math
 
-from qtpy.QtCore import QPoint, QPointF, QRectF, Qt, Signal
-from qtpy.QtGui import QColor, QPen, QPixmap, QTransform
+from qtpy.QtCore import QPoint, QPointF, QRect, QRectF, Qt, Signal
+from qtpy.QtGui import QColor, QFont, QPainter, QPen, QPixmap, QTransform
 from qtpy.QtWidgets import QFrame, QGraphicsEllipseItem, QGraphicsPixmapItem, QGraphicsScene, QGraphicsView, QWidget
 
 ZOOM_STEP = 1.25
 MIN_SCALE, MAX_SCALE = 0.05, 200.0
+#: Scale bar lengths to choose from (mm): the longest that fits in a quarter of the view.
+SCALE_BAR_MM = (1, 2, 5, 10, 20, 50, 100, 200, 500)
+#: Patient directions at the top, bottom, left and right of an axial slice (radiological convention).
+AXIAL_DIRECTIONS = ("A", "P", "R", "L")
+BODY_MARGIN = 0.06  # of the body's size, around it when zooming to the body
+
+
+def scale_bar_length(pixels_per_mm: float, available_pixels: float) -> int:
+    """The longest of :data:`SCALE_BAR_MM` (mm) that spans at most ``available_pixels``; the shortest if none fits."""
+    fitting = [length for length in SCALE_BAR_MM if length * pixels_per_mm <= available_pixels]
+    return fitting[-1] if fitting else SCALE_BAR_MM[0]
+
+
+def draw_annotations(painter: QPainter, width: int, height: int, directions: tuple[str, str, str, str],
+                     pixels_per_mm: float) -> None:
+    """Orientation letters at the middle of each edge (top, bottom, left, right) and a scale bar at the bottom left,
+    in viewport pixels, white with a dark outline so they read on any image."""
+    font = QFont(painter.font())
+    font.setPointSizeF(max(font.pointSizeF(), 9.0) * 1.15)
+    font.setBold(True)
+    painter.setFont(font)
+    metrics = painter.fontMetrics()
+    top, bottom, left, right = directions
+    spots = ((top, width / 2 - metrics.horizontalAdvance(top) / 2, metrics.ascent() + 4),
+             (bottom, width / 2 - metrics.horizontalAdvance(bottom) / 2, height - 6),
+             (left, 6, height / 2 + metrics.ascent() / 2),
+             (right, width - metrics.horizontalAdvance(right) - 6, height / 2 + metrics.ascent() / 2))
+    for text, x, y in spots:
+        _outlined_text(painter, QPointF(x, y), text)
+    length = scale_bar_length(pixels_per_mm, width / 4)
+    pixels = length * pixels_per_mm
+    y = height - 12.0
+    for color, thickness in ((QColor(0, 0, 0, 200), 5), (QColor(255, 255, 255), 3)):
+        painter.setPen(QPen(color, thickness))
+        painter.drawLine(QPointF(12, y), QPointF(12 + pixels, y))
+    _outlined_text(painter, QPointF(12, y - 6), f"{length} mm")
+
+
+def _outlined_text(painter: QPainter, point: QPointF, text: str) -> None:
+    painter.setPen(QColor(0, 0, 0, 220))
+    for dx, dy in ((-1, 0), (1, 0), (0, -1), (0, 1)):
+        painter.drawText(point + QPointF(dx, dy), text)
+    painter.setPen(QColor(255, 255, 255))
+    painter.drawText(point, text)
 
 
 def event_point(event) -> QPoint:
@@ -54,10 +99,13 @@ class SliceCanvasWidget(QGraphicsView):
         self._drag: str | None = None
         self._last_point = QPoint()
         self._space_down, self._auto_fit, self._wheel_rest = False, True, 0
+        self._body: QRectF | None = None  # the body's extent in scene coordinates (mm)
+        self.directions = AXIAL_DIRECTIONS
         self._configure()
 
     def _configure(self) -> None:
         self.setMouseTracking(True)
+        self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.FullViewportUpdate)  # the annotations stay put
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setBackgroundBrush(QColor(0, 0, 0))
@@ -80,6 +128,33 @@ class SliceCanvasWidget(QGraphicsView):
         self.setSceneRect(rect.adjusted(-margin, -margin, margin, margin))
         self._auto_fit = True
         self.fit()
+
+    def set_body_box(self, box: tuple[int, int, int, int] | None) -> None:
+        """The body's ``(y0, y1, x0, x1)`` voxel box on the slice (None: the whole slice); zooms to it."""
+        if box is None:
+            self._body = None
+        else:
+            y0, y1, x0, x1 = box
+            rect = QRectF(x0 * self._spacing[1], y0 * self._spacing[0], (x1 - x0) * self._spacing[1],
+                          (y1 - y0) * self._spacing[0])
+            margin = BODY_MARGIN * max(rect.width(), rect.height())
+            self._body = rect.adjusted(-margin, -margin, margin, margin)
+        self._auto_fit = True
+        self.fit()
+
+    def body_rect(self) -> QRectF:
+        """What zooming to the body shows (scene mm): the body with a margin, else the whole slice."""
+        return self._body if self._body is not None else self.image_rect()
+
+    def set_smooth(self, smooth: bool) -> None:
+        """Draw the scan smoothly (bilinear) or as square voxels; the overlay stays square."""
+        mode = Qt.TransformationMode.SmoothTransformation if smooth else Qt.TransformationMode.FastTransformation
+        self._image_item.setTransformationMode(mode)
+
+    @property
+    def pixels_per_mm(self) -> float:
+        """Screen pixels per mm at the current zoom."""
+        return float(self.transform().m11())
 
     def image_rect(self) -> QRectF:
         """The slice's extent in scene coordinates (mm)."""
@@ -111,8 +186,22 @@ class SliceCanvasWidget(QGraphicsView):
         return self.mapFromScene(QPointF((x + 0.5) * self._spacing[1], (y + 0.5) * self._spacing[0]))
 
     def fit(self) -> None:
-        """Show the whole slice, as large as the viewport allows."""
+        """Show the body (or the whole slice when no body is known), as large as the viewport allows."""
+        self.fitInView(self.body_rect(), Qt.AspectRatioMode.KeepAspectRatio)
+
+    def fit_slice(self) -> None:
+        """Show the whole slice."""
         self.fitInView(self.image_rect(), Qt.AspectRatioMode.KeepAspectRatio)
+        self._auto_fit = False
+
+    def drawForeground(self, painter: QPainter, rect: QRectF | QRect) -> None:  # noqa: N802 (Qt override)
+        if self._image_item.pixmap().isNull():
+            return
+        painter.save()
+        painter.resetTransform()
+        draw_annotations(painter, self.viewport().width(), self.viewport().height(), self.directions,
+                         self.pixels_per_mm)
+        painter.restore()
 
     def zoom(self, factor: float, *, under_mouse: bool = True) -> None:
         """Zoom by ``factor`` about the cursor (or the view's centre), within sane limits."""
@@ -155,6 +244,8 @@ class SliceCanvasWidget(QGraphicsView):
         elif key == Qt.Key.Key_Minus:
             self.zoom(1 / ZOOM_STEP, under_mouse=False)
         elif key == Qt.Key.Key_Home:
+            self.fit_slice()
+        elif key == Qt.Key.Key_B:
             self._auto_fit = True
             self.fit()
         elif key == Qt.Key.Key_Space and not event.isAutoRepeat():

@@ -25,15 +25,34 @@ from legseg_core.errors import GridMismatchError
 from legseg_core.io import Volume
 from legseg_core.labels import OVERLAP_BY_ID, muscle_name
 from legseg_gui._events import connect_while_alive
+from legseg_gui.controls_help import ControlsOverlayWidget
 from legseg_gui.display_controls import DisplayControlsWidget
+from legseg_gui.display_window import DEFAULT_PRESET, body_extent
+from legseg_gui.muscle_legend import MuscleLegendWidget
 from legseg_gui.overlap_legend import OverlapLegendWidget
 from legseg_gui.qimage import gray_pixmap, rgba_pixmap
-from legseg_gui.rendering import MUSCLE_TABLE, OVERLAP_TABLE, auto_window, overlay_rgba, window_to_gray
+from legseg_gui.rendering import muscle_table, overlap_rgba, overlay_rgba, window_to_gray
 from legseg_gui.slice_canvas import SliceCanvasWidget
 from legseg_gui.view_state import SliceViewState
 
 #: Right drag: screen pixels to relative window change and level change (in windows).
 WINDOW_DRAG_RATE = 0.005
+
+
+def overlay_slice(view: "SliceViewWidget", index: tuple) -> np.ndarray | None:
+    """The RGBA overlay of ``view``'s labels or overlap map at ``index`` (a slice or section of ``[z, y, x]``).
+
+    The overlap map carries the muscles' outlines (never a blend of both); None without an overlay."""
+    state, editor, volume = view.view_state, view.editor, view.volume
+    labels = editor.labels if editor is not None and volume is not None and editor.shape == volume.shape else None
+    table = muscle_table(state.hidden_labels, state.highlight)
+    if state.overlay == "labels" and labels is not None:
+        return overlay_rgba(labels[index], table, outline=state.outline)
+    if state.overlay == "overlap" and view.overlap is not None and volume is not None \
+            and view.overlap.shape == volume.shape:
+        return overlap_rgba(view.overlap[index], None if labels is None else labels[index], outline=state.outline,
+                            table=table)
+    return None
 
 
 class SliceViewWidget(QWidget):
@@ -82,9 +101,15 @@ class SliceViewWidget(QWidget):
         slider_row = QHBoxLayout()
         slider_row.addWidget(self.slice_label)
         slider_row.addWidget(self.slice_slider, 1)
+        self.muscle_legend = MuscleLegendWidget(self.view_state)
+        self.controls_overlay = ControlsOverlayWidget(self.canvas)
+        image_row = QHBoxLayout()
+        image_row.setContentsMargins(0, 0, 0, 0)
+        image_row.addWidget(self.canvas, 1)
+        image_row.addWidget(self.muscle_legend)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.canvas, 1)
+        layout.addLayout(image_row, 1)
         layout.addLayout(slider_row)
         layout.addWidget(self.controls)
         layout.addWidget(self.legend)
@@ -122,9 +147,13 @@ class SliceViewWidget(QWidget):
             self.set_editor(None)
         self._volume = volume
         self.view_state.depth = volume.shape[0]
-        self.view_state.default_window = auto_window(volume.data)
+        extent = body_extent(volume.data)
+        self.view_state.window_presets = extent.presets
+        self.view_state.default_window = extent.presets[DEFAULT_PRESET]
         self.view_state.reset_window()
         self.canvas.set_grid(volume.shape[1:], volume.spacing[1:])
+        self.canvas.set_body_box(extent.box)
+        self.controls.set_presets(list(extent.presets))
         self._schedule("image", "overlay")
 
     def set_editor(self, editor: LabelEditor | None) -> None:
@@ -178,13 +207,8 @@ class SliceViewWidget(QWidget):
         self._update_status()
 
     def _overlay_pixmap(self) -> QPixmap:
-        overlay = self.view_state.overlay
-        source = self._editor.labels if overlay == "labels" and self._editor is not None else (
-            self._overlap if overlay == "overlap" else None)
-        if source is None or source.shape != self._volume.shape:  # type: ignore[union-attr]
-            return QPixmap()
-        table = MUSCLE_TABLE if overlay == "labels" else OVERLAP_TABLE
-        return rgba_pixmap(overlay_rgba(source[self.view_state.z], table, outline=self.view_state.outline))
+        rgba = overlay_slice(self, (self.view_state.z,))
+        return QPixmap() if rgba is None else rgba_pixmap(rgba)
 
     # ---- model events ------------------------------------------------------------------------
 
@@ -197,9 +221,11 @@ class SliceViewWidget(QWidget):
             self._schedule("image", "overlay")
         elif name == "window":
             self._schedule("image")
-        elif name in ("overlay", "outline"):
+        elif name in ("overlay", "outline", "hidden_labels", "highlight"):
             self.legend.setVisible(state.overlay == "overlap")
             self._schedule("overlay")
+        elif name == "smooth":
+            self.canvas.set_smooth(state.smooth)
         elif name == "opacity":
             self.canvas.set_overlay_opacity(state.opacity)
         self.slice_label.setText(f"slice {state.z} / {state.depth - 1}")

@@ -24,7 +24,11 @@ class SliceViewState:
         self._depth, self._z = max(int(depth), 1), 0
         self._window, self._level = 1.0, 0.5
         self.default_window: tuple[float, float] = (1.0, 0.5)
+        #: Window/level presets by name (set from the scan by the view); the first is the default.
+        self.window_presets: dict[str, tuple[float, float]] = {}
         self._overlay, self._opacity, self._outline = "labels", 0.5, False
+        self._hidden_labels: frozenset[int] = frozenset()
+        self._smooth, self._highlight = False, 0
         self.overlay, self.opacity, self.outline = overlay, opacity, outline
 
     @property
@@ -61,6 +65,39 @@ class SliceViewState:
     def reset_window(self) -> None:
         """Back to ``default_window`` (set from the volume's intensities by the view)."""
         self.set_window(*self.default_window)
+
+    def apply_preset(self, name: str) -> None:
+        """Set the window and level of a preset of :attr:`window_presets`."""
+        if name not in self.window_presets:
+            raise ValueError(f"unknown window preset {name!r}; choose one of {', '.join(self.window_presets)}")
+        self.set_window(*self.window_presets[name])
+
+    @property
+    def smooth(self) -> bool:
+        """Draw the scan with smooth (bilinear) interpolation instead of square voxels."""
+        return self._smooth
+
+    @smooth.setter
+    def smooth(self, smooth: bool) -> None:
+        self._set("smooth", bool(smooth))
+
+    @property
+    def hidden_labels(self) -> frozenset[int]:
+        """Muscle ids not drawn in the overlay."""
+        return self._hidden_labels
+
+    def toggle_label(self, label: int) -> None:
+        """Hide a shown muscle, or show a hidden one."""
+        self._set("hidden_labels", self._hidden_labels ^ {int(label)})
+
+    @property
+    def highlight(self) -> int:
+        """The muscle id drawn over the others dimmed (the legend row under the cursor), 0 for none."""
+        return self._highlight
+
+    @highlight.setter
+    def highlight(self, label: int) -> None:
+        self._set("highlight", int(label))
 
     @property
     def overlay(self) -> str:

@@ -10,8 +10,8 @@ from legseg_core.commands.common import add_relabel_option, print_json
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "overlap", help="write the overlap map of reference and predicted labels (Figure 4)",
-        description="Write the overlap map on the reference's grid: 0 both background, 1 same muscle (green), "
-                    "2 predicted only (beige), 3 different muscles (yellow), 4 manual only (red). Prints the "
+        description="Write the overlap map on the reference's grid: 0 both background, 1 same muscle (dark green), "
+                    "2 predicted only (pink), 3 different muscles (teal), 4 manual only (red). Prints the "
                     "voxel count of each class and every muscle's Dice.")
     parser.add_argument("--reference", required=True, help="reference (manual) label file")
     parser.add_argument("--prediction", required=True, help="predicted label file")

@@ -17,6 +17,7 @@ from typing import Any
 from legseg_core.commands.common import add_volume_options, print_json, volume_options, with_progress_bar
 from legseg_core.errors import CancelledError, InputPathError, LegsegError
 from legseg_core.paths import check_output_file, check_output_folder
+from legseg_core.export import EXPORT_FORMATS
 
 NIFTI_SUFFIXES = (".nii", ".nii.gz")
 OUTPUT_KINDS = ("_labels", "_probabilities", "_uncertainty")
@@ -43,6 +44,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="which leg a single-leg scan shows (default auto: from its place in the field of "
                              "view; a centred leg is segmented both ways and the more certain side kept, which "
                              "doubles its time)")
+    parser.add_argument("--export", nargs="+", choices=EXPORT_FORMATS, default=(), metavar="FORMAT",
+                        help="also write the labels as: dicom-seg (<scan>_seg.dcm, a DICOM SEG referencing the DICOM "
+                             "series), itksnap (<scan>_itksnap.txt label description beside the labels), slicer "
+                             "(<scan>.seg.nrrd with segment names and colours), bids (a BIDS derivatives dataset "
+                             "in OUT/bids: *_dseg.nii.gz + *_dseg.tsv); several may be given")
+    parser.add_argument("--reference-dicom", metavar="DICOM_FOLDER", default=None,
+                        help="with --export dicom-seg for a NIfTI scan: the DICOM series it was made from (same grid)")
     parser.add_argument("--store", metavar="PATH", default=None, help="the store that registered models come from")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
@@ -118,6 +126,16 @@ def _paths(folder: Path, stem: str, labels: Path | None = None) -> dict[str, Pat
             "uncertainty": folder / f"{stem}_uncertainty.nii.gz"}
 
 
+def check_export_request(scans: list[Path], args: argparse.Namespace) -> None:
+    """Refuse, before any work, a DICOM SEG export of NIfTI scans without ``--reference-dicom``."""
+    if "dicom-seg" not in args.export or args.reference_dicom is not None:
+        return
+    nifti = [scan for scan in scans if is_nifti(scan)]
+    if nifti:
+        raise InputPathError(f"{nifti[0]}: --export dicom-seg needs the DICOM series of a NIfTI scan; name it with "
+                             "--reference-dicom DICOM_FOLDER")
+
+
 def run(args: argparse.Namespace) -> int:
     from legseg_core.inference import Segmenter
     from legseg_core.model_lookup import default_model, resolve_model
@@ -125,6 +143,7 @@ def run(args: argparse.Namespace) -> int:
     scans = collect_scans(args.scans)
     outputs = output_paths(scans, args.output)
     check_outputs(outputs, scans, probabilities=args.probabilities)
+    check_export_request(scans, args)
     if args.model is None:
         choice = default_model(args.store)
         model_file, model_reason = choice.path, choice.reason
@@ -177,11 +196,14 @@ def segment_one(segmenter: Any, scan: Path, paths: dict[str, Path], args: argpar
                                scan_name(scan), enabled=not args.no_progress)
     paths["labels"].parent.mkdir(parents=True, exist_ok=True)
     description = prediction_description(model_reference(segmenter.card))
-    written = {"labels": str(save_labels(result.labels, volume, paths["labels"], description=description))}
+    written: dict[str, Any] = {"labels": str(save_labels(result.labels, volume, paths["labels"],
+                                                         description=description))}
     if args.probabilities:
         written["probabilities"] = str(save_image(np.moveaxis(result.probabilities, 0, -1), volume,
                                                   paths["probabilities"]))
         written["uncertainty"] = str(save_image(result.uncertainty, volume, paths["uncertainty"]))
+    if args.export:
+        written["exports"] = export_files(result.labels, volume, paths, scan, args, model=segmenter.card.model_id)
     voxel_ml = float(np.prod(volume.spacing)) / 1000.0
     counts = result.muscle_voxels()
     quality = check_segmentation(result.labels, volume.spacing, split=segmentation_split(result),
@@ -194,6 +216,21 @@ def segment_one(segmenter: Any, scan: Path, paths: dict[str, Path], args: argpar
                         "with_io": round(time.perf_counter() - start, 3)},
             "muscles": {m.abbr: {"voxels": counts[m.id], "ml": round(counts[m.id] * voxel_ml, 2)} for m in MUSCLES},
             "quality": quality.to_dict()}
+
+
+def export_files(labels: Any, volume: Any, paths: dict[str, Path], scan: Path, args: argparse.Namespace, *,
+                 model: str) -> dict[str, list[str]]:
+    """Write the ``--export`` formats beside the labels (BIDS in ``bids/`` there); format -> files written."""
+    from legseg_core.export import export_labels
+
+    folder, stem = paths["labels"].parent, scan_name(paths["labels"]).removesuffix("_labels")
+    written: dict[str, list[str]] = {}
+    for fmt in dict.fromkeys(args.export):
+        target = folder / "bids" if fmt == "bids" else folder
+        files = export_labels(fmt, labels, volume, target, stem, reference_dicom=args.reference_dicom,
+                              series=args.series, model=model)
+        written[fmt] = [str(path) for path in files]
+    return written
 
 
 def report(segmenter: Any, model_file: Path, reason: str, results: list[dict[str, Any]], *, as_json: bool) -> None:
@@ -225,3 +262,5 @@ def report(segmenter: Any, model_file: Path, reason: str, results: list[dict[str
             print(f"  {leg:<5} " + "  ".join(f"{abbr} {ml:.1f} ml" for abbr, ml in by_muscle.items()))
         for flag in quality["flags"]:
             print(f"  check: {flag}")
+        for fmt, files in item.get("exports", {}).items():
+            print(f"  {fmt}: " + ", ".join(files))

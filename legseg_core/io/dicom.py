@@ -90,6 +90,14 @@ def list_series(path: Path) -> list[dict[str, Any]]:
     return [_describe(uid, members) for uid, members in groups.items()]
 
 
+def series_headers(path: Path, *, series: str | None = None) -> list[tuple[Path, Any]]:
+    """The headers (no pixels) of the images of one DICOM series, as (file, pydicom dataset) pairs.
+
+    The series is chosen as :func:`load_dicom` chooses it; derived objects such as a DICOM SEG
+    reference these images."""
+    return [(item.path, item.dataset) for item in _choose_series(_read_headers(Path(path)), series, Path(path))]
+
+
 def _read_headers(path: Path) -> list[_Slice]:
     from pydicom.errors import InvalidDicomError  # imported here: DICOM is read far less often than the program starts
 

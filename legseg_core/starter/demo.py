@@ -8,7 +8,8 @@ starter U-Net by default), and writes into the output folder:
 - ``manual.nii.gz``: the phantom's ground truth, uint8 ids 0..7, standing in for manual labels;
 - ``prediction.nii.gz``: the model's labels, uint8 ids 0..7;
 - ``overlap.nii.gz``: the Figure 4 overlap map of manual against predicted (classes 0..4);
-- ``dice.csv`` and ``dice.md``: Dice, AHD (voxels and mm) and volumes per muscle, and the mean.
+- ``dice.csv`` and ``dice.md``: Dice, AHD (voxels and mm) and volumes per muscle, and the mean;
+- ``image.json``: the scan's sidecar (contrast, protocol, health, diagnosis), read by the app.
 
 No store is needed: the case never enters one. Showing the result (the app, a screenshot) is
 :mod:`legseg_core.starter.show`.
@@ -35,7 +36,7 @@ log = logging.getLogger(__name__)
 
 #: The model the demo uses unless told otherwise (a shipped model's name).
 DEFAULT_DEMO_MODEL = "unet-lite-starter"
-OUTPUT_NAMES = ("image", "manual", "prediction", "overlap", "dice_csv", "dice_markdown")
+OUTPUT_NAMES = ("image", "manual", "prediction", "overlap", "dice_csv", "dice_markdown", "sidecar")
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,7 @@ def run_demo(out_dir: str | Path, *, case: DemoCase = DemoCase(), model: str = D
     scores = evaluate_labels(manual.data, segmentation.labels, image.spacing, case_id=phantom.metadata["case_id"])
     yield Progress(3, 4, f"writing {out_dir}")
     paths = _write_outputs(out_dir, image, manual, segmentation.labels, scores)
+    paths["sidecar"] = write_sidecar(out_dir / "image.json", phantom.metadata, contrast)
     log.info("demo: mean Dice %.3f written to %s", scores.mean("dice"), out_dir)
     yield Progress(4, 4, "done", {"mean_dice": scores.mean("dice")})
     return DemoResult(out_dir, paths, scores, segmentation.model_id, model_path, _case_summary(phantom.metadata),
@@ -134,6 +136,22 @@ def _write_outputs(out_dir: Path, image: Any, manual: Any, prediction: Any, scor
     write_dice_csv(scores, paths["dice_csv"])
     write_text_atomically(paths["dice_markdown"], dice_markdown(scores))
     return paths
+
+
+#: What the demo's protocols are (phantom protocols A and B).
+PROTOCOL_NAMES = {"A": "synthetic A: whole lower leg", "B": "synthetic B: calf slab"}
+
+
+def write_sidecar(path: Path, metadata: dict[str, Any], contrast: str) -> Path:
+    """The scan's JSON sidecar (``image.json``): contrast, protocol, health and diagnosis, which the app reads
+    when the scan enters a store, so the worklist shows what the case is."""
+    import json
+
+    protocol = str(metadata.get("protocol", ""))
+    document = {"contrast": contrast, "protocol": PROTOCOL_NAMES.get(protocol, protocol),
+                "health": str(metadata.get("health") or "unknown"), "diagnosis": str(metadata.get("diagnosis") or "")}
+    path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    return path
 
 
 def _case_summary(metadata: dict[str, Any]) -> dict[str, Any]:

@@ -27,7 +27,7 @@ from legseg_core.review.accept import AcceptRequest, AcceptResult
 from legseg_core.review.session import CaseSession
 from legseg_core.store.records import LabelVersion
 from legseg_gui.app.autosave import AutosaveController
-from legseg_gui.app.orthogonal import OrthogonalViewsWidget
+from legseg_gui.app.orthogonal import OrthogonalViewsWidget, ViewSplitterWidget
 from legseg_gui.app.panels import EditPanelWidget, SegmentPanelWidget
 from legseg_gui.app.review import ReviewPanelWidget
 from legseg_gui.app.segment_runs import SegmentationRuns
@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 SAVE, DISCARD, CANCEL, RESTORE, LATER = "Save", "Discard", "Cancel", "Restore", "Later"
 WINDOW_TITLE = "LegSeg"
 WORKLIST_WIDTH, PANEL_WIDTH = 360, 380
+SECTION_SHARE = 0.28  # of the width beside the docks, for the sagittal and coronal sections at start
 
 if TYPE_CHECKING:
     from legseg_core.store import Store
@@ -86,7 +87,6 @@ class MainWindowWidget(QMainWindow):
 
     def _build(self, finetune_arguments: tuple[str, ...]) -> None:
         self.view = SliceViewWidget(tool_state=self.tool_state)
-        self.setCentralWidget(self.view)
         self.worklist = CaseListWidget()
         self.worklist.case_activated.connect(self.open_case_in_background)
         self.segment_panel = SegmentPanelWidget(self.store)
@@ -104,14 +104,24 @@ class MainWindowWidget(QMainWindow):
             self.tabs.addTab(widget, title)
         self.orthogonal = OrthogonalViewsWidget(self.view)
         self.review_panel.pair_changed.connect(self.orthogonal.refresh)
+        self.views = ViewSplitterWidget(self.view, self.orthogonal)
+        self.setCentralWidget(self.views)
         docks = [self._dock(self.worklist, "Worklist", Qt.DockWidgetArea.LeftDockWidgetArea),
-                 self._dock(self.orthogonal, "Sagittal and coronal", Qt.DockWidgetArea.LeftDockWidgetArea),
                  self._dock(self.edit_panel, "Edit", Qt.DockWidgetArea.RightDockWidgetArea),
                  self._dock(self.tabs, "Panels", Qt.DockWidgetArea.RightDockWidgetArea)]
-        self.resizeDocks(docks, [WORKLIST_WIDTH, WORKLIST_WIDTH, PANEL_WIDTH, PANEL_WIDTH], Qt.Orientation.Horizontal)
+        self._docks, self._laid_out = docks, False
+        self.resizeDocks(docks, [WORKLIST_WIDTH, PANEL_WIDTH, PANEL_WIDTH], Qt.Orientation.Horizontal)
         self.view.status_changed.connect(lambda text: self.statusBar().showMessage(text))
+        self.view.status_label.hide()  # the window's status bar shows the same line
         self.edit_panel.tools.message.connect(self.say)
         self.review_panel.message.connect(self.say)
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt override): widths once the window has its size
+        super().showEvent(event)
+        if not self._laid_out:
+            self._laid_out = True
+            self.resizeDocks(self._docks, [WORKLIST_WIDTH, PANEL_WIDTH, PANEL_WIDTH], Qt.Orientation.Horizontal)
+            self.views.set_section_share(SECTION_SHARE)
 
     def show_panel(self, name: str) -> None:
         """Bring a side panel to the front: 'segment', 'review' or 'finetune'."""

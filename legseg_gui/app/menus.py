@@ -9,6 +9,7 @@ from qtpy.QtGui import QAction, QKeySequence
 from qtpy.QtWidgets import QFileDialog, QMessageBox
 
 from legseg_core import __version__
+from legseg_gui.app.exporting import add_export_menu
 from legseg_gui.app.opening import SCAN_FILTER, add_reference_file, choose_label_scheme, import_labels, open_scan
 
 
@@ -37,10 +38,21 @@ def build_menus(window: Any) -> dict[str, QAction]:
     add(cases, "most_uncertain", "Sort by &uncertainty (highest first)",
         lambda: window.worklist.sort_by("uncertainty", descending=True))
     help_menu = bar.addMenu("&Help")
+    add(help_menu, "controls", "&Controls…", lambda: _show_controls(window), None,
+        "every mouse and key binding of the image view")
+    add(help_menu, "controls_overlay", "Controls over the &image", window.view.controls_overlay.toggle, "F1",
+        "show or hide the list of bindings over the image")
     add(help_menu, "about", "&About LegSeg", lambda: QMessageBox.about(
         window, "About LegSeg", f"LegSeg {__version__}\nSegmentation of the seven lower-leg muscles in 3D MRI.\n"
                                 f"Store: {window.store.root}"))
     return actions
+
+
+def _show_controls(window: Any) -> None:
+    from legseg_gui.controls_help import ControlsDialog
+
+    window.controls_dialog = ControlsDialog(window)
+    window.controls_dialog.show()
 
 
 def _file_menu(window: Any, files: Any, add: Any) -> None:
@@ -59,6 +71,8 @@ def _file_menu(window: Any, files: Any, add: Any) -> None:
         "store the edits as a new label version without accepting it")
     add(files, "accept", "&Accept", window.accept_case, "Ctrl+Return",
         "store the labels as a version (if changed) and mark the case accepted")
+    files.addSeparator()
+    add_export_menu(window, files, add)
     files.addSeparator()
     add(files, "quit", "&Quit", window.close, QKeySequence.StandardKey.Quit)
 

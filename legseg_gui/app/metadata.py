@@ -8,6 +8,7 @@ patient data is read or kept: only the technical attributes the reader already k
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -44,8 +45,41 @@ def guess_contrast(*texts: str) -> str:
     return "unknown"
 
 
+#: Keys of a scan's JSON sidecar (``scan.json`` beside ``scan.nii.gz``) that say what the case is.
+SIDECAR_KEYS = ("contrast", "protocol", "health", "diagnosis")
+
+
+def sidecar_path(path: str | Path) -> Path:
+    """The JSON sidecar of a scan file, BIDS-style: the same name with ``.json`` for ``.nii``/``.nii.gz``."""
+    path = Path(path)
+    name = path.name
+    for suffix in (".nii.gz", ".nii"):
+        if name.lower().endswith(suffix):
+            return path.with_name(name[: -len(suffix)] + ".json")
+    return path.with_name(name + ".json")
+
+
+def read_sidecar(path: str | Path | None) -> dict[str, str]:
+    """What a scan's JSON sidecar says of the case (:data:`SIDECAR_KEYS`); {} without a readable one.
+
+    BIDS sidecars name the protocol ``ProtocolName``; that is used when ``protocol`` is absent."""
+    if path is None:
+        return {}
+    sidecar = sidecar_path(path)
+    try:
+        document = json.loads(sidecar.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(document, dict):
+        return {}
+    found = {key: str(document[key]) for key in SIDECAR_KEYS if document.get(key) not in (None, "")}
+    if "protocol" not in found and document.get("ProtocolName"):
+        found["protocol"] = str(document["ProtocolName"])
+    return found
+
+
 def metadata_defaults(volume: Volume, path: str | Path | None = None) -> CaseMetadata:
-    """Defaults for the metadata dialog from a scan's technical metadata and file name."""
+    """Defaults for the metadata dialog from a scan's JSON sidecar, technical metadata and file name."""
     meta: dict[str, Any] = volume.metadata
     description = str(meta.get("SeriesDescription", "") or meta.get("description", ""))
     protocol = str(meta.get("ProtocolName", "") or meta.get("SeriesDescription", ""))
@@ -54,5 +88,7 @@ def metadata_defaults(volume: Volume, path: str | Path | None = None) -> CaseMet
     field = meta.get("MagneticFieldStrength")
     if field:
         scanner = f"{scanner} {float(field):g} T".strip()
-    return CaseMetadata(contrast=guess_contrast(description, protocol, str(meta.get("SequenceName", "")), name),
-                        protocol=protocol[:200], scanner=scanner[:200], health="unknown")
+    sidecar = read_sidecar(path)
+    contrast = sidecar.get("contrast") or guess_contrast(description, protocol, str(meta.get("SequenceName", "")), name)
+    return CaseMetadata(contrast=contrast, protocol=sidecar.get("protocol", protocol)[:200], scanner=scanner[:200],
+                        health=sidecar.get("health", "unknown"), diagnosis=sidecar.get("diagnosis", "")[:200])

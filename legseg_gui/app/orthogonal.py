@@ -13,14 +13,18 @@ from __future__ import annotations
 import numpy as np
 from qtpy.QtCore import QRectF, Qt, QTimer, Signal
 from qtpy.QtGui import QColor, QPainter, QPen, QPixmap
-from qtpy.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
+from qtpy.QtWidgets import QLabel, QSizePolicy, QSplitter, QVBoxLayout, QWidget
 
 from legseg_gui._events import connect_while_alive
 from legseg_gui.qimage import gray_pixmap, rgba_pixmap
-from legseg_gui.rendering import MUSCLE_TABLE, OVERLAP_TABLE, overlay_rgba, window_to_gray
-from legseg_gui.slice_view import SliceViewWidget
+from legseg_gui.rendering import window_to_gray
+from legseg_gui.slice_canvas import draw_annotations
+from legseg_gui.slice_view import SliceViewWidget, overlay_slice
 
 MARKER_COLOR = QColor(255, 255, 255, 160)
+#: Patient directions at the top, bottom, left and right of each section.
+SAGITTAL_DIRECTIONS = ("S", "I", "A", "P")
+CORONAL_DIRECTIONS = ("S", "I", "R", "L")
 
 
 class SectionWidget(QWidget):
@@ -28,9 +32,9 @@ class SectionWidget(QWidget):
 
     slice_clicked = Signal(int)
 
-    def __init__(self, title: str, parent: QWidget | None = None) -> None:
+    def __init__(self, title: str, directions: tuple[str, str, str, str], parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.title = title
+        self.title, self.directions = title, directions
         self._image, self._overlay = QPixmap(), QPixmap()
         self._opacity, self._size_mm, self._depth, self._marker = 0.5, (1.0, 1.0), 1, 0
         self.setMinimumSize(120, 90)
@@ -64,8 +68,10 @@ class SectionWidget(QWidget):
             y = target.top() + (self._depth - self._marker - 0.5) * target.height() / self._depth
             painter.setPen(QPen(MARKER_COLOR, 1, Qt.PenStyle.DashLine))
             painter.drawLine(int(target.left()), int(y), int(target.right()), int(y))
+            draw_annotations(painter, self.width(), self.height(), self.directions,
+                             target.width() / max(self._size_mm[1], 1e-6))
         painter.setPen(QPen(QColor(230, 230, 230)))
-        painter.drawText(6, 14, self.title)
+        painter.drawText(6, 16, self.title)
         painter.end()
 
     def mousePressEvent(self, event) -> None:  # noqa: N802
@@ -84,7 +90,8 @@ class OrthogonalViewsWidget(QWidget):
         super().__init__(parent)
         self.view = view
         self.position: tuple[int, int] | None = None  # (y, x) of the sections
-        self.sagittal, self.coronal = SectionWidget("sagittal"), SectionWidget("coronal")
+        self.sagittal = SectionWidget("sagittal", SAGITTAL_DIRECTIONS)
+        self.coronal = SectionWidget("coronal", CORONAL_DIRECTIONS)
         self.hint = QLabel("Hover over the image to choose the sections; click one to go to its slice.")
         self.hint.setWordWrap(True)
         layout = QVBoxLayout(self)
@@ -132,21 +139,12 @@ class OrthogonalViewsWidget(QWidget):
         y, x = self.position
         sz, sy, sx = volume.spacing
         window, level = state.window
-        source, table = self._overlay_source()
         height = volume.shape[0] * sz
         for section, index, size in ((self.sagittal, (slice(None), slice(None), x), (height, volume.shape[1] * sy)),
                                      (self.coronal, (slice(None), y, slice(None)), (height, volume.shape[2] * sx))):
             gray = window_to_gray(volume.data[index], window, level)
-            overlay = overlay_rgba(source[index], table, outline=state.outline) if source is not None else None
+            overlay = overlay_slice(self.view, index)
             section.show_section(gray, overlay, opacity=state.opacity, size_mm=size, marker=state.z)
-
-    def _overlay_source(self) -> tuple[np.ndarray | None, np.ndarray]:
-        overlay = self.view.view_state.overlay
-        if overlay == "labels" and self.view.editor is not None:
-            return self.view.editor.labels, MUSCLE_TABLE
-        if overlay == "overlap" and self.view.overlap is not None:
-            return self.view.overlap, OVERLAP_TABLE
-        return None, MUSCLE_TABLE
 
     def _on_hovered(self, y: float, x: float) -> None:
         voxel = self.view.hovered_voxel()
@@ -159,6 +157,30 @@ class OrthogonalViewsWidget(QWidget):
 
     def _on_slice_clicked(self, z: int) -> None:
         self.view.view_state.z = z
+
+
+class ViewSplitterWidget(QSplitter):
+    """The axial view beside the sections; the sections may grow up to the axial view's width, not beyond."""
+
+    def __init__(self, view: SliceViewWidget, sections: OrthogonalViewsWidget, parent: QWidget | None = None) -> None:
+        super().__init__(Qt.Orientation.Horizontal, parent)
+        self.addWidget(view)
+        self.addWidget(sections)
+        self.setStretchFactor(0, 2)
+        self.setStretchFactor(1, 1)
+        self.setChildrenCollapsible(False)
+        self.splitterMoved.connect(self._on_splitter_moved)
+
+    def set_section_share(self, share: float) -> None:
+        """Give the sections ``share`` (0..1) of the width; at most half (equal with the axial view)."""
+        total = sum(self.sizes()) or self.width()
+        sections = int(total * min(max(share, 0.0), 0.5))
+        self.setSizes([total - sections, sections])
+
+    def _on_splitter_moved(self, _position: int, _index: int) -> None:
+        axial, sections = self.sizes()
+        if sections > axial:
+            self.setSizes([(axial + sections) // 2 + (axial + sections) % 2, (axial + sections) // 2])
 
 
 def _inside(position: tuple[int, int], shape: tuple[int, int, int]) -> bool:

@@ -164,7 +164,7 @@ class ReviewPanelWidget(QWidget):
         self.table.set_column("volume_difference_ml", differences)
         self.table.set_column("ahd_mm", {})
         self._ahd_mm = {}
-        self.view.legend.set_counts(self.tracker.class_counts())
+        self.view.legend.set_counts(self.tracker.class_counts(), voxel_ml=voxel_ml)
 
     def leg_agreement(self) -> dict[str, Any]:
         """Per leg: muscle id -> Dice and volume difference of the current pair

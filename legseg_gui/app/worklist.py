@@ -1,4 +1,4 @@
-"""The worklist: the store's cases in a table sortable by status, contrast, health, quality and uncertainty.
+"""The worklist: the store's cases, sortable by status, contrast, protocol, health, quality and uncertainty.
 
 The list opens ordered by the expected correction effort of each case's latest prediction
 (its quality-control report: mean uncertainty plus a share per flag, see
@@ -7,6 +7,10 @@ before accepted or excluded ones, so the most useful case to correct comes first
 counts the flags (its tooltip lists them); the uncertainty column holds the model's score.
 Status sorts in the order of the review (new, in review, accepted, excluded); an empty cell
 sorts last whichever way the column is sorted.
+
+The columns fit the width of the list: when their texts are wider, the widest columns shrink
+first (to a common width) and their texts are elided, the full text in the cell's tooltip; in a
+list too narrow for every column at a legible width, the least needed columns are left out.
 """
 
 from __future__ import annotations
@@ -24,11 +28,11 @@ from legseg_core.store.quality import StoredQuality
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 ID_ROLE = Qt.ItemDataRole.UserRole + 2
-COLUMNS: tuple[str, ...] = ("case", "status", "effort", "flags", "uncertainty", "contrast", "health", "diagnosis",
-                             "slices", "versions")
-HEADERS = {"case": "Case", "status": "Status", "contrast": "Contrast", "health": "Health", "diagnosis": "Diagnosis",
-           "effort": "Effort", "flags": "QC flags", "uncertainty": "Uncertainty", "slices": "Slices",
-           "versions": "Versions"}
+COLUMNS: tuple[str, ...] = ("case", "status", "effort", "flags", "uncertainty", "contrast", "protocol", "health",
+                             "diagnosis", "slices", "versions")
+HEADERS = {"case": "Case", "status": "Status", "contrast": "Contrast", "protocol": "Protocol", "health": "Health",
+           "diagnosis": "Diagnosis", "effort": "Effort", "flags": "QC flags", "uncertainty": "Uncertainty",
+           "slices": "Slices", "versions": "Versions"}
 #: Review statuses whose cases no longer wait for a correction: they sort after the others by effort.
 DONE_STATUSES = ("accepted", "excluded")
 
@@ -76,12 +80,37 @@ def cell_values(case: Any, quality: StoredQuality | None = None) -> dict[str, tu
     status_rank = REVIEW_STATUSES.index(case.status) if case.status in REVIEW_STATUSES else len(REVIEW_STATUSES)
     meta = case.metadata
     return {"case": (case.id, case.id), "status": (case.status.replace("_", " "), status_rank),
-            "contrast": (meta.contrast, meta.contrast), "health": (meta.health, meta.health),
+            "contrast": (meta.contrast, meta.contrast), "protocol": (meta.protocol, meta.protocol),
+            "health": (meta.health, meta.health),
             "diagnosis": (meta.diagnosis, meta.diagnosis),
             "uncertainty": ("" if uncertainty is None else f"{uncertainty:.3f}",
                             -math.inf if uncertainty is None else uncertainty),
             "slices": (str(case.slices), case.slices), "versions": (str(case.version_count), case.version_count),
             **quality_cells(case, quality)}
+
+
+#: Columns in the order they give way when the list is too narrow for all of them (the last one first).
+PRIORITY: tuple[str, ...] = ("case", "status", "effort", "flags", "contrast", "health", "uncertainty", "diagnosis",
+                             "protocol", "versions", "slices")
+MIN_COLUMN_WIDTH = 56
+
+
+def fitted_widths(natural: list[int], available: int) -> list[int]:
+    """Column widths (in :data:`COLUMNS` order, 0 = hidden) that fit ``available`` pixels: the natural widths
+    capped at the largest common cap that fits, no column narrower than :data:`MIN_COLUMN_WIDTH` (columns of
+    low :data:`PRIORITY` are hidden until the rest fit); room to spare goes to the case column."""
+    shown = list(PRIORITY)
+    while len(shown) > 1 and MIN_COLUMN_WIDTH * len(shown) > available:
+        shown.pop()
+    widths = [natural[i] if COLUMNS[i] in shown else 0 for i in range(len(COLUMNS))]
+    if sum(widths) <= available:
+        widths[0] += available - sum(widths)
+        return widths
+    low, high = MIN_COLUMN_WIDTH, max(widths)
+    while low < high:  # the largest cap with sum(min(width, cap)) <= available
+        cap = (low + high + 1) // 2
+        low, high = (cap, high) if sum(min(w, cap) for w in widths) <= available else (low, cap - 1)
+    return [min(w, low) for w in widths]
 
 
 class CaseListWidget(QTableWidget):
@@ -96,9 +125,13 @@ class CaseListWidget(QTableWidget):
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.verticalHeader().setVisible(False)
-        self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.horizontalHeader().setStretchLastSection(True)
+        self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.horizontalHeader().setStretchLastSection(False)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.setWordWrap(False)
         self.setSortingEnabled(True)
+        self._natural_widths: list[int] = []
         self.sortItems(COLUMNS.index("effort"), Qt.SortOrder.DescendingOrder)  # the most useful case first
         self.cellDoubleClicked.connect(self._on_cell_double_clicked)
 
@@ -113,6 +146,7 @@ class CaseListWidget(QTableWidget):
             for column, (text, key) in enumerate(cell_values(case, quality.get(case.id))[c] for c in COLUMNS):
                 item = _SortedItem(text)
                 item.setData(SORT_ROLE, key)
+                item.setToolTip(text)
                 item.setData(ID_ROLE, case.id)
                 if COLUMNS[column] == "case":
                     item.setToolTip(f"{case.id}: {case.metadata.contrast}, {case.metadata.health}, "
@@ -121,8 +155,26 @@ class CaseListWidget(QTableWidget):
                     item.setToolTip(flags_tooltip(quality.get(case.id)))
                 self.setItem(row, column, item)
         self.setSortingEnabled(True)
+        self.resizeColumnsToContents()
+        self._natural_widths = [self.columnWidth(column) for column in range(len(COLUMNS))]
+        self.fit_columns()
         if current is not None:
             self.select_case(current)
+
+    def fit_columns(self) -> None:
+        """Give the columns their texts' widths; in a narrower list the widest columns shrink first, to a common
+        cap, and their texts are elided."""
+        if not self._natural_widths:
+            return
+        widths = fitted_widths(self._natural_widths, self.viewport().width())
+        for column, width in enumerate(widths):
+            self.setColumnHidden(column, width == 0)
+            if width:
+                self.setColumnWidth(column, width)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().resizeEvent(event)
+        self.fit_columns()
 
     def sort_by(self, column: str, *, descending: bool = False) -> None:
         """Sort by a column name of :data:`COLUMNS` (e.g. most effort first: 'effort', descending)."""

@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 if TYPE_CHECKING:
     from napari import Viewer
     from napari.layers import Layer
+#: Outline width (pixels) of the prediction's muscles over the overlap map.
+OUTLINE_WIDTH = 1
 
 
 class ReviewSession:
@@ -63,6 +65,10 @@ class ReviewSession:
             unique_name(viewer, f"overlap: {reference.name} vs {prediction.name}"),
             {OVERLAP: True, VOLUME: volume_of(reference)}, reference.scale))
         self._watchers = [EditWatcher(layer, self._on_edit, defer=defer) for layer in (reference, prediction)]
+        self._looks = {layer: (float(layer.opacity), int(layer.contour)) for layer in (reference, prediction)}
+        self._place_overlap_below_labels()
+        self.overlap_layer.events.visible.connect(self._on_overlap_visible)
+        self._on_overlap_visible()
 
     @property
     def voxel_ml(self) -> float:
@@ -98,12 +104,32 @@ class ReviewSession:
             watcher.flush()
 
     def close(self) -> None:
-        """Stop following the layers and remove the overlap layer."""
+        """Stop following the layers, remove the overlap layer and show the two label layers as they were."""
         for watcher in self._watchers:
             watcher.disconnect()
         self._watchers = []
+        self.overlap_layer.events.visible.disconnect(self._on_overlap_visible)
+        self._restore_labels()
         if self.overlap_layer in self.viewer.layers:
             self.viewer.layers.remove(self.overlap_layer)
+
+    def _place_overlap_below_labels(self) -> None:
+        layers = self.viewer.layers
+        lowest = min(layers.index(self.reference), layers.index(self.prediction))
+        layers.move(layers.index(self.overlap_layer), lowest)
+
+    def _on_overlap_visible(self, event: Any = None) -> None:
+        """While the overlap map is shown, the prediction shows as opaque outlines over it and the reference not
+        at all (opacity 0: it stays editable, and undo still reaches the map), so no colours blend."""
+        if self.overlap_layer.visible:
+            self.reference.opacity = 0.0
+            self.prediction.opacity, self.prediction.contour = 1.0, OUTLINE_WIDTH
+        else:
+            self._restore_labels()
+
+    def _restore_labels(self) -> None:
+        for layer, (opacity, contour) in self._looks.items():
+            layer.opacity, layer.contour = opacity, contour
 
     def _on_edit(self, layer: Layer, region: Region | None) -> None:
         try:

@@ -227,7 +227,10 @@ def test_a_case_with_ground_truth_and_a_prediction_opens_on_their_overlap_map(qt
     assert (panel.reference_key, panel.prediction_key) == (synthetic, EDIT)
     assert window.session.base_version == prediction.id and panel.overlap_check.isChecked()
     assert panel.dice_text(3) == "0.000" and panel.dice_text(1) == "1.000"
-    assert int(window.view.legend.count_text(3).replace(",", "")) == int((truth == 3).sum())
+    voxel_ml = float(np.prod(window.session.image.spacing)) / 1000.0
+    different = int((truth == 3).sum())  # in ml and percent of the reference's muscle voxels
+    assert window.view.legend.count_text(3) == (f"{different * voxel_ml:.1f} ml · "
+                                                f"{100 * different / int((truth > 0).sum()):.1f}% of ref.")
     worker = panel.compute_distances()
     with qtbot.waitSignal(worker.ended, timeout=30_000):
         pass

@@ -124,6 +124,8 @@ def test_the_overlap_legend_names_each_class_and_shows_counts(qtbot) -> None:
     qtbot.addWidget(legend)
     legend.set_counts({1: 1200, 4: 7})
     assert legend.count_text(1) == "1,200" and legend.count_text(4) == "7" and legend.count_text(2) == "0"
+    legend.set_counts({1: 1200, 2: 50, 3: 300, 4: 500}, voxel_ml=0.01)  # reference: 1200 + 300 + 500 voxels
+    assert legend.count_text(1) == "12.0 ml · 60.0% of ref." and legend.count_text(2) == "0.5 ml · 2.5% of ref."
     legend.set_counts(None)
     assert legend.count_text(1) == ""
 

@@ -118,6 +118,7 @@ def test_the_slice_is_shown_without_flips_and_with_its_aspect(qtbot, scene) -> N
     data[:, :5, :5] = 100  # anterior (small y), patient right (small x)
     view = SliceViewWidget(Volume.from_array(data, spacing=(4.0, 1.0, 2.0)))
     show(qtbot, view)
+    view.canvas.fit_slice()  # the whole slice (it opened zoomed to the bright corner, its "body")
     image = screen(view)
     assert pixel(view, image, 2, 2)[0] > 200 and pixel(view, image, 37, 27)[0] < 50
     top_left, right, below = (view.canvas.viewport_point(*p) for p in ((0, 0), (0, 10), (10, 0)))

@@ -55,7 +55,9 @@ def test_default_pair_and_overlap_layer(review, qtbot) -> None:
     overlap_layer = session.overlap_layer
     assert overlap_layer in viewer.layers and overlap_layer.metadata["legseg_overlap"]
     np.testing.assert_array_equal(overlap_layer.data, overlap_map(ref_layer.data, pred_layer.data))
-    assert widget.legend.count_text(OVERLAP_PREDICTED_ONLY) == f"{4 * 10 * 2:,}"
+    predicted_only_ml = 4 * 10 * 2 * np.prod(SPACING) / 1000  # in ml, and percent of the reference's voxels
+    percent = 100 * 4 * 10 * 2 / np.count_nonzero(ref_layer.data)
+    assert widget.legend.count_text(OVERLAP_PREDICTED_ONLY) == f"{predicted_only_ml:.1f} ml · {percent:.1f}% of ref."
     expected = evaluate_labels(ref_layer.data, pred_layer.data, SPACING, with_distances=False)
     assert widget.table.text(4, "dice") == "1.000"
     assert widget.table.text(1, "dice") == f"{expected.muscle(1).dice:.3f}"
@@ -129,6 +131,22 @@ def test_one_layer_twice_is_refused_the_3d_button_switches_and_stop_removes_the_
     viewer.layers.remove(session.prediction)  # closing a compared layer ends the comparison
     assert widget.session is None and session.overlap_layer not in viewer.layers
     assert "was closed" in widget.status.text()
+
+
+def test_the_overlap_map_shows_the_prediction_as_outlines_and_hides_the_reference_then_restores_them(review) -> None:
+    viewer, widget, ref_layer, pred_layer = review
+    ref_layer.opacity = 0.4  # the user's own choice is what comes back
+    session = widget.compare()
+    layers = list(viewer.layers)
+    assert layers.index(session.overlap_layer) < min(layers.index(ref_layer), layers.index(pred_layer))
+    assert ref_layer.opacity == 0.0  # hidden, still editable
+    assert pred_layer.contour == 1 and pred_layer.opacity == 1.0  # opaque outlines over the map: nothing blends
+    session.overlap_layer.visible = False
+    assert (ref_layer.opacity, pred_layer.contour, pred_layer.opacity) == (0.4, 0, 0.6)
+    session.overlap_layer.visible = True
+    assert ref_layer.opacity == 0.0
+    widget.stop()
+    assert (ref_layer.opacity, pred_layer.contour, pred_layer.opacity) == (0.4, 0, 0.6)
 
 
 def test_the_table_gives_dice_per_leg_on_the_real_case(make_napari_viewer, qtbot, real_case, tmp_path) -> None:

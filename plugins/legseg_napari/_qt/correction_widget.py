@@ -19,6 +19,8 @@ from legseg_napari._correction import (ACCEPT_NOTE, autosave_layer, recovery_key
                                        start_correction)
 from legseg_napari._layers import (CASE, CORRECTS, IMAGE, MODEL, NOT_A_SCAN, OVERLAP, PROVENANCE, VERSION,
                                    image_volume, layers_of_kind)
+from legseg_napari._pairs import latest_prediction
+from legseg_napari._qt.docks import dock_opened
 from legseg_napari._qt.case_form import CaseFormWidget
 from legseg_napari._qt.layer_combo import LayerComboBox
 from legseg_napari._qt.recovery_panel import RecoveryPanelWidget
@@ -40,6 +42,7 @@ class CorrectionWidget(QWidget):
 
     def __init__(self, napari_viewer: Viewer, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        dock_opened(self, napari_viewer)  # tabbed with the other LegSeg docks, oblique 3D camera
         self.viewer = napari_viewer
         self.dirty: UnsavedEdits[Labels] = UnsavedEdits()  # corrections edited since their last autosave
         self._watchers: dict[Any, EditWatcher] = {}
@@ -61,6 +64,9 @@ class CorrectionWidget(QWidget):
         for layer in layers_of_kind(napari_viewer, "labels"):
             self._watch_if_correction(layer)
         self.autosave_timer.start()
+        prediction = latest_prediction(self.labels_combo.layers())  # correct LegSeg's newest, not the reference
+        if prediction is not None:
+            self.labels_combo.set_layer(prediction)
         self._on_labels_layer_changed(self.labels_combo.layer())
 
     def _build_layout(self) -> None:

@@ -13,6 +13,7 @@ from qtpy.QtWidgets import QFormLayout, QLabel, QVBoxLayout, QWidget
 
 from legseg_core.errors import LegsegError
 from legseg_gui.finetune_widget import FinetuneWidget
+from legseg_napari._qt.docks import dock_opened
 from legseg_napari._qt.store_path import StorePathWidget
 
 if TYPE_CHECKING:
@@ -25,6 +26,7 @@ class FinetuneDockWidget(QWidget):
 
     def __init__(self, napari_viewer: Viewer, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        dock_opened(self, napari_viewer)  # tabbed with the other LegSeg docks, oblique 3D camera
         self.viewer = napari_viewer
         self.store: Store | None = None
         self.store_path = StorePathWidget()

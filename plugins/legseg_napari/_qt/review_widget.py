@@ -14,7 +14,9 @@ from legseg_gui.dice_table import DiceTableWidget, ask_export_path
 from legseg_gui.overlap_legend import OverlapLegendWidget
 from legseg_gui.progress_widget import ProgressWidget
 from legseg_gui.worker import ProgressWorker
-from legseg_napari._layers import MODEL, OVERLAP
+from legseg_napari._layers import OVERLAP
+from legseg_napari._pairs import default_pair
+from legseg_napari._qt.docks import dock_opened
 from legseg_napari._qt.layer_combo import LayerComboBox
 from legseg_napari._review import ReviewSession
 
@@ -35,6 +37,7 @@ class ReviewWidget(QWidget):
 
     def __init__(self, napari_viewer: Viewer, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        dock_opened(self, napari_viewer)  # tabbed with the other LegSeg docks, oblique 3D camera
         self.viewer = napari_viewer
         self.session: ReviewSession | None = None
         self.distances_worker: ProgressWorker | None = None
@@ -90,14 +93,12 @@ class ReviewWidget(QWidget):
         layout.addStretch(1)
 
     def _choose_default_pair(self) -> None:
-        """A layer predicted by a model as the prediction, another one as the reference, when there are."""
-        layers = self.reference_combo.layers()
-        predicted = [layer for layer in layers if layer.metadata.get(MODEL)]
-        others = [layer for layer in layers if not layer.metadata.get(MODEL)]
-        if predicted:
-            self.prediction_combo.set_layer(predicted[-1])
-        if others:
-            self.reference_combo.set_layer(others[0])
+        """A labels layer LegSeg did not make as the reference, LegSeg's newest as the prediction (see ``_pairs``)."""
+        reference, prediction = default_pair(self.reference_combo.layers())
+        if reference is not None:
+            self.reference_combo.set_layer(reference)
+        if prediction is not None:
+            self.prediction_combo.set_layer(prediction)
 
     # ---- comparing -----------------------------------------------------------------------------
 
@@ -138,7 +139,7 @@ class ReviewWidget(QWidget):
         self.table.set_column("volume_difference_ml",
                               {label: values["volume_difference_ml"] for label, values in scores.items()})
         self.table.set_legs(self.session.leg_scores())
-        self.legend.set_counts(self.session.class_counts())
+        self.legend.set_counts(self.session.class_counts(), voxel_ml=self.session.voxel_ml)
 
     # ---- distances (off the UI thread) -------------------------------------------------------------
 

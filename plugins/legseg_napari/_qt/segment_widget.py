@@ -18,6 +18,7 @@ from legseg_gui.progress_widget import ProgressWidget
 from legseg_gui.quality_widget import QualityReportWidget
 from legseg_gui.worker import ProgressWorker
 from legseg_napari._layers import NOT_A_SCAN, QUALITY, image_volume
+from legseg_napari._qt.docks import dock_opened
 from legseg_napari._qt.layer_combo import LayerComboBox
 from legseg_napari._qt.store_path import StorePathWidget
 from legseg_napari._segment import (ModelResult, add_labels_layer, add_uncertainty_layer, compare_work,
@@ -36,6 +37,7 @@ class SegmentWidget(QWidget):
 
     def __init__(self, napari_viewer: Viewer, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        dock_opened(self, napari_viewer)  # tabbed with the other LegSeg docks, oblique 3D camera
         self.viewer = napari_viewer
         self.store: Store | None = None
         self.worker: ProgressWorker | None = None
