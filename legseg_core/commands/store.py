@@ -10,7 +10,8 @@ import argparse
 import sys
 from typing import Any
 
-from legseg_core.commands.common import add_volume_options, print_json, volume_options, with_progress_bar
+from legseg_core.commands.common import (add_relabel_option, add_volume_options, print_json, volume_options,
+                                         with_progress_bar)
 
 METADATA_OPTIONS = ("contrast", "protocol", "site", "scanner", "health", "diagnosis", "notes")
 LIST_COLUMNS = ("id", "contrast", "health", "diagnosis", "slices", "voxel_mm_zyx", "split", "status", "versions",
@@ -102,6 +103,7 @@ def _register_add(commands, common) -> None:
                                                            "labels and the acceptance are one transaction)")
     sub.add_argument("--allow-duplicate", action="store_true", help="add the scan even if it is stored already")
     sub.add_argument("--author", help="who adds it (default: the user name)")
+    add_relabel_option(sub, "--labels")
     _add_metadata_options(sub)
     add_volume_options(sub)
 
@@ -126,8 +128,8 @@ def _run_add(args: argparse.Namespace) -> int:
     store = _open(args)
     case = store.add_case(args.scan, extra_images=_parse_images(args.image), author=args.author,
                           allow_duplicate=args.allow_duplicate, volume_options=volume_options(args),
-                          labels=args.labels, provenance=args.provenance, accept=args.accept,
-                          **_metadata_arguments(args))
+                          labels=_labels_input(args.labels, args.relabel), provenance=args.provenance,
+                          accept=args.accept, **_metadata_arguments(args))
     history = store.history(case.id)
     version = history[0] if history else None
     if args.json:
@@ -189,11 +191,22 @@ def _register_label(commands, common) -> None:
     sub.add_argument("--author", help="who made it (default: the user name)")
     sub.add_argument("--note", default="", help="a short note")
     sub.add_argument("--accept", action="store_true", help="accept this version at once")
+    add_relabel_option(sub)
+
+
+def _labels_input(path: str | None, relabel: str | None) -> Any:
+    """A label file as the store takes it: its path, or its values mapped through a label scheme."""
+    if path is None or relabel is None:
+        return path
+    from legseg_core.io import load_labels
+
+    return load_labels(path, relabel=relabel)
 
 
 def _run_label(args: argparse.Namespace) -> int:
     store = _open(args)
-    version = store.add_label_version(args.case, args.labels, provenance=args.provenance, parent=args.parent,
+    version = store.add_label_version(args.case, _labels_input(args.labels, args.relabel),
+                                      provenance=args.provenance, parent=args.parent,
                                       author=args.author, note=args.note)
     if args.accept:
         store.accept(args.case, version.id, author=args.author)

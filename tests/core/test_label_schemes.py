@@ -91,3 +91,21 @@ def test_a_bad_relabel_writes_nothing(foreign, tmp_path, capsys):
     csv = tmp_path / "out.csv"
     assert main(["measure", str(foreign), "--relabel", "11=SOL", "--csv", str(csv)]) == 2
     assert not csv.exists() and len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_store_add_and_label_take_a_scheme(foreign, tmp_path, capsys):
+    from legseg_core.io import load_volume
+    from legseg_core.store import Store
+
+    scan = save_image(load_volume(foreign).data.astype(np.float32), load_volume(foreign), tmp_path / "scan.nii.gz")
+    store = tmp_path / "store"
+    assert main(["store", "init", "--store", str(store), "--no-starter-models"]) == 0
+    scheme = "11=SOL,12=GM,13=GL,14=TA,15=EDL,16=PER,17=TP,30=0"
+    assert main(["store", "add", str(scan), "--store", str(store), "--labels", str(foreign), "--relabel", "11=SOL",
+                 "--contrast", "t1w"]) == 2
+    assert Store.open(store).cases() == []
+    assert main(["store", "add", str(scan), "--store", str(store), "--labels", str(foreign), "--relabel", scheme,
+                 "--contrast", "t1w", "--json"]) == 0
+    case = Store.open(store).cases()[0]
+    labels = Store.open(store).load_labels(case.accepted_version or Store.open(store).history(case.id)[0].id)
+    assert [int(labels[0, row, 0]) for row in range(8)] == [3, 2, 1, 4, 6, 5, 7, 0]
