@@ -72,11 +72,19 @@ def single_leg(side: str, shape: tuple[int, int, int], method: str) -> LegSplit:
 
 
 def segmentation_split(segmentation) -> LegSplit:  # segmentation: legseg_core.inference.Segmentation
-    """The legs of a segmentation: its one side for a single leg, else found from its labels."""
+    """The legs of a segmentation: its one side for a single leg, else found from its labels.
+
+    When the scan held two legs but the labels show only one, the other leg was missed: the legs
+    part at the middle of the field of view, so quality control finds that leg empty and flags it.
+    """
     if len(segmentation.legs) == 1:
         side = segmentation.legs[0]
         return single_leg(side, segmentation.labels.shape, f"one leg ({side}), as segmented")
-    return split_labels(segmentation.labels)
+    split = split_labels(segmentation.labels)
+    if len(split.sides) == 1:
+        depth, _, width = segmentation.labels.shape
+        return constant_split(width // 2, depth, "two legs segmented, muscle found in one: parted at the middle")
+    return split
 
 
 def split_labels(labels: np.ndarray) -> LegSplit:

@@ -98,3 +98,16 @@ def test_measure_and_evaluate_report_each_leg(phantom, tmp_path, capsys):
     assert [models[name]["leg"] for name in ("m", "m right", "m left")] == ["both", "right", "left"]
     assert models["m right"]["per_muscle"]["dice"]["SOL"]["mean"] == 0.0
     assert models["m left"]["per_muscle"]["dice"]["SOL"]["mean"] == 1.0
+
+
+def test_a_leg_the_network_missed_entirely_is_flagged(phantom):
+    from types import SimpleNamespace
+
+    from legseg_core.evaluation.legs import segmentation_split
+
+    split = split_labels(phantom.data)
+    only_right = split.leg_labels(phantom.data, "right")
+    result = SimpleNamespace(labels=only_right, legs=("right", "left"))
+    report = check_segmentation(only_right, phantom.spacing, split=segmentation_split(result))
+    assert report.legs == ("right", "left")
+    assert "missing: no muscle at all in the left leg" in report.flags
