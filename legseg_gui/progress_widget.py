@@ -37,6 +37,7 @@ class ProgressWidget(QWidget):
         self.bar.setRange(0, BAR_STEPS)
         self.bar.setValue(0)
         self.bar.setFormat("%p%")
+        self.bar.setTextVisible(False)  # no "0%" while nothing runs: the percentage appears with the work
         self.message_label = QLabel()
         self.message_label.setWordWrap(True)
         self.cancel_button = QPushButton("Cancel")
@@ -79,12 +80,14 @@ class ProgressWidget(QWidget):
     def begin(self, message: str = "") -> None:
         """Show that work has started: an empty busy bar, the message, cancel enabled."""
         self.bar.setRange(0, 0)  # busy indicator until the first event with a total
+        self.bar.setTextVisible(True)
         self._set_message(message)
         self.cancel_button.setEnabled(True)
         self.cancel_button.setText("Cancel")
 
     def show_progress(self, event: Progress) -> None:
         """Show one progress event (a total of 0 shows a busy bar)."""
+        self.bar.setTextVisible(True)
         if event.total:
             self.bar.setRange(0, BAR_STEPS)
             self.bar.setValue(round(event.fraction * BAR_STEPS))
