@@ -29,7 +29,7 @@ def starter_prediction(scan: str) -> Any:
 
     from legseg_core.inference import Segmenter
     from legseg_core.io import load_volume
-    from legseg_core.models.resolve import resolve_model
+    from legseg_core.model_lookup import resolve_model
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
