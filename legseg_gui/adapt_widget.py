@@ -11,8 +11,6 @@ nobody corrected, and only where nothing was edited while it ran.
 
 from __future__ import annotations
 
-import json
-import logging
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -26,9 +24,9 @@ from qtpy.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
 from legseg_core.adapt.job import AdaptRun, CaseAdaptation, adapt_command
 from legseg_core.errors import LegsegError
 from legseg_core.progress import Progress
+from legseg_gui.process_lines import JsonLines, progress_of
 from legseg_gui.progress_widget import ProgressWidget
 
-log = logging.getLogger(__name__)
 
 TERMINATE_GRACE_MS = 3000
 BUTTON_TEXT = "Learn from my corrections"
@@ -54,7 +52,7 @@ class AdaptWidget(QWidget):
         self.process: QProcess | None = None
         self.run: AdaptRun | None = None
         self.result: dict[str, Any] | None = None
-        self._buffer, self._message = b"", ""
+        self._lines, self._message = JsonLines("the adaptation"), ""
         self._errors: list[str] = []
         self.button = QPushButton(BUTTON_TEXT)
         self.button.setToolTip("adapt the model to this scan from the slices you corrected, then re-segment the "
@@ -95,7 +93,7 @@ class AdaptWidget(QWidget):
             shutil.rmtree(folder, ignore_errors=True)
             self.status.setText(str(error))
             return False
-        self.result, self._buffer, self._message, self._errors = None, b"", "", []
+        self.result, self._lines, self._message, self._errors = None, JsonLines("the adaptation"), "", []
         program, arguments = self.command(arguments)
         self.process = QProcess(self)
         self.process.setProgram(program)
@@ -125,11 +123,8 @@ class AdaptWidget(QWidget):
     def _on_output(self) -> None:
         if self.process is None:
             return
-        self._buffer += bytes(self.process.readAllStandardOutput().data())
-        *lines, self._buffer = self._buffer.split(b"\n")
-        for line in lines:
-            if line.strip():
-                self.handle_line(line.decode("utf-8", "replace"))
+        for record in self._lines.feed(bytes(self.process.readAllStandardOutput().data())):
+            self.handle_record(record)
 
     def _on_error_output(self) -> None:
         if self.process is None:
@@ -139,24 +134,23 @@ class AdaptWidget(QWidget):
 
     def handle_line(self, line: str) -> None:
         """Take in one JSON line of the process: progress, the result or an error."""
-        try:
-            record = json.loads(line)
-        except ValueError:
-            log.debug("the adaptation printed a line that is not JSON: %s", line)
-            return
+        record = self._lines.parse(line)
+        if record is not None:
+            self.handle_record(record)
+
+    def handle_record(self, record: dict[str, Any]) -> None:
+        """Take in one record of the process: progress, the result or an error."""
         if record.get("event") == "result":
             self.result = record
         elif record.get("event") == "error":
             self._message = str(record.get("message", "the adaptation failed"))
         else:
-            self.progress.show_progress(Progress(float(record.get("done", 0)), float(record.get("total", 0)),
-                                                 str(record.get("message", ""))))
+            self.progress.show_progress(progress_of(record))
 
     def _on_process_finished(self, exit_code: int, _status: Any) -> None:
         self._on_output()
-        if self._buffer.strip():
-            self.handle_line(self._buffer.decode("utf-8", "replace"))
-            self._buffer = b""
+        for record in self._lines.flush():
+            self.handle_record(record)
         try:
             self._finish(exit_code)
         finally:

@@ -17,8 +17,6 @@ model's status log and "Roll back" undoes it.
 
 from __future__ import annotations
 
-import json
-import logging
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -27,12 +25,12 @@ from qtpy.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidge
 
 from legseg_core.errors import LegsegError
 from legseg_core.progress import Progress
+from legseg_gui.process_lines import JsonLines, progress_of
 from legseg_core.review.finetune import finetune_command, unseen_accepted_cases
 from legseg_gui.line_plot import LinePlotWidget
 from legseg_gui.progress_widget import ProgressWidget
 from legseg_gui.worker import ProgressWorker
 
-log = logging.getLogger(__name__)
 
 #: Milliseconds a terminated process gets before it is killed.
 TERMINATE_GRACE_MS = 3000
@@ -98,7 +96,7 @@ class FinetuneWidget(QWidget):
         self.process: QProcess | None = None
         self.result: dict[str, Any] | None = None
         self.errors: list[str] = []
-        self._buffer = b""
+        self._lines = JsonLines("fine-tuning")
         self._error_message = ""
         self._counter: ProgressWorker | None = None
         self.counts: dict[str, Any] | None = None
@@ -174,7 +172,7 @@ class FinetuneWidget(QWidget):
         """Start ``legseg finetune --json-progress`` for the open store."""
         if self.store is None or self.running:
             return
-        self.result, self.errors, self._buffer, self._error_message = None, [], b"", ""
+        self.result, self.errors, self._lines, self._error_message = None, [], JsonLines("fine-tuning"), ""
         self.loss_plot.clear()
         self.dice_plot.clear()
         self.verdict_label.setText("")
@@ -205,11 +203,8 @@ class FinetuneWidget(QWidget):
             process.kill()
 
     def _on_output(self) -> None:
-        self._buffer += bytes(self.process.readAllStandardOutput())  # type: ignore[union-attr]
-        *lines, self._buffer = self._buffer.split(b"\n")
-        for line in lines:
-            if line.strip():
-                self.handle_line(line.decode("utf-8", "replace"))
+        for record in self._lines.feed(bytes(self.process.readAllStandardOutput())):  # type: ignore[union-attr]
+            self.handle_record(record)
 
     def _on_error_output(self) -> None:
         text = bytes(self.process.readAllStandardError()).decode("utf-8", "replace")  # type: ignore[union-attr]
@@ -217,11 +212,12 @@ class FinetuneWidget(QWidget):
 
     def handle_line(self, line: str) -> None:
         """Take in one JSON line of the process: progress, plot points, the result or an error."""
-        try:
-            record = json.loads(line)
-        except ValueError:
-            log.debug("fine-tuning printed a line that is not JSON: %s", line)
-            return
+        record = self._lines.parse(line)
+        if record is not None:
+            self.handle_record(record)
+
+    def handle_record(self, record: dict[str, Any]) -> None:
+        """Take in one record of the process: progress, plot points, the result or an error."""
         event = record.get("event")
         if event == "result":
             self.result = record
@@ -229,8 +225,7 @@ class FinetuneWidget(QWidget):
             self._error_message = str(record.get("message", "fine-tuning failed"))
             self.progress.show_error(self._error_message)
         else:
-            self.progress.show_progress(Progress(float(record.get("done", 0)), float(record.get("total", 0)),
-                                                 str(record.get("message", ""))))
+            self.progress.show_progress(progress_of(record))
             self._plot(record)
 
     def _plot(self, record: dict[str, Any]) -> None:
@@ -244,9 +239,8 @@ class FinetuneWidget(QWidget):
 
     def _on_process_finished(self, exit_code: int, _status: Any) -> None:
         self._on_output()
-        if self._buffer.strip():
-            self.handle_line(self._buffer.decode("utf-8", "replace"))
-            self._buffer = b""
+        for record in self._lines.flush():
+            self.handle_record(record)
         if self.result is not None:
             self.progress.end("fine-tuning: done")
             self.verdict_label.setText(verdict_text(self.result))

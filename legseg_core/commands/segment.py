@@ -184,8 +184,7 @@ def segment_one(segmenter: Any, scan: Path, paths: dict[str, Path], args: argpar
 
     import numpy as np
 
-    from legseg_core.evaluation.legs import segmentation_split
-    from legseg_core.evaluation.qc import check_segmentation
+    from legseg_core.evaluation.qc import check_segmented
     from legseg_core.io import load_volume, save_image, save_labels
     from legseg_core.labels import MUSCLES
     from legseg_core.store.provenance import model_reference, prediction_description
@@ -206,8 +205,7 @@ def segment_one(segmenter: Any, scan: Path, paths: dict[str, Path], args: argpar
         written["exports"] = export_files(result.labels, volume, paths, scan, args, model=segmenter.card.model_id)
     voxel_ml = float(np.prod(volume.spacing)) / 1000.0
     counts = result.muscle_voxels()
-    quality = check_segmentation(result.labels, volume.spacing, split=segmentation_split(result),
-                                 uncertainty=result.uncertainty)
+    quality = check_segmented(result, volume.spacing)
     return {"scan": str(scan), **written, "shape": list(volume.shape), "spacing_mm": list(volume.spacing),
             "frame": volume.metadata.get("frame", "3D image"), "legs": list(quality.legs),
             "device": result.device, "precision": result.precision,

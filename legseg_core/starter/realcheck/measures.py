@@ -17,10 +17,7 @@ from legseg_core.evaluation.metrics import dice_from_counts
 from legseg_core.labels import MUSCLE_BY_ABBR, MUSCLES
 from legseg_core.evaluation.legs import LEGS, LegSplit, constant_split, leg_volumes, split_from_plan  # noqa: F401
 
-#: A left/right volume ratio outside this range is flagged (a third more or less on one side).
-RATIO_RANGE: tuple[float, float] = (0.75, 1.33)
-#: A muscle with less than this volume (ml) in a leg counts as missing there (specks are not a muscle).
-MISSING_BELOW_ML = 0.5
+from legseg_core.evaluation.qc import MISSING_BELOW_ML, RATIO_RANGE  # the thresholds of every quality check
 
 
 @dataclass(frozen=True)
