@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import argparse
 import logging
-from importlib.metadata import EntryPoint, entry_points
+from typing import TYPE_CHECKING
 
 from legseg_core.errors import LegsegError
+
+if TYPE_CHECKING:
+    from importlib.metadata import EntryPoint
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +35,8 @@ class ExtensionMissingError(LegsegError):
 
 def extension_points(group: str) -> list[EntryPoint]:
     """The entry points of ``group``, one per name (the first found), sorted by name."""
+    from importlib.metadata import entry_points  # here: a command run by name reads no entry points
+
     found: dict[str, EntryPoint] = {}
     for point in entry_points(group=group):
         found.setdefault(point.name, point)

@@ -62,7 +62,17 @@ def _shipped_find(name: str, store: str | Path | None) -> Path | None:
     return None
 
 
+#: The catalog file of a store (``legseg_core.store.catalog.CATALOG_NAME``, which a test keeps equal), looked
+#: for before the store and the training registry are imported: without a store, a cold ``legseg segment``
+#: spares their imports.
+STORE_CATALOG = "catalog.sqlite"
+
+
 def _store_registry(store: str | Path | None) -> ModelRegistry | None:
+    from legseg_core.store.location import resolve_store_path
+
+    if not (resolve_store_path(store) / STORE_CATALOG).is_file():
+        return None
     from legseg_core.store import Store
     from legseg_core.store.errors import StoreMissingError
     from legseg_core.training.registry import ModelRegistry

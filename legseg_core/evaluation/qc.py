@@ -117,12 +117,13 @@ def check_segmentation(labels: np.ndarray, spacing: tuple[float, float, float], 
     voxel_ml = float(np.prod(spacing)) / 1000.0
     checks, flags, covered, areas = [], [], {}, {}
     for leg in split.sides:
-        leg_labels = split.leg_labels(labels, leg)
+        leg_labels, leg_uncertainty = _labelled_part(split.leg_labels(labels, leg), uncertainty)
         slices = int(np.count_nonzero(leg_labels.any(axis=(1, 2))))
         covered[leg] = slices * float(spacing[0])
         total_ml = float(np.count_nonzero(leg_labels)) * voxel_ml
         areas[leg] = total_ml / (covered[leg] / 10.0) if slices else 0.0
-        leg_checks = [_check_muscle(leg_labels, leg, m.id, m.abbr, voxel_ml, total_ml, uncertainty) for m in MUSCLES]
+        leg_checks = [_check_muscle(leg_labels, leg, m.id, m.abbr, voxel_ml, total_ml, leg_uncertainty)
+                      for m in MUSCLES]
         checks += leg_checks
         flags += _leg_flags(leg, leg_checks, total_ml, areas[leg])
     ratios = _ratios(checks) if set(split.sides) == set(LEGS) else {}
@@ -131,6 +132,19 @@ def check_segmentation(labels: np.ndarray, spacing: tuple[float, float, float], 
               for abbr, ratio in ratios.items() if ratio is not None and not low <= ratio <= high]
     return QualityReport(tuple(split.sides), split.method, covered, areas, tuple(checks), ratios, tuple(flags),
                          _mean_uncertainty(labels > 0, uncertainty))
+
+
+def _labelled_part(labels: np.ndarray, uncertainty: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
+    """``labels`` and ``uncertainty`` cut to the smallest box that holds every labelled voxel (every figure of the
+    checks is the same on it, and a muscle's pieces are found several times faster); empty labels stay whole."""
+    slices = labels.any(axis=(1, 2))
+    if not slices.any():
+        return labels, uncertainty
+    z = np.flatnonzero(slices)
+    rows = np.flatnonzero(labels[z[0]: z[-1] + 1].any(axis=(0, 2)))
+    cols = np.flatnonzero(labels[z[0]: z[-1] + 1].any(axis=(0, 1)))
+    box = (slice(z[0], z[-1] + 1), slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+    return labels[box], None if uncertainty is None else uncertainty[box]
 
 
 def check_segmented(segmentation, spacing: tuple[float, float, float]) -> QualityReport:

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+import legseg_core.io.lean_nibabel  # noqa: F401  (first: nibabel without pydicom, see there)
 from legseg_core.errors import GridMismatchError, ImageFormatError, ImageShapeError, ImageValueError, InputPathError
 from legseg_core.io.canonical import DEFAULT_MAX_OBLIQUITY, Frame, NonFinite
 from legseg_core.io.dicom import is_dicom_file, list_series, load_dicom

@@ -33,12 +33,26 @@ the bias field and Rician noise. :func:`generate_cohort` writes many cases and a
 
 from __future__ import annotations
 
-from legseg_core.phantom.case import PhantomCase, make_case
-from legseg_core.phantom.cohort import CohortMix, DEFAULT_MIX, generate_cohort
-from legseg_core.phantom.contrast import CONTRASTS
-from legseg_core.phantom.disease import DIAGNOSES, HEALTH_STATES
-from legseg_core.phantom.grid import PROTOCOLS, SIZES
-from legseg_core.phantom.validation import LEG_CHOICES, PhantomParameterError
+from typing import TYPE_CHECKING
+
+from legseg_core.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from legseg_core.phantom.case import PhantomCase, make_case
+    from legseg_core.phantom.cohort import CohortMix, DEFAULT_MIX, generate_cohort
+    from legseg_core.phantom.contrast import CONTRASTS
+    from legseg_core.phantom.disease import DIAGNOSES, HEALTH_STATES
+    from legseg_core.phantom.grid import PROTOCOLS, SIZES
+    from legseg_core.phantom.validation import LEG_CHOICES, PhantomParameterError
 
 __all__ = ["CONTRASTS", "CohortMix", "DEFAULT_MIX", "DIAGNOSES", "HEALTH_STATES", "LEG_CHOICES", "PROTOCOLS",
            "PhantomCase", "PhantomParameterError", "SIZES", "generate_cohort", "make_case"]
+
+#: Where each name is defined: imported on first use (:mod:`legseg_core.lazy`).
+_EXPORTS = {
+    "PhantomCase": "case", "make_case": "case", "CohortMix": "cohort", "DEFAULT_MIX": "cohort",
+    "generate_cohort": "cohort", "CONTRASTS": "contrast", "DIAGNOSES": "disease", "HEALTH_STATES": "disease",
+    "PROTOCOLS": "grid", "SIZES": "grid", "LEG_CHOICES": "validation", "PhantomParameterError": "validation",
+}
+
+__getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -15,13 +15,14 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from legseg_core.io.canonical import build_volume  # before nibabel: legseg_core.io imports it lean
+from legseg_core.io.volume import CANONICAL_ORNT, SourceGeometry, Volume
+
 import nibabel as nib
 import numpy as np
 from nibabel.orientations import apply_orientation, io_orientation, ornt_transform
 
 from legseg_core.atomic import TEMPORARY_PREFIX, remove_file, sync_folder, write_atomically
-from legseg_core.io.canonical import build_volume
-from legseg_core.io.volume import CANONICAL_ORNT, SourceGeometry, Volume
 from legseg_core.store.errors import StoreIntegrityError
 
 __all__ = ["TEMPORARY_PREFIX", "EncodedFile", "decode_volume", "encode_nifti", "file_sha256", "read_verified",
