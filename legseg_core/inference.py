@@ -235,12 +235,12 @@ class Segmenter:
                             device=str(self.device), precision=self.precision, patches=count,
                             model_id=self.card.model_id, legs=best.legs, stages=dict(clock.stages))
 
-    def _plan(self, volume: Volume, clock: StageClock) -> tuple[list[Any], np.ndarray]:
-        """The patch plans of a scan (two for a centred leg of unknown side) and its body mask (bool
-        ``[z, y, x]``), found once."""
+    def _plan(self, volume: Volume, clock: StageClock) -> tuple[list[Any], Any]:
+        """The patch plans of a scan (two for a centred leg of unknown side) and its body mask (a
+        :class:`~legseg_core.preprocess.mask.BodyMask`), found once."""
         from dataclasses import replace
 
-        from legseg_core.preprocess.mask import body_mask, on_scan_grid
+        from legseg_core.preprocess.mask import body_mask
         from legseg_core.preprocess.planning import check_scan, plan_patches
 
         with clock.stage(MASK):
@@ -249,9 +249,9 @@ class Segmenter:
             plans = [plan_patches(volume, self.config, body=body)]
             if plans[0].side_guessed:
                 plans.append(plan_patches(volume, replace(self.config, single_leg_side="left"), body=body))
-            return plans, on_scan_grid(body, volume.shape)
+            return plans, body
 
-    def _segment_patches(self, images: np.ndarray, plan: Any, volume: Volume, body: np.ndarray, probabilities: bool,
+    def _segment_patches(self, images: np.ndarray, plan: Any, volume: Volume, body: Any, probabilities: bool,
                          cancel: CancelToken | None, progress: tuple[int, int],
                          clock: StageClock) -> ProgressWork[PatchSetResult]:
         """The segmentation of one set of patches (one reading of the legs); adds its seconds to ``clock``."""
@@ -343,10 +343,10 @@ def labels_and_uncertainty(outputs: np.ndarray, plan: Any, *, probabilities: boo
     return labels, uncertainty, kept
 
 
-def drop_labels_in_air(labels: np.ndarray, body: np.ndarray) -> int:
+def drop_labels_in_air(labels: np.ndarray, body: Any) -> int:
     """Set to background, in place, every connected group of muscle voxels (any label, 3D, face
-    neighbours) of which less than half lies inside ``body`` (bool, same grid); return the voxels
-    dropped. Muscles lie inside the body: such groups are specks predicted in the air, as in the
+    neighbours) of which less than half lies inside ``body`` (bool, same grid, or the coarse
+    :class:`~legseg_core.preprocess.mask.BodyMask` of the scan); return the voxels dropped. Muscles lie inside the body: such groups are specks predicted in the air, as in the
     gap between the legs. A muscle isolated from the others (TP between the bones) is kept, and so is
     the largest group, whatever lies under it.
     The probabilities and the uncertainty map are left as the network gave them. Only the box that
@@ -361,7 +361,7 @@ def drop_labels_in_air(labels: np.ndarray, body: np.ndarray) -> int:
     if count < 2:  # the largest group always stays
         return 0
     sizes = np.bincount(groups.ravel(), minlength=count + 1)
-    inside = np.bincount(np.where(body[box], groups, 0).ravel(), minlength=count + 1)
+    inside = np.bincount(groups[_body_part(body, labels.shape, box)], minlength=count + 1)
     in_air = inside * 2 < sizes
     in_air[0] = False
     in_air[1 + int(np.argmax(sizes[1:]))] = False  # the largest group stays: labels are never emptied
@@ -372,7 +372,16 @@ def drop_labels_in_air(labels: np.ndarray, body: np.ndarray) -> int:
     return int(dropped.sum())
 
 
-def labelled_box(labels: np.ndarray) -> tuple[slice, ...] | None:
+def _body_part(body: Any, shape: tuple[int, ...], box: tuple[slice, slice, slice]) -> np.ndarray:
+    """The body mask (bool) on the part ``box`` of the scan grid, from a mask on the grid or a coarse one."""
+    from legseg_core.preprocess.mask import BodyMask, on_scan_grid
+
+    if isinstance(body, BodyMask):
+        return on_scan_grid(body, (shape[0], shape[1], shape[2]), box)
+    return np.asarray(body[box], dtype=bool)
+
+
+def labelled_box(labels: np.ndarray) -> tuple[slice, slice, slice] | None:
     """The smallest box (slices per axis) that holds every non-zero voxel of ``labels``; None if all are 0."""
     slices = labels.reshape(labels.shape[0], -1).any(axis=1)
     if not slices.any():

@@ -99,10 +99,11 @@ def save_labels(labels: np.ndarray, like: Volume, path: str | Path, *, descripti
 
 
 def save_image(data: np.ndarray, like: Volume, path: str | Path, *, description: str = "") -> Path:
-    """Write any ``[z, y, x]`` array (labels, probabilities, an overlap map) on ``like``'s source grid."""
-    if tuple(data.shape[:3]) != like.shape:
+    """Write any ``[z, y, x]`` array (labels, an overlap map), or ``[z, y, x, c]`` one (class probabilities),
+    on ``like``'s source grid. The voxels go to the file a slice (a channel) at a time from a view of
+    ``data``: no copy of the whole array is made, which keeps the 8-class probabilities of a large scan
+    in memory once."""
+    if tuple(data.shape[:3]) != like.shape or data.ndim not in (3, 4):
         raise GridMismatchError(f"{path}: array of shape {data.shape} does not fit the scan grid {like.shape}")
-    geometry = like.geometry
-    source = geometry.to_source_array(data) if data.ndim == 3 else np.stack(
-        [geometry.to_source_array(data[..., c]) for c in range(data.shape[3])], axis=-1)
-    return write_nifti(source, geometry.affine, path, description=description)
+    return write_nifti(like.geometry.source_view(np.asarray(data)), like.geometry.affine, path,
+                       description=description)

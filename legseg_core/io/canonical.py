@@ -152,7 +152,7 @@ def _choose_frame(source: np.ndarray, frame: Frame, path: str) -> tuple[np.ndarr
 
 
 def _check_finite(source: np.ndarray, nonfinite: NonFinite, path: str, metadata: dict[str, Any]) -> np.ndarray:
-    if not np.issubdtype(source.dtype, np.floating):
+    if not np.issubdtype(source.dtype, np.floating) or all_finite(source):
         return source
     bad = ~np.isfinite(source)
     count = int(bad.sum())
@@ -165,6 +165,12 @@ def _check_finite(source: np.ndarray, nonfinite: NonFinite, path: str, metadata:
     metadata["nonfinite_voxels"] = count
     log.warning("%s: %d NaN/Inf voxels set to 0", path, count)
     return np.where(bad, 0, source).astype(source.dtype)
+
+
+def all_finite(values: np.ndarray) -> bool:
+    """True when no value is NaN or Inf: then the smallest and the largest are finite (a NaN makes both NaN);
+    two reductions, without a mask of the whole array."""
+    return bool(np.isfinite(values.min()) and np.isfinite(values.max())) if values.size else True
 
 
 def _check_affine(affine: np.ndarray, path: str, allow_oblique: bool, max_obliquity: float,

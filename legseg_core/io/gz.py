@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import zlib
+from typing import BinaryIO
 
 try:
     from isal import igzip as _engine
@@ -32,3 +33,10 @@ def decompress(data: bytes) -> bytes:
 def compress(data: bytes, level: int = LEVEL) -> bytes:
     """A gzip stream of ``data``."""
     return _engine.compress(data, compresslevel=level)
+
+
+def writer(handle: BinaryIO, level: int = LEVEL) -> gzip.GzipFile:
+    """A file object that writes a gzip stream into ``handle`` as data arrive (close it to finish the stream;
+    ``handle`` stays open); no file name and time 0 in its header, so the same data give the same bytes."""
+    stream: gzip.GzipFile = _engine.GzipFile(filename="", mode="wb", compresslevel=level, fileobj=handle, mtime=0)
+    return stream

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 import io
 import zlib
@@ -25,6 +25,8 @@ for _handler in list(nib.imageglobals.logger.handlers):
 NIFTI_SUFFIXES = (".nii", ".nii.gz")
 #: Bytes of a NIfTI-2 header and its extension flag: enough to read either header.
 HEADER_BYTES = 544
+#: Compressed bytes enough to hold the header: deflate never grows data by more than a few bytes per block.
+HEADER_INPUT_BYTES = 1 << 16
 #: The most that deflate can shrink data (about 1032:1), to bound what a .gz file can hold.
 MAX_DEFLATE_RATIO = 1032
 
@@ -64,7 +66,8 @@ def _read_image(path: Path) -> nib.Nifti1Image:
         _check_declared_size(image.header, path, path.stat().st_size, what="the file holds")
         return image
     compressed = path.read_bytes()
-    prefix = zlib.decompressobj(wbits=31).decompress(compressed, HEADER_BYTES)
+    # the header from the start of the stream: given all of it, zlib would copy the rest as its unconsumed tail
+    prefix = zlib.decompressobj(wbits=31).decompress(compressed[:HEADER_INPUT_BYTES], HEADER_BYTES)
     _check_pixdim(prefix, path)
     header = _header_class(prefix).from_fileobj(io.BytesIO(prefix))
     _check_declared_size(header, path, len(compressed) * MAX_DEFLATE_RATIO, what="a gzip file of this size can hold")
@@ -120,7 +123,10 @@ def _text(value: Any) -> str:
 
 def write_nifti(source_array: np.ndarray, affine: np.ndarray, path: str | Path, *, description: str = "") -> Path:
     """Write an array in file order with a RAS+ affine, atomically (a crash leaves no half file);
-    ``description`` goes into the header's ``descrip`` field (at most 79 ASCII characters)."""
+    ``description`` goes into the header's ``descrip`` field (at most 79 ASCII characters).
+
+    The voxels are written (and compressed) a slice at a time as nibabel walks the array, never whole:
+    ``source_array`` may be any view, and one laid out x fastest is written without reordering."""
     path = Path(path)
     if not is_nifti_path(path):
         raise InputPathError(f"{path}: output must end in .nii or .nii.gz")
@@ -132,5 +138,13 @@ def write_nifti(source_array: np.ndarray, affine: np.ndarray, path: str | Path, 
     image.set_sform(affine, code=1)
     if description:
         image.header["descrip"] = description.encode("ascii", "replace")[:79]
-    data = image.to_bytes()
-    return write_atomically(path, gz.compress(data) if str(path).lower().endswith(".gz") else data)
+    compressed = str(path).lower().endswith(".gz")
+
+    def write(handle: BinaryIO) -> None:
+        if not compressed:
+            image.to_stream(cast(io.IOBase, handle))
+            return
+        with gz.writer(handle) as stream:
+            image.to_stream(stream)
+
+    return write_atomically(path, write)

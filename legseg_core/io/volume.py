@@ -59,9 +59,15 @@ class SourceGeometry:
         return np.ascontiguousarray(oriented.transpose(axes))
 
     def to_source_array(self, canonical: np.ndarray) -> np.ndarray:
-        """Canonical ``[z, y, x]`` array -> the source file's axis order and direction."""
+        """Canonical ``[z, y, x]`` array -> the source file's axis order and direction (a C-contiguous copy)."""
+        return np.ascontiguousarray(self.source_view(canonical))
+
+    def source_view(self, canonical: np.ndarray) -> np.ndarray:
+        """Canonical ``[z, y, x]`` array (or ``[z, y, x, c]``, channels kept last) as a view in the source
+        file's axis order and direction, no voxel copied: in the common case of no flip, the transposed view
+        is laid out in the order a NIfTI file stores its voxels (x fastest), so writing it is one pass."""
         back = ornt_transform(CANONICAL_ORNT, _source_ornt(self.to_canonical))
-        return np.ascontiguousarray(apply_orientation(canonical.transpose(2, 1, 0), back))
+        return apply_orientation(canonical.transpose(2, 1, 0, *range(3, canonical.ndim)), back)
 
 
 def _source_ornt(to_canonical: np.ndarray) -> np.ndarray:

@@ -63,12 +63,14 @@ def body_mask(data: np.ndarray, spacing: tuple[float, float, float], config: Pre
     return BodyMask(mask, block, coarse_spacing)
 
 
-def on_scan_grid(body: BodyMask, shape: tuple[int, int, int]) -> np.ndarray:
+def on_scan_grid(body: BodyMask, shape: tuple[int, int, int],
+                 box: tuple[slice, slice, slice] | None = None) -> np.ndarray:
     """The coarse body mask as a bool array on the scan's ``[z, y, x]`` grid (edges that did not fill
-    a block take the nearest block)."""
-    mask = np.repeat(np.repeat(body.mask, body.block[0], axis=1), body.block[1], axis=2)
-    pad = [(0, 0), (0, max(0, shape[1] - mask.shape[1])), (0, max(0, shape[2] - mask.shape[2]))]
-    return np.pad(mask, pad, mode="edge")[:, :shape[1], :shape[2]]
+    a block take the nearest block), or on its part ``box`` (slices with start and stop) alone."""
+    box = box or (slice(0, shape[0]), slice(0, shape[1]), slice(0, shape[2]))
+    rows = np.minimum(np.arange(box[1].start, box[1].stop) // body.block[0], body.mask.shape[1] - 1)
+    cols = np.minimum(np.arange(box[2].start, box[2].stop) // body.block[1], body.mask.shape[2] - 1)
+    return body.mask[box[0]].take(rows, axis=1).take(cols, axis=2)
 
 
 def _air_is_bright(smooth: np.ndarray) -> bool:
