@@ -143,12 +143,19 @@ def _choose_frame(source: np.ndarray, frame: Frame, path: str) -> tuple[np.ndarr
     frames = source.shape[3]
     if frame == "mean":
         return source.astype(np.float32).mean(axis=3), f"mean of {frames} frames"
+    index, note = frame_choice(frames, frame, path)
+    return source[..., index], note
+
+
+def frame_choice(frames: int, frame: int | None, path: str) -> tuple[int, str]:
+    """The index of the frame to use among ``frames`` (``None``: the first) and the note that records it;
+    ImageShapeError for a frame the image does not have."""
     index = 0 if frame is None else int(frame)
     if not -frames <= index < frames:
         raise ImageShapeError(f"{path}: frame {frame} asked for, but the image has {frames} frames (0..{frames - 1})")
     rule = "default: first" if frame is None else "chosen"
     log.info("%s: 4D image with %d frames, using frame %d (%s)", path, frames, index % frames, rule)
-    return source[..., index], f"{index % frames} of {frames} ({rule})"
+    return index % frames, f"{index % frames} of {frames} ({rule})"
 
 
 def _check_finite(source: np.ndarray, nonfinite: NonFinite, path: str, metadata: dict[str, Any]) -> np.ndarray:

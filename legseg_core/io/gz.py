@@ -8,6 +8,7 @@ message naming the file.
 from __future__ import annotations
 
 import gzip
+import io
 import zlib
 from typing import BinaryIO
 
@@ -23,6 +24,13 @@ ERRORS: tuple[type[BaseException], ...] = (zlib.error, _engine_error, EOFError, 
 #: Fast compression, as nibabel writes .nii.gz files: labels and masks shrink nearly as much as at
 #: higher levels.
 LEVEL = 1
+
+
+def reader(data: bytes) -> gzip.GzipFile:
+    """A file object that reads the decompressed bytes of the gzip stream ``data``, decompressing as it reads
+    (a forward seek decompresses and skips)."""
+    stream: gzip.GzipFile = _engine.GzipFile(fileobj=io.BytesIO(data), mode="rb")
+    return stream
 
 
 def decompress(data: bytes) -> bytes:

@@ -95,3 +95,22 @@ def test_an_array_of_five_dimensions_is_refused_in_one_line(tmp_path):
     volume = Volume.from_array(np.zeros((2, 3, 4), dtype=np.float32))
     with pytest.raises(GridMismatchError, match=r"out.nii.gz: array of shape \(2, 3, 4, 1, 1\) does not fit"):
         save_image(np.zeros((2, 3, 4, 1, 1), dtype=np.float32), volume, tmp_path / "out.nii.gz")
+
+
+@pytest.mark.parametrize("suffix", [".nii.gz", ".nii"])
+@pytest.mark.parametrize("frame", [None, 2, -1, "mean"])
+def test_a_frame_read_alone_is_that_frame_of_the_whole_4d_image(tmp_path, suffix, frame):
+    from legseg_core.io.canonical import build_volume
+
+    rng = np.random.default_rng(2)
+    image = nib.Nifti1Image(rng.integers(-300, 3000, size=(9, 8, 5, 4)).astype(np.int16), AFFINES[1])
+    image.header.set_slope_inter(0.5, 10.0)  # scaled voxels, as many multi-echo series store them
+    path = tmp_path / f"echoes{suffix}"
+    nib.save(image, path)
+    whole = nib.load(path)
+    expected = build_volume(np.asanyarray(whole.dataobj), whole.affine, path=str(path), format="nifti", frame=frame)
+    volume = load_volume(path, frame=frame)
+    np.testing.assert_array_equal(volume.data, expected.data)
+    assert volume.data.dtype == expected.data.dtype and volume.data.flags.writeable
+    assert volume.metadata["frame"] == expected.metadata["frame"]
+    np.testing.assert_array_equal(volume.affine, expected.affine)
