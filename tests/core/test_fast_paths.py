@@ -114,3 +114,24 @@ def test_a_frame_read_alone_is_that_frame_of_the_whole_4d_image(tmp_path, suffix
     assert volume.data.dtype == expected.data.dtype and volume.data.flags.writeable
     assert volume.metadata["frame"] == expected.metadata["frame"]
     np.testing.assert_array_equal(volume.affine, expected.affine)
+
+
+@pytest.mark.parametrize("arch", ["unet", "resnet", "densenet"])
+def test_a_model_file_loads_into_the_network_that_the_plain_load_gives(arch, tmp_path):
+    import torch
+
+    from legseg_core.models import ModelCard, build_model, load_checkpoint, save_checkpoint
+    from legseg_core.models.checkpoint import read_payload
+
+    torch.manual_seed(0)
+    network = build_model(arch, "lite")
+    path = save_checkpoint(network, ModelCard.for_network(network), tmp_path / f"{arch}.pt")
+    loaded, _ = load_checkpoint(path)
+    tensors = list(loaded.parameters()) + list(loaded.buffers())
+    assert not any(t.is_meta for t in tensors) and all(p.requires_grad for p in loaded.parameters())
+    plain = build_model(arch, "lite")  # built with weights of its own, then the file's copied in
+    plain.load_state_dict({name: t.float() if t.is_floating_point() else t
+                           for name, t in read_payload(path)["weights"].items()})
+    images = torch.rand(1, 1, 20, 48, 48)
+    with torch.inference_mode():
+        np.testing.assert_array_equal(loaded(images).numpy(), plain.eval()(images).numpy())
