@@ -90,6 +90,10 @@ def test_adaptation_never_changes_corrected_voxels(case, prediction):
     result = run_quietly(adapt_case(volume, labels, chosen, MODEL, QUICK))
     assert np.array_equal(labels, before)  # the caller's labels are not edited
     assert np.array_equal(result.labels[mask], labels[mask])  # voxel for voxel
+    assert np.array_equal(result.network_labels[mask], labels[mask]) and result.steps == QUICK.steps
+    between = np.zeros_like(mask)
+    between[6:14] = LegColumns.of(volume).mask([LegSlice(z, "right") for z in range(6, 14)], volume.shape)[6:14]
+    assert np.array_equal(result.labels[~between], result.network_labels[~between])  # interpolated only between
     assert result.labels.dtype == np.uint8 and result.labels.shape == volume.shape
     assert {str(s) for s in result.leg_slices} == {"right:5", "left:5", "right:14"}
     assert result.card.training["kind"] == "case adaptation" and "adapted" in result.card.model_id
