@@ -15,8 +15,8 @@
    corrected leg slice, at most :data:`MAX_STEPS` (:meth:`AdaptSettings.steps_for`).
 3. It segments the scan with the adapted network and replaces the labels of every voxel that
    was not corrected; corrected voxels keep their labels exactly.
-4. Between two corrected leg slices of one leg, the muscles both of them show are drawn from
-   their shape-based interpolation over the adapted labels
+4. Between two corrected leg slices of one leg, within 24 mm of one of them, the muscles both of
+   them show are drawn from their shape-based interpolation over the adapted labels
    (:func:`~legseg_core.adapt.between.interpolate_between_corrected`; ``interpolate=False`` keeps
    the network's labels alone).
 
@@ -149,7 +149,7 @@ def adapt_case(volume: Volume, labels: Volume | np.ndarray, corrected: list[LegS
     network_labels = np.where(mask, label_data, segmentation.labels).astype(np.uint8)
     new = network_labels
     if settings.interpolate:
-        filled = interpolate_between_corrected(network_labels, label_data, corrected, legs, volume.spacing[1:])
+        filled = interpolate_between_corrected(network_labels, label_data, corrected, legs, volume.spacing)
         new = np.where(mask, label_data, filled).astype(np.uint8)
     replaced = int(np.count_nonzero(new != label_data))
     seconds = {"train": trained - started, "segment": time.perf_counter() - trained,

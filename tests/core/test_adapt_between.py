@@ -34,7 +34,7 @@ def two_legs():
 def test_muscles_on_both_corrected_slices_are_interpolated_between_them():
     legs, corrected, adapted = two_legs()
     chosen = [LegSlice(1, "right"), LegSlice(5, "right")]
-    result = interpolate_between_corrected(adapted, corrected, chosen, legs, (2.0, 2.0))
+    result = interpolate_between_corrected(adapted, corrected, chosen, legs, (5.0, 2.0, 2.0))
     assert np.array_equal(result[[0, 1, 5, 6]], adapted[[0, 1, 5, 6]])  # corrected slices and those beyond them
     assert np.array_equal(result[2:5, :, 40:], adapted[2:5, :, 40:])  # the other leg
     for z in range(2, 5):
@@ -42,12 +42,16 @@ def test_muscles_on_both_corrected_slices_are_interpolated_between_them():
         assert np.array_equal(right == 3, disc((20, 20), 8)[:, :40])  # SOL: the corrected shape, carried over
         assert np.array_equal(right == 5, disc((8, 34), 3)[:, :40])  # PER (on one end only): the network's
     assert not np.array_equal(result, adapted)
+    near = interpolate_between_corrected(adapted, corrected, chosen, legs, (5.0, 2.0, 2.0), reach_mm=5.0)
+    assert np.array_equal(near[[2, 4]], result[[2, 4]])  # 5 mm from a corrected slice
+    assert np.array_equal(near[3], adapted[3])  # 10 mm from both: the network's
 
 
 def test_neighbouring_corrected_slices_and_a_lone_one_change_nothing():
     legs, corrected, adapted = two_legs()
     for chosen in ([LegSlice(1, "right")], [LegSlice(1, "right"), LegSlice(2, "right")]):
-        assert np.array_equal(interpolate_between_corrected(adapted, corrected, chosen, legs, (2.0, 2.0)), adapted)
+        assert np.array_equal(interpolate_between_corrected(adapted, corrected, chosen, legs, (5.0, 2.0, 2.0)),
+                              adapted)
 
 
 def test_steps_grow_with_the_corrected_leg_slices():
