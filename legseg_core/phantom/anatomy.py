@@ -194,9 +194,11 @@ def _compartments(marks: Landmarks, u, v, bones) -> dict[str, np.ndarray]:
     subcutaneous = (lateral_of_crest > 0) & (medial_side > 0) & (bones["tibia"] > 0)
     septa = np.minimum(septa, np.minimum(membrane, _ray_distance(tu, tv, mu, mv, medial_side)))
     septa = np.minimum(septa, _ray_distance(tu, tv, cu, cv, lateral_of_crest))
-    anterior = in_front & ~lateral & ~subcutaneous
+    # in front of the membrane's line AND on the anterior side of the anterior septum: the line runs on
+    # past the fibula, and what lies in front of it there, behind the posterior septum, is posterior
+    anterior = in_front & ~lateral & ~subcutaneous & (before_anterior <= 0)
     return {"anterior": anterior, "lateral": lateral, "subcutaneous": subcutaneous,
-            "posterior": ~(in_front | lateral | subcutaneous), "septa": septa}
+            "posterior": ~(anterior | lateral | subcutaneous), "septa": septa}
 
 
 def _ray_distance(qu, qv, du, dv, cross):

@@ -32,12 +32,14 @@ PROFILES: dict[str, Table] = {
                        (.95, .03), (1, .02)),
     "tibia_cortex": ((0, 1.5), (.1, 2.5), (.2, 3.5), (.3, 4.5), (.4, 5), (.65, 5), (.75, 4.2),
                      (.85, 3), (.95, 1.8), (1, 1.2)),
-    "tibia_u": ((0, .18), (.3, .26), (.6, .27), (.8, .24), (.9, .18), (1, .12)),
+    # (the tibia lies near the leg's medio-lateral middle: the real legs' muscles sit around it as in
+    # realism.REAL_RIGHT_LEG, measured with legseg_core.phantom.realism)
+    "tibia_u": ((0, .07), (.3, .1), (.6, .11), (.8, .1), (.9, .07), (1, .05)),
     # fibula: centre as fractions of the deep fascia half-axes, radius and cortex (mm)
     "fibula_u": ((0, -.65), (.1, -.57), (.2, -.5), (.35, -.44), (.5, -.4), (.7, -.39), (.85, -.42),
                  (1, -.48)),
-    "fibula_v": ((0, .32), (.1, .28), (.2, .24), (.35, .2), (.5, .17), (.7, .17), (.85, .18),
-                 (1, .2)),
+    "fibula_v": ((0, .22), (.1, .18), (.2, .14), (.35, .1), (.5, .07), (.7, .07), (.85, .08),
+                 (1, .1)),
     "fibula_radius": ((0, 8), (.1, 7.5), (.2, 7), (.8, 7), (.88, 8), (.93, 11), (1, 12)),
     "fibula_cortex": ((0, 1.5), (.15, 2.2), (.3, 2.6), (.8, 2.6), (.92, 1.8), (1, 1.4)),
     # compartment septa leaving the fibula (degrees; 180 = lateral, 270 = anterior, 90 = posterior)
@@ -50,9 +52,11 @@ PROFILES: dict[str, Table] = {
                      (.95, .8), (1, 1.1)),
     "tp_fhl_split": ((0, .5), (.15, .52), (.3, .58), (.45, .65), (.55, .72), (.65, .85), (.72, 1.2),
                      (1, 1.3)),
-    # anterior compartment: where the TA / EDL boundary leaves the interosseous membrane
-    "ta_edl_split": ((0, .64), (.2, .74), (.35, .8), (.5, .85), (1, .87)),
-    "ta_edl_angle": ((0, 255), (.5, 250), (1, 248)),
+    # anterior compartment: where the TA / EDL boundary leaves the interosseous membrane (fraction
+    # tibia -> fibula) and its direction: TA superficial (anterior), EDL deep to it against the membrane
+    # and in front of the peroneal group, as in the real legs (EDL 18 mm behind TA's centroid)
+    "ta_edl_split": ((0, .3), (.5, .35), (1, .38)),
+    "ta_edl_angle": ((0, 215), (.5, 210), (1, 208)),
     # gastrocnemius heads: thickness (mm) under the posterior fascia
     # (GM twice GL's volume: about 2.2 in the real case, see realism.REAL_RIGHT_LEG)
     "gm_thickness": ((0, 0), (.3, 0), (.35, 3), (.45, 10), (.55, 15), (.65, 19), (.75, 21), (.9, 21),

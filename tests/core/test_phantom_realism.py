@@ -126,7 +126,7 @@ def test_healthy_muscle_has_a_few_percent_fat():
 
 
 CENTROID_TOLERANCE_MM = 30.0  # per axis, phantom mean over seeds against the mean of the two real legs
-FRACTION_TOLERANCE = 0.15  # absolute, per muscle, share of the seven muscles' area at mid-calf
+FRACTION_TOLERANCE = 0.06  # absolute, per muscle, share of the seven muscles' area at mid-calf
 GM_GL_RATIO_RANGE = (1.4, 3.2)  # real: 2.16 right leg, 1.87 left leg
 
 
@@ -160,3 +160,5 @@ def test_muscles_lie_around_the_tibia_as_in_the_real_legs(real_case):
     # GM is the medial head: medial to the soleus and well medial of GL, as in both real legs
     for leg in phantom:
         assert leg.centroid_mm["GM"][0] > leg.centroid_mm["SOL"][0] + 10 > leg.centroid_mm["GL"][0] + 10
+        # EDL lies deep to TA (behind it, against the membrane), not beside the peroneal group
+        assert leg.centroid_mm["EDL"][1] > leg.centroid_mm["TA"][1] + 8, (leg.centroid_mm["EDL"], leg.centroid_mm["TA"])
