@@ -99,6 +99,16 @@ def test_adaptation_never_changes_corrected_voxels(case, prediction):
     assert result.card.training["kind"] == "case adaptation" and "adapted" in result.card.model_id
 
 
+def test_without_interpolation_the_labels_are_the_networks(case, prediction):
+    volume, _ = case
+    chosen = [LegSlice(4, "both"), LegSlice(12, "both")]
+    labels, mask = corrected_from(case, prediction, chosen)
+    result = run_quietly(adapt_case(volume, labels, chosen, MODEL, AdaptSettings(steps=1, device="cpu",
+                                                                               interpolate=False)))
+    assert np.array_equal(result.labels, result.network_labels) and np.array_equal(result.labels[mask], labels[mask])
+    assert result.card.training["interpolate_between_corrected"] is False
+
+
 def test_leg_slices_from_options_and_from_a_prediction(case, prediction):
     assert parse_slices(["12", "right:4,20"]) == [LegSlice(12, "both"), LegSlice(4, "right"), LegSlice(20, "right")]
     with pytest.raises(AdaptError, match="leg must be right or left"):
