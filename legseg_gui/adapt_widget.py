@@ -56,7 +56,8 @@ class AdaptWidget(QWidget):
         self._errors: list[str] = []
         self.button = QPushButton(BUTTON_TEXT)
         self.button.setToolTip("adapt the model to this scan from the slices you corrected, then re-segment the "
-                               "slices you have not touched (corrected slices never change)")
+                               "slices you have not touched; between two corrected slices, the muscles both show are "
+                               "interpolated (corrected slices never change)")
         self.progress = ProgressWidget(title="learning from corrections")
         self.status = QLabel("")
         self.status.setWordWrap(True)

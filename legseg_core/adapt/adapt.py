@@ -10,9 +10,15 @@
 2. It fine-tunes a copy of the model on those patches with the training loop and the
    ``finetune`` recipe's augmentation (elastic deformation, a brightness per label) for
    ``steps`` steps of random windows (:data:`ADAPT_RECIPE`): no replay, no validation, the last
-   weights kept. The model file itself is never written.
+   weights kept. The model file itself is never written. Unless told otherwise, the steps grow
+   with what there is to learn from: :data:`BASE_STEPS` plus :data:`STEPS_PER_LEG_SLICE` per
+   corrected leg slice, at most :data:`MAX_STEPS` (:meth:`AdaptSettings.steps_for`).
 3. It segments the scan with the adapted network and replaces the labels of every voxel that
    was not corrected; corrected voxels keep their labels exactly.
+4. Between two corrected leg slices of one leg, within 24 mm of one of them, the muscles both of
+   them show are drawn from their shape-based interpolation over the adapted labels
+   (:func:`~legseg_core.adapt.between.interpolate_between_corrected`; ``interpolate=False`` keeps
+   the network's labels alone).
 
 The result holds the new labels, the adapted network and its card (a case's own model: it is
 saved beside the case's draft with :func:`save_adapted`, never registered as a model).
@@ -28,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from legseg_core.adapt.between import interpolate_between_corrected
 from legseg_core.adapt.corrected import AdaptError, LegColumns, LegSlice, check_corrected
 from legseg_core.errors import GridMismatchError
 from legseg_core.io import Volume
@@ -44,43 +51,63 @@ MIN_SLICE_WEIGHT = 0.25
 #: The adaptation recipe: the fine-tuning recipe's windows and augmentation, one short run.
 ADAPT_RECIPE = FINETUNE.with_overrides(name="adapt", epochs=1, min_epoch_steps=40, replay_fraction=0.0,
                                        keep="last", learning_rate=2e-3, warmup_fraction=0.1)
+#: Optimiser steps of one adaptation when none are given: BASE_STEPS plus STEPS_PER_LEG_SLICE per corrected
+#: leg slice, at most MAX_STEPS (about 0.6 s of one CPU thread a step: at most about 100 s of CPU time).
+BASE_STEPS, STEPS_PER_LEG_SLICE, MAX_STEPS = ADAPT_RECIPE.min_epoch_steps, 10, 160
 
 
 @dataclass(frozen=True)
 class AdaptSettings:
-    """How long and where to adapt: optimiser ``steps``, ``learning_rate``, ``seed``, torch ``device``."""
+    """How long and where to adapt: optimiser ``steps`` (None: by the number of corrected leg slices,
+    :meth:`steps_for`), ``learning_rate``, ``seed``, torch ``device``, and whether the slices between
+    corrected ones take the interpolation of the muscles both show (``interpolate``)."""
 
-    steps: int = ADAPT_RECIPE.min_epoch_steps
+    steps: int | None = None
     learning_rate: float = ADAPT_RECIPE.learning_rate
     seed: int = 0
     device: str = "auto"
+    interpolate: bool = True
 
     def __post_init__(self) -> None:
-        if isinstance(self.steps, bool) or not isinstance(self.steps, int) or self.steps < 1:
+        if self.steps is not None and (isinstance(self.steps, bool) or not isinstance(self.steps, int)
+                                       or self.steps < 1):
             raise AdaptError(f"steps={self.steps!r} must be a whole number >= 1")
         if not (isinstance(self.learning_rate, (int, float)) and 0 < self.learning_rate < 1):
             raise AdaptError(f"learning_rate={self.learning_rate!r} must be a number in (0, 1)")
 
-    def recipe(self) -> Any:
-        return ADAPT_RECIPE.with_overrides(min_epoch_steps=self.steps, max_steps=self.steps,
+    def steps_for(self, leg_slices: int) -> int:
+        """The optimiser steps of an adaptation from ``leg_slices`` corrected leg slices."""
+        if self.steps is not None:
+            return self.steps
+        return min(BASE_STEPS + STEPS_PER_LEG_SLICE * max(int(leg_slices), 0), MAX_STEPS)
+
+    def recipe(self, leg_slices: int) -> Any:
+        """The training recipe of an adaptation from ``leg_slices`` corrected leg slices."""
+        steps = self.steps_for(leg_slices)
+        return ADAPT_RECIPE.with_overrides(min_epoch_steps=steps, max_steps=steps,
                                            learning_rate=float(self.learning_rate))
 
 
 @dataclass
 class AdaptResult:
     """New labels ``[z, y, x]`` uint8 (corrected voxels unchanged), the adapted network and card, and
-    what happened: corrected leg slices, voxels replaced, seconds for training and segmentation."""
+    what happened: corrected leg slices, voxels replaced, optimiser steps, seconds for training and
+    segmentation. ``network_labels``: the adapted network's labels alone (corrected voxels unchanged,
+    no interpolation between corrected slices), for comparison."""
 
     labels: np.ndarray
     network: Any
     card: Any
     leg_slices: list[LegSlice]
     replaced_voxels: int
+    steps: int
+    network_labels: np.ndarray
     seconds: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {"corrected": [str(s) for s in self.leg_slices], "replaced_voxels": self.replaced_voxels,
-                "seconds": {k: round(v, 1) for k, v in self.seconds.items()}, "model": self.card.model_id}
+                "steps": self.steps, "seconds": {k: round(v, 1) for k, v in self.seconds.items()},
+                "model": self.card.model_id}
 
 
 def check_grid(volume: Volume, labels: Volume | np.ndarray) -> np.ndarray:
@@ -110,21 +137,26 @@ def adapt_case(volume: Volume, labels: Volume | np.ndarray, corrected: list[LegS
     corrected = legs.expand(corrected)
     mask = legs.mask(corrected, volume.shape)
     check_corrected(label_data, mask, corrected, volume.name)
-    yield Progress(0, settings.steps + 2, f"{volume.name}: learning from {len(corrected)} corrected leg slice(s)",
-                   {"event": "start", "corrected": [str(s) for s in corrected]})
+    steps = settings.steps_for(len(corrected))
+    yield Progress(0, steps + 2, f"{volume.name}: learning from {len(corrected)} corrected leg slice(s)",
+                   {"event": "start", "corrected": [str(s) for s in corrected], "steps": steps})
     patches = adaptation_patches(volume, label_data, mask, config)
-    network = yield from _train(network, patches, settings)
+    network = yield from _train(network, patches, settings.recipe(len(corrected)), settings)
     trained = time.perf_counter()
     adapted_card = adapted_card_for(card, volume, corrected, settings)
     segmenter = Segmenter((network, adapted_card), settings.device)
-    segmentation = yield from _relay(segmenter.segment_steps(volume), settings.steps + 1, settings.steps + 2)
-    new = np.where(mask, label_data, segmentation.labels).astype(np.uint8)
+    segmentation = yield from _relay(segmenter.segment_steps(volume), steps + 1, steps + 2)
+    network_labels = np.where(mask, label_data, segmentation.labels).astype(np.uint8)
+    new = network_labels
+    if settings.interpolate:
+        filled = interpolate_between_corrected(network_labels, label_data, corrected, legs, volume.spacing)
+        new = np.where(mask, label_data, filled).astype(np.uint8)
     replaced = int(np.count_nonzero(new != label_data))
     seconds = {"train": trained - started, "segment": time.perf_counter() - trained,
                "total": time.perf_counter() - started}
-    yield Progress(settings.steps + 2, settings.steps + 2, f"{volume.name}: {replaced} voxels relabelled",
+    yield Progress(steps + 2, steps + 2, f"{volume.name}: {replaced} voxels relabelled",
                    {"event": "segmented", "replaced_voxels": replaced})
-    return AdaptResult(new, network.cpu(), adapted_card, corrected, replaced, seconds)
+    return AdaptResult(new, network.cpu(), adapted_card, corrected, replaced, steps, network_labels, seconds)
 
 
 def load_model(model: Any) -> tuple[Any, Any]:
@@ -187,11 +219,11 @@ def prefer_known_slices(positions: np.ndarray, known: np.ndarray) -> np.ndarray:
     return np.where(swap, other, nearest)
 
 
-def _train(network: Any, patches: LabelledPatches, settings: AdaptSettings) -> ProgressWork[Any]:
+def _train(network: Any, patches: LabelledPatches, recipe: Any, settings: AdaptSettings) -> ProgressWork[Any]:
     from legseg_core.training.finetune import fit_crop
     from legseg_core.training.loop import TrainingData, train_network
 
-    recipe = fit_crop(settings.recipe(), patches.patch_shape)
+    recipe = fit_crop(recipe, patches.patch_shape)
     outcome = yield from train_network(network, TrainingData(patches), recipe, device=settings.device,
                                        seed=settings.seed)
     return outcome.network
@@ -215,7 +247,8 @@ def adapted_card_for(card: Any, volume: Volume, corrected: list[LegSlice], setti
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     training = {"kind": "case adaptation", "parent": base, "scan": volume.name,
                 "corrected_leg_slices": [str(s) for s in corrected],
-                "recipe": settings.recipe().to_dict(), "seed": settings.seed}
+                "recipe": settings.recipe(len(corrected)).to_dict(), "seed": settings.seed,
+                "interpolate_between_corrected": settings.interpolate}
     return card.with_updates(model_id=f"{base}-adapted-{stamp}", training=training)
 
 

@@ -7,7 +7,11 @@ Dice over the muscles reaches 0.90 and 0.95, per strategy:
 
 * **a** -- everything by hand, from the model's labels;
 * **b** -- K leg slices per leg, spread over the muscles' z extent, corrected by hand; one case
-  adaptation (:func:`legseg_core.adapt.adapt_case`) re-segments the rest; the rest by hand;
+  adaptation (:func:`legseg_core.adapt.adapt_case`, as ``legseg adapt`` and the viewers run it:
+  the adapted network's labels, with the muscles both neighbouring corrected slices show
+  interpolated between them) re-segments the rest; the rest by hand;
+* **b0** -- the same adaptation's network labels alone (``legseg adapt --no-interpolate``), from
+  the same run;
 * **c** -- the same K leg slices, then each muscle interpolated between them (shape-based, as the
   editor's interpolation), no adaptation; the rest by hand.
 
@@ -55,7 +59,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--k", type=int, nargs="+", default=[0, 1, 2, 3, 5, 8],
                         help="corrected leg slices per leg for strategies b and c (default 0 1 2 3 5 8)")
     parser.add_argument("--steps", type=int, default=None, help="optimiser steps of one adaptation (default: "
-                                                                "the adaptation's own)")
+                                                                "the adaptation's own, by corrected leg slices)")
     parser.add_argument("--slices", type=int, default=25, help="slices of the synthetic cases (default 25)")
     parser.add_argument("--size", choices=("tiny", "default"), default="default",
                         help="grid of the synthetic cases (tiny: a quick check)")
@@ -156,14 +160,15 @@ def _strategies(case: BenchCase, model: str, prediction: np.ndarray, legs: Any, 
     if not chosen:
         same = _row(base, "b", 0, start.mean_dice(np.zeros(len(start.leg_slices), dtype=bool)),
                     effort_to_reach(start, TARGETS))
-        return [same, {**same, "strategy": "c"}]
+        return [same, {**same, "strategy": "b0"}, {**same, "strategy": "c"}]
     spent = int(start.actions[start.index(chosen)].sum())
     corrected = corrected_labels(prediction, case.reference, chosen, legs)
     adapted, adapt_seconds = _adapt(case, corrected, chosen, model, args, legs)
     seconds.append(adapt_seconds["total"])
     rows = []
-    timing = {"adapt_s": round(adapt_seconds["total"], 1), "adapt_cpu_s": round(adapt_seconds["cpu"], 1)}
-    for strategy, labels, extra in (("b", adapted, timing),
+    timing = {"adapt_s": round(adapt_seconds["total"], 1), "adapt_cpu_s": round(adapt_seconds["cpu"], 1),
+              "steps": adapted.steps}
+    for strategy, labels, extra in (("b", adapted.labels, timing), ("b0", adapted.network_labels, {}),
                                     ("c", interpolate_between(corrected, chosen, legs, case.volume.spacing[1:]), {})):
         table = SliceTable.of(labels, case.reference, legs)
         done = table.index(chosen)
@@ -174,7 +179,7 @@ def _strategies(case: BenchCase, model: str, prediction: np.ndarray, legs: Any, 
 
 
 def _adapt(case: BenchCase, corrected: np.ndarray, chosen: list, model: str, args: argparse.Namespace,
-           legs: Any) -> tuple[np.ndarray, dict[str, float]]:
+           legs: Any) -> tuple[Any, dict[str, float]]:
     from legseg_core.adapt import AdaptSettings, adapt_case
     from legseg_core.progress import run_quietly
 
@@ -182,13 +187,14 @@ def _adapt(case: BenchCase, corrected: np.ndarray, chosen: list, model: str, arg
     settings = AdaptSettings(seed=args.seed, device=args.device, **options)
     cpu_started = time.process_time()
     result = run_quietly(adapt_case(case.volume, corrected, chosen, model, settings, legs=legs))
-    log.info("adaptation: %.1f s wall, %.1f s CPU (all threads)", result.seconds["total"],
+    log.info("adaptation: %d steps, %.1f s wall, %.1f s CPU (all threads)", result.steps, result.seconds["total"],
              time.process_time() - cpu_started)
     result.seconds["cpu"] = time.process_time() - cpu_started
-    if not np.array_equal(result.labels[legs.mask(chosen, corrected.shape)],
-                          corrected[legs.mask(chosen, corrected.shape)]):
-        raise RuntimeError("case adaptation changed a corrected voxel")  # the contract the benchmark relies on
-    return result.labels, result.seconds
+    mask = legs.mask(chosen, corrected.shape)
+    for labels in (result.labels, result.network_labels):
+        if not np.array_equal(labels[mask], corrected[mask]):
+            raise RuntimeError("case adaptation changed a corrected voxel")  # the contract the benchmark relies on
+    return result, result.seconds
 
 
 def _row(base: dict, strategy: str, per_leg: int, dice: float, efforts: list, *, spent: int = 0,

@@ -22,17 +22,19 @@ from legseg_core.progress import drive
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from legseg_core.adapt.adapt import ADAPT_RECIPE
+    from legseg_core.adapt.adapt import ADAPT_RECIPE, BASE_STEPS, MAX_STEPS, STEPS_PER_LEG_SLICE
 
     parser = subparsers.add_parser(
         "adapt", help="learn from a few corrected slices of a scan and re-segment its other slices",
         description="Case adaptation: fine-tune a copy of the model on the corrected slices of this scan alone (the "
                     "rest of the scan is unknown, not background), with the fine-tuning augmentation, then segment "
-                    "the scan with it and replace the labels of every slice that was not corrected; corrected "
-                    "slices never change. The adapted model belongs to this case: it is written beside the output, "
-                    f"never registered. Default: {ADAPT_RECIPE.min_epoch_steps} steps of "
-                    f"{ADAPT_RECIPE.batch_size} random {' x '.join(map(str, ADAPT_RECIPE.crop_shape or ()))} windows, "
-                    f"learning rate {ADAPT_RECIPE.learning_rate:g}.")
+                    "the scan with it and replace the labels of every slice that was not corrected; between two "
+                    "corrected slices of a leg, the muscles both show are interpolated over the new labels; "
+                    "corrected slices never change. The adapted model belongs to this case: it is written beside "
+                    f"the output, never registered. Default: {BASE_STEPS} steps plus {STEPS_PER_LEG_SLICE} per "
+                    f"corrected leg slice (at most {MAX_STEPS}) of {ADAPT_RECIPE.batch_size} random "
+                    f"{' x '.join(map(str, ADAPT_RECIPE.crop_shape or ()))} windows, learning rate "
+                    f"{ADAPT_RECIPE.learning_rate:g}.")
     parser.add_argument("scan", metavar="SCAN", help="the scan (NIfTI file, DICOM file or folder)")
     parser.add_argument("--labels", required=True, metavar="LABELS",
                         help="the labels being corrected (NIfTI, ids 0..7, on the scan's grid)")
@@ -50,8 +52,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--save-model", metavar="FILE", default=None,
                         help="where the adapted model goes (default: beside OUT, as <OUT name>.adapted.pt)")
     parser.add_argument("--no-save-model", action="store_true", help="do not keep the adapted model")
-    parser.add_argument("--steps", type=int, default=ADAPT_RECIPE.min_epoch_steps,
-                        help=f"optimiser steps (default {ADAPT_RECIPE.min_epoch_steps})")
+    parser.add_argument("--steps", type=int, default=None,
+                        help=f"optimiser steps (default {BASE_STEPS} plus {STEPS_PER_LEG_SLICE} per corrected leg "
+                             f"slice, at most {MAX_STEPS})")
+    parser.add_argument("--no-interpolate", action="store_true",
+                        help="keep the adapted network's labels between corrected slices (no interpolation of the "
+                             "muscles both corrected slices show)")
     parser.add_argument("--seed", type=int, default=0, help="random seed of windows and augmentation")
     parser.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: PyTorch's choice)")
@@ -82,7 +88,8 @@ def _adapt(args: argparse.Namespace) -> int:
     volume = load_volume(args.scan, **volume_options(args))
     labels, corrected = read_selection(volume, args)
     model_file = resolve_model(args.model, store=args.store)
-    settings = AdaptSettings(steps=args.steps, seed=args.seed, device=args.device)
+    settings = AdaptSettings(steps=args.steps, seed=args.seed, device=args.device,
+                             interpolate=not args.no_interpolate)
     work = adapt_case(volume, labels, corrected, model_file, settings)
     if args.json_progress:
         from legseg_core.commands.finetune import progress_record

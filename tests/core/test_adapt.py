@@ -90,9 +90,23 @@ def test_adaptation_never_changes_corrected_voxels(case, prediction):
     result = run_quietly(adapt_case(volume, labels, chosen, MODEL, QUICK))
     assert np.array_equal(labels, before)  # the caller's labels are not edited
     assert np.array_equal(result.labels[mask], labels[mask])  # voxel for voxel
+    assert np.array_equal(result.network_labels[mask], labels[mask]) and result.steps == QUICK.steps
+    between = np.zeros_like(mask)
+    between[6:14] = LegColumns.of(volume).mask([LegSlice(z, "right") for z in range(6, 14)], volume.shape)[6:14]
+    assert np.array_equal(result.labels[~between], result.network_labels[~between])  # interpolated only between
     assert result.labels.dtype == np.uint8 and result.labels.shape == volume.shape
     assert {str(s) for s in result.leg_slices} == {"right:5", "left:5", "right:14"}
     assert result.card.training["kind"] == "case adaptation" and "adapted" in result.card.model_id
+
+
+def test_without_interpolation_the_labels_are_the_networks(case, prediction):
+    volume, _ = case
+    chosen = [LegSlice(4, "both"), LegSlice(12, "both")]
+    labels, mask = corrected_from(case, prediction, chosen)
+    result = run_quietly(adapt_case(volume, labels, chosen, MODEL, AdaptSettings(steps=1, device="cpu",
+                                                                               interpolate=False)))
+    assert np.array_equal(result.labels, result.network_labels) and np.array_equal(result.labels[mask], labels[mask])
+    assert result.card.training["interpolate_between_corrected"] is False
 
 
 def test_leg_slices_from_options_and_from_a_prediction(case, prediction):

@@ -82,8 +82,8 @@ def test_the_quick_benchmark_runs_every_strategy():
 
     result = run(quick_arguments())
     strategies = {(row["strategy"], row["k"]) for row in result.rows}
-    assert strategies == {("a", 0), ("b", 0), ("c", 0), ("b", 2), ("c", 2)}
+    assert strategies == {("a", 0), ("b", 0), ("b0", 0), ("c", 0), ("b", 2), ("b0", 2), ("c", 2)}
     adapted = next(row for row in result.rows if row["strategy"] == "b" and row["k"] == 2)
-    assert adapted["adapt_s"] > 0 and 0.0 <= adapted["dice"] <= 1.0
+    assert adapted["adapt_s"] > 0 and 0.0 <= adapted["dice"] <= 1.0 and adapted["steps"] == 3
     by_hand = next(row for row in result.rows if row["strategy"] == "a")
     assert by_hand["actions@0.95"] >= by_hand["actions@0.90"]
