@@ -349,27 +349,61 @@ def drop_labels_in_air(labels: np.ndarray, body: Any) -> int:
     :class:`~legseg_core.preprocess.mask.BodyMask` of the scan); return the voxels dropped. Muscles lie inside the body: such groups are specks predicted in the air, as in the
     gap between the legs. A muscle isolated from the others (TP between the bones) is kept, and so is
     the largest group, whatever lies under it.
+    Then every muscle voxel more than :data:`AIR_MARGIN_VOXELS` (in-plane) outside the body is
+    dropped as well, whatever group it belongs to: a network can grow a sheet of labels from a leg
+    into the air (seen on a whole-leg 3D Dixon scan), which the group rule keeps because the sheet
+    touches the leg. That step is skipped if it would drop half of the labels or more (a body mask
+    that missed a leg).
     The probabilities and the uncertainty map are left as the network gave them. Only the box that
-    holds the labels is searched, and a scan whose groups all lie in the body is left untouched.
+    holds the labels is searched, and a scan whose labels all lie in the body is left untouched.
     """
-    from scipy import ndimage
-
     box = labelled_box(labels)
     if box is None:
         return 0
-    groups, count = ndimage.label(labels[box] > 0)
+    part = labels[box]  # a view: dropping writes into ``labels``
+    body_part = _body_part(body, labels.shape, box)
+    return _drop_groups_in_air(part, body_part) + _drop_voxels_far_outside(part, body_part)
+
+
+#: Muscle voxels at most this far (voxels, in-plane) outside the body mask are kept: the mask's edge.
+AIR_MARGIN_VOXELS = 2
+
+
+def _drop_groups_in_air(part: np.ndarray, body_part: np.ndarray) -> int:
+    """Drop (in place) the connected muscle groups less than half inside the body, except the largest."""
+    from scipy import ndimage
+
+    groups, count = ndimage.label(part > 0)
     if count < 2:  # the largest group always stays
         return 0
     sizes = np.bincount(groups.ravel(), minlength=count + 1)
-    inside = np.bincount(groups[_body_part(body, labels.shape, box)], minlength=count + 1)
+    inside = np.bincount(groups[body_part], minlength=count + 1)
     in_air = inside * 2 < sizes
     in_air[0] = False
     in_air[1 + int(np.argmax(sizes[1:]))] = False  # the largest group stays: labels are never emptied
     if not in_air.any():
         return 0
     dropped = in_air[groups]
-    labels[box][dropped] = 0
+    part[dropped] = 0
     return int(dropped.sum())
+
+
+def _drop_voxels_far_outside(part: np.ndarray, body_part: np.ndarray) -> int:
+    """Drop (in place) muscle voxels more than :data:`AIR_MARGIN_VOXELS` outside the body, unless that is half of them."""
+    from scipy import ndimage
+
+    labelled = part > 0
+    if not (labelled & ~body_part).any():
+        return 0
+    in_plane = np.zeros((1, 3, 3), dtype=bool)
+    in_plane[0, 1, :] = in_plane[0, :, 1] = True
+    near = ndimage.binary_dilation(body_part, structure=in_plane, iterations=AIR_MARGIN_VOXELS)
+    outside = labelled & ~near
+    count = int(outside.sum())
+    if count == 0 or count * 2 >= int(labelled.sum()):
+        return 0
+    part[outside] = 0
+    return count
 
 
 def _body_part(body: Any, shape: tuple[int, ...], box: tuple[slice, slice, slice]) -> np.ndarray:

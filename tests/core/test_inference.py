@@ -196,3 +196,25 @@ def test_labels_in_the_air_are_dropped_and_every_muscle_inside_the_body_kept():
     np.testing.assert_array_equal(labels, kept)
     assert (labels == 7).sum() == 24, "an isolated muscle inside the body stays"
     assert drop_labels_in_air(np.zeros((2, 3, 3), dtype=np.uint8), np.ones((2, 3, 3), dtype=bool)) == 0
+
+
+def test_a_sheet_of_labels_grown_from_a_leg_into_the_air_is_dropped_and_the_leg_kept():
+    labels = np.zeros((4, 40, 40), dtype=np.uint8)
+    body = np.zeros(labels.shape, dtype=bool)
+    body[:, 5:25, 5:25] = True
+    labels[:, 6:24, 6:24] = 3  # the leg's muscle
+    labels[1:3, 6:10, 24:39] = 2  # a sheet touching the leg, reaching far into the air
+    leg = labels.copy()
+    leg[1:3, 6:10, 24:39] = 0
+    leg[1:3, 6:10, 24:27] = 2  # within AIR_MARGIN_VOXELS of the body's edge: kept
+    assert drop_labels_in_air(labels, body) == 2 * 4 * 12
+    np.testing.assert_array_equal(labels, leg)
+
+
+def test_a_body_mask_that_missed_most_of_the_labels_drops_nothing_far_outside():
+    labels = np.zeros((2, 30, 30), dtype=np.uint8)
+    labels[:, 5:25, 5:25] = 3
+    body = np.zeros(labels.shape, dtype=bool)
+    body[:, 5:9, 5:9] = True  # a mask that found a corner of the leg only
+    assert drop_labels_in_air(labels, body) == 0
+    assert (labels == 3).sum() == 2 * 20 * 20
