@@ -393,16 +393,20 @@ def _drop_voxels_far_outside(part: np.ndarray, body_part: np.ndarray) -> int:
     from scipy import ndimage
 
     labelled = part > 0
-    if not (labelled & ~body_part).any():
+    box = labelled_box(labelled & ~body_part)
+    if box is None:
         return 0
+    # the body is grown only around the labels outside it (its edge can lie at most the margin away)
+    grown: tuple[slice, ...] = (box[0], *(slice(max(0, b.start - AIR_MARGIN_VOXELS), b.stop + AIR_MARGIN_VOXELS)
+                                          for b in box[1:]))
     in_plane = np.zeros((1, 3, 3), dtype=bool)
     in_plane[0, 1, :] = in_plane[0, :, 1] = True
-    near = ndimage.binary_dilation(body_part, structure=in_plane, iterations=AIR_MARGIN_VOXELS)
-    outside = labelled & ~near
+    near = ndimage.binary_dilation(body_part[grown], structure=in_plane, iterations=AIR_MARGIN_VOXELS)
+    outside = labelled[grown] & ~near
     count = int(outside.sum())
     if count == 0 or count * 2 >= int(labelled.sum()):
         return 0
-    part[outside] = 0
+    part[grown][outside] = 0
     return count
 
 

@@ -135,3 +135,25 @@ def test_a_model_file_loads_into_the_network_that_the_plain_load_gives(arch, tmp
     images = torch.rand(1, 1, 20, 48, 48)
     with torch.inference_mode():
         np.testing.assert_array_equal(loaded(images).numpy(), plain.eval()(images).numpy())
+
+
+def test_dropping_labels_far_outside_the_body_grows_the_body_only_near_them_with_the_same_result():
+    from scipy import ndimage
+
+    from legseg_core.inference import AIR_MARGIN_VOXELS
+
+    rng = np.random.default_rng(3)
+    labels = np.zeros((5, 60, 80), dtype=np.uint8)
+    labels[:, 10:50, 10:40] = 3
+    labels[1:4, 20:24, 40:75] = 2  # a sheet into the air
+    labels[2, 55:58, 5:9] = 5  # a speck below the body
+    body = np.zeros(labels.shape, dtype=bool)
+    body[:, 8:52, 8:42] = True
+    body[:, 30:34, 42:44] = rng.uniform(size=(5, 4, 2)) > 0.5  # a ragged edge
+    plain = labels.copy()
+    in_plane = np.zeros((1, 3, 3), dtype=bool)
+    in_plane[0, 1, :] = in_plane[0, :, 1] = True
+    near = ndimage.binary_dilation(body, structure=in_plane, iterations=AIR_MARGIN_VOXELS)
+    plain[(plain > 0) & ~near] = 0
+    drop_labels_in_air(labels, body)
+    np.testing.assert_array_equal(labels, plain)
