@@ -65,7 +65,7 @@ def compare(job: dict[str, Any]) -> dict[str, Any]:
 def monai_labels(segmenter: Any, volume: Any) -> tuple[np.ndarray, float, int]:
     """Labels of ``volume`` by MONAI's sliding window over each resampled leg, the seconds of the
     sliding windows alone, and the number of windows."""
-    from legseg_core.inference import drop_labels_in_air
+    from legseg_core.labels_in_air import drop_labels_in_air
     from legseg_core.preprocess.mask import body_mask, on_scan_grid
     from legseg_core.preprocess.planning import plan_patches
 

@@ -12,7 +12,7 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from legseg_core.inference import drop_labels_in_air
+from legseg_core.labels_in_air import drop_labels_in_air
 from legseg_core.io import gz, load_volume, save_image
 from legseg_core.preprocess.mask import BodyMask, on_scan_grid
 
@@ -140,7 +140,7 @@ def test_a_model_file_loads_into_the_network_that_the_plain_load_gives(arch, tmp
 def test_dropping_labels_far_outside_the_body_grows_the_body_only_near_them_with_the_same_result():
     from scipy import ndimage
 
-    from legseg_core.inference import AIR_MARGIN_VOXELS
+    from legseg_core.labels_in_air import AIR_MARGIN_VOXELS
 
     rng = np.random.default_rng(3)
     labels = np.zeros((5, 60, 80), dtype=np.uint8)

@@ -9,9 +9,10 @@ import torch
 from legseg_core import inference
 from legseg_core.errors import CancelledError, CheckpointError, LegsegError, ModelError
 from legseg_core.inference import (
-    DeviceError, Segmenter, drop_labels_in_air, normalised_entropy, pick_device, pick_precision, uncertainty_score,
+    DeviceError, Segmenter, normalised_entropy, pick_device, pick_precision, uncertainty_score,
 )
 from legseg_core.io import Volume, load_labels, save_labels
+from legseg_core.labels_in_air import drop_labels_in_air
 from legseg_core.models import ModelCard, build_model, save_checkpoint
 from legseg_core.phantom import make_case
 from legseg_core.preprocess import from_patches, to_patches
