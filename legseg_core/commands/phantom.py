@@ -104,6 +104,12 @@ def _register_synthetic(kinds: argparse._SubParsersAction) -> None:
     synthetic.add_argument("--boundary-lines", type=float, default=0.0, metavar="P",
                            help="chance of dark lines where tissues meet, as fascia and the water-fat "
                                 "cancellation of opposed-phase images draw them (default 0)")
+    synthetic.add_argument("--faint-septa", type=float, default=0.0, metavar="P",
+                           help="chance that the septa between muscles are almost as bright as muscle, as in "
+                                "images whose voxels are far wider than a septum (default 0)")
+    synthetic.add_argument("--alike-muscles", type=float, default=0.0, metavar="P",
+                           help="chance that all muscles of a case share one brightness (a few percent "
+                                "apart), as in most healthy calves (default 0)")
     synthetic.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
     synthetic.add_argument("--json", action="store_true", help="print the cohort summary as JSON")
     synthetic.set_defaults(handler=run_synthetic)
@@ -120,10 +126,12 @@ def run_synthetic(args: argparse.Namespace) -> int:
                              "--template-labels; give one label map per template scan")
     templates = tuple(load_template_files(image, labels, leg=args.template_leg, mapping=args.template_mapping)
                       for image, labels in zip(args.template_image, args.template_labels))
-    for name in ("streaks", "boundary_lines"):
+    for name in ("streaks", "boundary_lines", "faint_septa", "alike_muscles"):
         if not 0.0 <= getattr(args, name) <= 1.0:
             raise PhantomParameterError(f"--{name.replace('_', '-')} {getattr(args, name)!r} must be a chance in 0..1")
-    settings = SynthesisSettings(streak_probability=args.streaks, boundary_line_probability=args.boundary_lines)
+    settings = SynthesisSettings(streak_probability=args.streaks, boundary_line_probability=args.boundary_lines,
+                                 faint_septum_probability=args.faint_septa,
+                                 alike_muscle_probability=args.alike_muscles)
     mix = SyntheticMix(real_share=args.real_share, phantom_templates=args.phantom_templates, settings=settings)
     check_output_folder(args.out, inputs=[*args.template_image, *args.template_labels], what="cohort folder")
     work = generate_synthetic_cohort(args.n, args.out, args.seed, real_templates=templates, mix=mix)

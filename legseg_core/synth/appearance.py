@@ -12,7 +12,7 @@ import numpy as np
 from scipy import ndimage
 
 from legseg_core.phantom.contrast import class_signals, combine, sequence_of
-from legseg_core.phantom.tissue import AIR, FAT, MARROW, MUSCLE_CLASS, MUSCLE_FIRST, NUM_TISSUE_CLASSES
+from legseg_core.phantom.tissue import AIR, FASCIA, FAT, MARROW, MUSCLE_CLASS, MUSCLE_FIRST, NUM_TISSUE_CLASSES
 
 PRIOR_CONTRASTS: tuple[str, ...] = ("t1w", "t2w", "pd", "dixon_water", "dixon_fat", "dixon_in_phase",
                                     "dixon_opposed_phase", "diffusion")
@@ -20,6 +20,9 @@ PRIOR_CONTRASTS: tuple[str, ...] = ("t1w", "t2w", "pd", "dixon_water", "dixon_fa
 FAT_SUPPRESSED = ("dixon_water", "diffusion")
 RANDOM_CONTRAST = "random"
 LABELLED_MUSCLE_CLASSES = np.array(sorted(MUSCLE_CLASS.values()))
+#: Per-muscle spread (log) when all muscles look alike, as in most healthy calves: neighbouring muscles
+#: then differ by a few percent, so only their shape and the septa between them tell them apart.
+ALIKE_MUSCLE_JITTER = 0.03
 
 
 def prior_table(contrast: str) -> np.ndarray:
@@ -42,6 +45,15 @@ def class_table(rng: np.random.Generator, contrast: str, class_jitter: float, mu
     table[MUSCLE_FIRST:] *= np.exp(rng.normal(0.0, muscle_jitter, NUM_TISSUE_CLASSES - MUSCLE_FIRST))
     table[AIR] = 0.0
     return table
+
+
+def faint_septa(rng: np.random.Generator, table: np.ndarray) -> None:
+    """Septa and fascia almost as bright as muscle (in place): at 3 mm and more in-plane a septum is far
+    thinner than a voxel, so in many real images neighbouring muscles meet with no visible line between
+    them. The septum keeps 0 to 40 percent of its own contrast to the mean muscle."""
+    muscle = float(table[LABELLED_MUSCLE_CLASSES].mean())
+    keep = float(rng.uniform(0.0, 0.4))
+    table[FASCIA] = muscle + keep * (float(table[FASCIA]) - muscle)
 
 
 def leg_table(rng: np.random.Generator, table: np.ndarray, jitter: float) -> np.ndarray:

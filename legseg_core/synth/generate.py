@@ -52,6 +52,8 @@ class SynthesisSettings:
     fat_suppression_failure_probability: float = 0.25
     boundary_line_probability: float = 0.0
     streak_probability: float = 0.0
+    faint_septum_probability: float = 0.0
+    alike_muscle_probability: float = 0.0
     bias: float = 0.4
     blur_voxels: tuple[float, float] = (0.0, 0.8)
     gamma: tuple[float, float] = (0.75, 1.35)
@@ -189,7 +191,11 @@ def _span(centre: float, reach: float, step: float, size: int) -> slice:
 def _intensities(rng, tissue: np.ndarray, middle: int, contrast: str, settings) -> tuple[np.ndarray, dict[int, float]]:
     """The noise-free image on the fine grid (legs apart at column ``middle``), and the fat fraction given to
     each muscle class."""
-    table = appearance.class_table(rng, contrast, settings.class_jitter, settings.muscle_jitter)
+    alike = bool(settings.alike_muscle_probability) and rng.uniform() < settings.alike_muscle_probability
+    table = appearance.class_table(rng, contrast, settings.class_jitter,
+                                   appearance.ALIKE_MUSCLE_JITTER if alike else settings.muscle_jitter)
+    if settings.faint_septum_probability and rng.uniform() < settings.faint_septum_probability:
+        appearance.faint_septa(rng, table)
     image = np.zeros(tissue.shape, dtype=np.float32)
     for columns in (slice(0, middle), slice(middle, tissue.shape[2])):
         if columns.stop > columns.start:

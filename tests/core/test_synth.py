@@ -201,10 +201,39 @@ def test_boundary_lines_darken_where_tissues_meet_and_streaks_put_fat_in_muscle(
     assert 0 < streaks.mean() < 0.3, "thin streaks, brighter than muscle in T1w (fat), cover a small part"
 
 
+def test_faint_septa_are_nearly_muscle_and_alike_muscles_share_one_brightness():
+    from legseg_core.phantom.tissue import FASCIA
+    from legseg_core.synth import appearance
+
+    table = appearance.prior_table("t1w")
+    muscles = appearance.LABELLED_MUSCLE_CLASSES
+    for seed in range(5):
+        faint = table.copy()
+        appearance.faint_septa(np.random.default_rng(seed), faint)
+        gap = abs(faint[FASCIA] - table[muscles].mean())
+        assert gap <= 0.4 * abs(table[FASCIA] - table[muscles].mean()) + 1e-9, "a faint septum keeps little contrast"
+        alike = appearance.class_table(np.random.default_rng(seed), "t1w", 0.25, appearance.ALIKE_MUSCLE_JITTER)
+        assert alike[muscles].max() / alike[muscles].min() < 1.25, "alike muscles lie a few percent apart"
+
+
+def test_synthesis_with_the_new_options_keeps_labels_and_changes_only_the_image():
+    from dataclasses import replace
+
+    template = _tiny_template()
+    plain = synthesize_case(np.random.default_rng(3), (template, template), TINY_SETTINGS)
+    varied = synthesize_case(np.random.default_rng(3), (template, template), replace(
+        TINY_SETTINGS, faint_septum_probability=1.0, alike_muscle_probability=1.0))
+    assert np.array_equal(plain.labels.data, varied.labels.data), "the options change intensities, not anatomy"
+    assert not np.array_equal(plain.image.data, varied.image.data)
+
+
 def test_the_cli_refuses_a_chance_outside_0_to_1(tmp_path, capsys):
     code = main(["phantom", "synthetic", "--n", "1", "--out", str(tmp_path / "c"), "--seed", "1", "--streaks", "1.5"])
     err = capsys.readouterr().err
     assert code != 0 and "--streaks 1.5" in err and "Traceback" not in err
+    code = main(["phantom", "synthetic", "--n", "1", "--out", str(tmp_path / "c"), "--seed", "1", "--faint-septa", "-1"])
+    err = capsys.readouterr().err
+    assert code != 0 and "--faint-septa -1" in err and "Traceback" not in err
 
 
 def test_legseg_train_refuses_a_store_that_holds_the_held_out_leg(tmp_path, real_case, capsys):
