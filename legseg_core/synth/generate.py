@@ -6,6 +6,9 @@ field of view with random margins, the right leg at smaller x (the canonical axe
 :mod:`legseg_core.io`). Along z a window is cut from the templates: most of the leg (a whole
 lower-leg protocol) or a slab of 16 to 48 slices, at any level between ankle and knee.
 
+Proportions: with ``muscle_resize`` each leg's muscles are first scaled one by one
+(:mod:`legseg_core.synth.reshape`), so that the muscles' sizes relative to each other vary too.
+
 Sampling: the tissue classes are looked up (nearest neighbour) on a grid ``supersample`` times
 finer in-plane with two sub-slices per slice; intensities are assigned there and averaged down
 to the acquisition grid (partial volume); labels are the most frequent label of each voxel's
@@ -25,6 +28,7 @@ from legseg_core.labels import MUSCLE_ABBRS, NUM_CLASSES
 from legseg_core.phantom.acquisition import add_rician_noise
 from legseg_core.phantom.tissue import AIR, LABEL_OF_CLASS, MUSCLE_FIRST
 from legseg_core.synth import appearance
+from legseg_core.synth.reshape import resize_muscles
 from legseg_core.synth.templates import Template
 
 SUB_SLICES = 2
@@ -54,6 +58,7 @@ class SynthesisSettings:
     streak_probability: float = 0.0
     faint_septum_probability: float = 0.0
     alike_muscle_probability: float = 0.0
+    muscle_resize: float = 0.0
     bias: float = 0.4
     blur_voxels: tuple[float, float] = (0.0, 0.8)
     gamma: tuple[float, float] = (0.75, 1.35)
@@ -97,6 +102,7 @@ def synthesize_case(rng: np.random.Generator, templates: tuple[Template, ...] | 
     shape = (slices * SUB_SLICES, int(round(fov[0] / pixel)) * sub, int(round(fov[1] / pixel)) * sub)
     tissue = np.zeros(shape, dtype=np.uint8)
     for template, pose, window in zip(templates, poses, windows):
+        template = resize_muscles(rng, template, settings.muscle_resize)
         _place(rng, tissue, template, pose, window, pixel / sub, settings)
     contrast = appearance.RANDOM_CONTRAST if rng.uniform() < settings.random_contrast_probability \
         else str(rng.choice(appearance.PRIOR_CONTRASTS))

@@ -249,3 +249,39 @@ def test_legseg_train_refuses_a_store_that_holds_the_held_out_leg(tmp_path, real
     err = capsys.readouterr().err
     assert code != 0 and "held out for testing" in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_resized_muscles_change_their_proportions_and_keep_their_neighbours():
+    from legseg_core.labels import MUSCLES
+    from legseg_core.synth.reshape import resize_muscles
+
+    image, labels = _bilateral()
+    template = labelled_leg_template(image, labels, (5.0, 1.0, 1.0), leg="right", upsample=2)
+    assert resize_muscles(np.random.default_rng(0), template, 0.0) is template
+    ratios = []
+    for seed in range(4):
+        resized = resize_muscles(np.random.default_rng(seed), template, 0.25)
+        assert resized.tissue.shape == template.tissue.shape
+        assert set(np.unique(resized.tissue)) <= set(np.unique(template.tissue)), "no new tissue class appears"
+        present = [m.id for m in MUSCLES if (template.labels == m.id).any()]
+        assert all((resized.labels == label).any() for label in present), "no muscle vanishes"
+        ratios.append([(resized.labels == label).sum() / (template.labels == label).sum() for label in present])
+        body = resized.tissue > 0
+        assert abs(body.sum() / (template.tissue > 0).sum() - 1) < 0.1, "the leg keeps about its size"
+    ratios = np.asarray(ratios)
+    assert ratios.min() < 0.9 and ratios.max() > 1.1, "muscles grow and shrink"
+    assert np.all((ratios > 0.45) & (ratios < 1.8)), "by at most about the range asked for"
+    assert np.ptp(ratios[:, 0] / ratios[:, 1]) > 0.05, "the proportions between muscles vary from leg to leg"
+    from dataclasses import replace
+
+    tiny = _tiny_template()
+    plain = synthesize_case(np.random.default_rng(3), (tiny, tiny), TINY_SETTINGS)
+    resized = synthesize_case(np.random.default_rng(3), (tiny, tiny), replace(TINY_SETTINGS, muscle_resize=0.25))
+    assert plain.labels.shape == resized.labels.shape and not np.array_equal(plain.labels.data, resized.labels.data)
+
+
+def test_the_cli_refuses_a_muscle_resize_that_would_fold_the_anatomy(tmp_path, capsys):
+    code = main(["phantom", "synthetic", "--n", "1", "--out", str(tmp_path / "c"), "--seed", "1",
+                 "--muscle-resize", "0.6"])
+    err = capsys.readouterr().err
+    assert code != 0 and "--muscle-resize 0.6" in err and "Traceback" not in err
