@@ -114,6 +114,10 @@ def _register_synthetic(kinds: argparse._SubParsersAction) -> None:
                            help="scale each muscle of each leg on its own by 1 +/- up to R (0.2: areas 0.64 to "
                                 "1.44 times), neighbours pushed aside, so that muscle proportions vary between "
                                 "legs (default 0)")
+    synthetic.add_argument("--blur", type=float, default=0.8, metavar="VOXELS",
+                           help="largest in-plane blur (Gaussian sigma in voxels, drawn from 0 to it), as echo-planar "
+                                "(diffusion) images and zero-filled reconstructions show; above 1 a septum one voxel wide "
+                                "all but disappears (default 0.8)")
     synthetic.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
     synthetic.add_argument("--json", action="store_true", help="print the cohort summary as JSON")
     synthetic.set_defaults(handler=run_synthetic)
@@ -133,12 +137,15 @@ def run_synthetic(args: argparse.Namespace) -> int:
     for name in ("streaks", "boundary_lines", "faint_septa", "alike_muscles"):
         if not 0.0 <= getattr(args, name) <= 1.0:
             raise PhantomParameterError(f"--{name.replace('_', '-')} {getattr(args, name)!r} must be a chance in 0..1")
+    if not 0.0 <= args.blur <= 3.0:
+        raise PhantomParameterError(f"--blur {args.blur!r} must lie in 0..3 voxels")
     if not 0.0 <= args.muscle_resize <= 0.4:
         raise PhantomParameterError(f"--muscle-resize {args.muscle_resize!r} must lie in 0..0.4 (a larger change "
                                     "folds the anatomy)")
     settings = SynthesisSettings(streak_probability=args.streaks, boundary_line_probability=args.boundary_lines,
                                  faint_septum_probability=args.faint_septa,
-                                 alike_muscle_probability=args.alike_muscles, muscle_resize=args.muscle_resize)
+                                 alike_muscle_probability=args.alike_muscles, muscle_resize=args.muscle_resize,
+                                 blur_voxels=(0.0, args.blur))
     mix = SyntheticMix(real_share=args.real_share, phantom_templates=args.phantom_templates, settings=settings)
     check_output_folder(args.out, inputs=[*args.template_image, *args.template_labels], what="cohort folder")
     work = generate_synthetic_cohort(args.n, args.out, args.seed, real_templates=templates, mix=mix)

@@ -285,3 +285,6 @@ def test_the_cli_refuses_a_muscle_resize_that_would_fold_the_anatomy(tmp_path, c
                  "--muscle-resize", "0.6"])
     err = capsys.readouterr().err
     assert code != 0 and "--muscle-resize 0.6" in err and "Traceback" not in err
+    code = main(["phantom", "synthetic", "--n", "1", "--out", str(tmp_path / "c"), "--seed", "1", "--blur", "-0.5"])
+    err = capsys.readouterr().err
+    assert code != 0 and "--blur -0.5" in err and "Traceback" not in err
