@@ -55,6 +55,6 @@ def resize_muscles(rng: np.random.Generator, template: Template, spread: float) 
             # Sampling nearer the centroid makes the muscle look larger: a growth factor f pulls by f.
             dy += factors[index] * weight * (y - np.float32(cy))
             dx += factors[index] * weight * (x - np.float32(cx))
-        coords = np.stack([(y - dy) / np.float32(sy) + np.zeros_like(dx), (x - dx) / np.float32(sx) + np.zeros_like(dy)])
+        coords = np.stack([(y - dy) / np.float32(sy), (x - dx) / np.float32(sx)])  # dy, dx give the full grid
         out[k] = ndimage.map_coordinates(template.tissue[k], coords, order=0, mode="constant", cval=AIR)
     return Template(out, template.spacing, template.source)
