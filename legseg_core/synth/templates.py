@@ -26,6 +26,7 @@ from legseg_core.labels import NUM_CLASSES
 from legseg_core.phantom.realism import convex_hull, largest_region, tibia_from_labels
 from legseg_core.phantom.tissue import AIR, CORTEX, FASCIA, FAT, FDL, LABEL_OF_CLASS, MARROW, MUSCLE_CLASS, SKIN
 from legseg_core.synth.heldout import check_not_held_out
+from legseg_core.synth.thin import thin_boundaries
 
 LEGS = ("right", "left")
 #: Unlabelled tissue at least this bright (fraction of the median muscle intensity) is muscle.
@@ -35,6 +36,9 @@ BODY_LEVEL = 0.2
 #: Dark unlabelled regions inside the muscles of at least this area (mm^2) are bone.
 BONE_AREA_MM2 = 80.0
 CROP_MARGIN_MM = 6.0
+#: How far (in voxels of the labelled image) a muscle grows into a gap when the template is thinned: a gap of
+#: one voxel closes to a line, one of two keeps a thin middle, wider fat stays.
+GAP_REACH = 0.75
 
 
 class TemplateError(LegsegError):
@@ -71,13 +75,15 @@ def phantom_template(seed: int, *, health: str = "healthy", diagnosis: str | Non
 
 
 def labelled_leg_template(image: np.ndarray, labels: np.ndarray, spacing: tuple[float, float, float], *,
-                          leg: str = "right", name: str = "labels", upsample: int = 2) -> Template:
+                          leg: str = "right", name: str = "labels", upsample: int = 3) -> Template:
     """The template of one leg of a real bilateral scan with muscle labels (ids 0..7) on its grid.
 
     ``image`` and ``labels`` are ``[z, y, x]`` on the same grid (x from the patient's right to
     left, so the right leg lies at smaller x). The other leg's columns are cut off before
     anything else is read. ``upsample`` refines the in-plane grid (smoothly, class by class) so
-    that coarse labels do not stay blocky when the template is deformed and resampled.
+    that coarse labels do not stay blocky when the template is deformed and resampled; on the finer
+    grid the septa between muscles and the skin are thinned to one of its voxels
+    (:func:`legseg_core.synth.thin.thin_boundaries`).
     """
     if leg not in LEGS:
         raise TemplateError(f"leg {leg!r} is unknown; choose right or left")
@@ -92,8 +98,10 @@ def labelled_leg_template(image: np.ndarray, labels: np.ndarray, spacing: tuple[
     tissue = tissue_from_labelled_image(image, labels, spacing)
     tissue = _crop(tissue, tissue > AIR, spacing)
     if upsample > 1:
+        coarse = max(spacing[1], spacing[2])
         tissue = smooth_upsample(tissue, upsample)
         spacing = (spacing[0], spacing[1] / upsample, spacing[2] / upsample)
+        tissue = thin_boundaries(tissue, spacing, reach_mm=GAP_REACH * coarse)
     return Template(tissue, tuple(float(s) for s in spacing), f"{name} ({leg} leg)")
 
 

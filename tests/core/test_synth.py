@@ -7,7 +7,7 @@ import pytest
 
 from legseg_core.cli import main
 from legseg_core.labels import MUSCLE_BY_ABBR
-from legseg_core.phantom.tissue import CORTEX, FAT, MARROW, MUSCLE_CLASS, SKIN
+from legseg_core.phantom.tissue import AIR, CORTEX, FASCIA, FAT, MARROW, MUSCLE_CLASS, SKIN
 from legseg_core.synth import (HeldOutLegError, SynthesisSettings, SyntheticMix, TemplateError,
                                generate_synthetic_cohort, labelled_leg_template, synthesize_case)
 from legseg_core.synth.heldout import check_trainable
@@ -288,3 +288,41 @@ def test_the_cli_refuses_a_muscle_resize_that_would_fold_the_anatomy(tmp_path, c
     code = main(["phantom", "synthetic", "--n", "1", "--out", str(tmp_path / "c"), "--seed", "1", "--blur", "-0.5"])
     err = capsys.readouterr().err
     assert code != 0 and "--blur -0.5" in err and "Traceback" not in err
+
+
+def test_a_template_from_a_coarse_grid_keeps_septa_and_skin_thin():
+    """A one-voxel unlabelled gap between two muscles on a 2 mm grid (as bright as muscle, as in real
+    images) becomes a line one fine voxel wide with the muscles grown up to it; the skin keeps only its
+    outer fine voxel; a wide fat pad between muscles keeps its middle."""
+    image, labels = _bilateral()
+    gap = np.zeros(labels.shape, dtype=bool)
+    gap[:, 23:, 25] = True  # the column between the right leg's SOL (x < 25) and GM (x > 24)
+    labels[gap & (labels > 0)] = 0
+    coarse = labelled_leg_template(image, labels, (5.0, 2.0, 2.0), leg="right", upsample=1)
+    fine = labelled_leg_template(image, labels, (5.0, 2.0, 2.0), leg="right", upsample=3)
+    assert (coarse.tissue == FASCIA).any(), "the bright gap is read off as a septum"
+    per_coarse_area = (fine.tissue == FASCIA).sum() / 9
+    assert per_coarse_area < 0.5 * (coarse.tissue == FASCIA).sum(), "the septum is thinned to a third or less"
+    gm, sol = fine.labels == GM, fine.labels == SOL
+    touching = [(gm[:, :, 1:] & sol[:, :, :-1]).any(), (gm[:, :, :-1] & sol[:, :, 1:]).any(),
+                (gm[:, 1:, :] & sol[:, :-1, :]).any(), (gm[:, :-1, :] & sol[:, 1:, :]).any()]
+    assert not any(touching), "two muscles still meet across a septum line"
+    assert gm.sum() / 9 > (coarse.labels == GM).sum() and sol.sum() / 9 > (coarse.labels == SOL).sum(), \
+        "both muscles grew into the gap"
+    skin = fine.tissue == SKIN
+    from scipy import ndimage
+    assert skin.any() and not (skin & ~ndimage.binary_dilation(fine.tissue == AIR)).any(), \
+        "all skin lies against the air"
+
+
+def test_thinning_leaves_wide_fat_between_muscles():
+    from legseg_core.synth.thin import thin_boundaries
+
+    tissue = np.full((1, 30, 40), FAT, dtype=np.uint8)
+    tissue[:, :, :12] = MUSCLE_CLASS[SOL]
+    tissue[:, :, 28:] = MUSCLE_CLASS[GM]
+    thinned = thin_boundaries(tissue, (5.0, 1.0, 1.0), reach_mm=3.0)
+    row = thinned[0, 15]
+    assert (row[12:15] == MUSCLE_CLASS[SOL]).all() and (row[25:28] == MUSCLE_CLASS[GM]).all(), \
+        "each muscle grows 3 mm into the fat"
+    assert (row[16:24] == FAT).all(), "the middle of a 16 mm fat pad stays fat"
