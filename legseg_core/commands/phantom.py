@@ -90,7 +90,9 @@ def _register_synthetic(kinds: argparse._SubParsersAction) -> None:
                            help="a real bilateral scan whose labelled leg becomes a template (repeatable, "
                                 "paired with --template-labels in order)")
     synthetic.add_argument("--template-labels", action="append", default=[], metavar="LABELS",
-                           help="the label map of the matching --template-image, on its grid")
+                           help="the label map of the matching --template-image, on its grid; the other tissues "
+                                "are read off the image, the in-plane grid refined threefold, and the unlabelled "
+                                "gaps between muscles and the skin thinned to one fine voxel")
     synthetic.add_argument("--template-mapping", default=None,
                            help="map the template labels to ids 1..7 first (e.g. qmritools-calf)")
     synthetic.add_argument("--template-leg", choices=("right", "left"), default="right",
