@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy import ndimage
 
 from legseg_core.cli import main
 from legseg_core.labels import MUSCLE_BY_ABBR
@@ -12,6 +13,7 @@ from legseg_core.synth import (HeldOutLegError, SynthesisSettings, SyntheticMix,
                                generate_synthetic_cohort, labelled_leg_template, synthesize_case)
 from legseg_core.synth.heldout import check_trainable
 from legseg_core.synth.templates import load_template_files
+from legseg_core.synth.thin import thin_boundaries
 from legseg_core.progress import run_quietly
 
 GM, SOL, TA = (MUSCLE_BY_ABBR[a].id for a in ("GM", "SOL", "TA"))
@@ -293,7 +295,7 @@ def test_the_cli_refuses_a_muscle_resize_that_would_fold_the_anatomy(tmp_path, c
 def test_a_template_from_a_coarse_grid_keeps_septa_and_skin_thin():
     """A one-voxel unlabelled gap between two muscles on a 2 mm grid (as bright as muscle, as in real
     images) becomes a line one fine voxel wide with the muscles grown up to it; the skin keeps only its
-    outer fine voxel; a wide fat pad between muscles keeps its middle."""
+    outer fine voxel."""
     image, labels = _bilateral()
     gap = np.zeros(labels.shape, dtype=bool)
     gap[:, 23:, 25] = True  # the column between the right leg's SOL (x < 25) and GM (x > 24)
@@ -310,14 +312,11 @@ def test_a_template_from_a_coarse_grid_keeps_septa_and_skin_thin():
     assert gm.sum() / 9 > (coarse.labels == GM).sum() and sol.sum() / 9 > (coarse.labels == SOL).sum(), \
         "both muscles grew into the gap"
     skin = fine.tissue == SKIN
-    from scipy import ndimage
     assert skin.any() and not (skin & ~ndimage.binary_dilation(fine.tissue == AIR)).any(), \
         "all skin lies against the air"
 
 
 def test_thinning_leaves_wide_fat_between_muscles():
-    from legseg_core.synth.thin import thin_boundaries
-
     tissue = np.full((1, 30, 40), FAT, dtype=np.uint8)
     tissue[:, :, :12] = MUSCLE_CLASS[SOL]
     tissue[:, :, 28:] = MUSCLE_CLASS[GM]
