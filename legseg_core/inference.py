@@ -29,7 +29,7 @@ import numpy as np
 from legseg_core.errors import LegsegError, ModelError
 from legseg_core.io import Volume
 from legseg_core.labels import NUM_CLASSES
-from legseg_core.labels_in_air import drop_labels_in_air
+from legseg_core.labels_in_air import clean_up
 from legseg_core.progress import CancelToken, Progress, ProgressWork, run_quietly
 from legseg_core.stages import StageClock, StageTime, ThreadShares
 
@@ -51,9 +51,9 @@ AUTO_PRECISION: dict[str, str] = {"cuda": "fp16", "cpu": "bf16", "mps": "fp32"}
 
 #: The stages of a segmentation, in order, as ``Segmentation.stages`` names them: the body mask, the
 #: legs and the patch plan; cutting and resampling the patches; the network; resampling the patch
-#: probabilities back onto the scan; argmax and entropy; dropping labels that lie in the air.
+#: probabilities back onto the scan; argmax and entropy; the clean-up (labels in the air, stray pieces).
 MASK, PATCHES, FORWARD, WAY_BACK, REDUCE, CLEAN_UP = ("leg split and mask", "resampling to patches", "forward",
-                                                      "way back", "argmax and entropy", "labels in air")
+                                                      "way back", "argmax and entropy", "clean-up")
 STAGES = (MASK, PATCHES, FORWARD, WAY_BACK, REDUCE, CLEAN_UP)
 
 #: Patches per forward pass by device type (on 2 CPU cores, 5 patches a pass took 20% less CPU time than 2).
@@ -262,7 +262,7 @@ class Segmenter:
             labels, uncertainty, scan_probabilities = labels_and_uncertainty(outputs, plan, probabilities=probabilities,
                                                                              shares=shares)
         with clock.stage(CLEAN_UP):
-            drop_labels_in_air(labels, body)
+            clean_up(labels, body, volume.spacing)
             score = uncertainty_score(uncertainty, labels)
         return PatchSetResult(score, labels, uncertainty, scan_probabilities, tuple(plan.legs))
 

@@ -1,8 +1,9 @@
-"""Labels in the air: the clean-up after the way back, which drops muscle labels that lie outside the body.
+"""The clean-up after the way back: muscle labels in the air, and stray pieces of a muscle, are dropped.
 
-:func:`drop_labels_in_air` is the :class:`~legseg_core.inference.Segmenter`'s one step between the labels
-on the scan grid and the result (and MONAI's side of ``legseg bench inference`` runs it too). Arrays are
-``[z, y, x]``.
+:func:`clean_up` is the :class:`~legseg_core.inference.Segmenter`'s one step between the labels on the
+scan grid and the result (and MONAI's side of ``legseg bench inference`` runs it too): it drops labels in
+the air (:func:`drop_labels_in_air`), then stray pieces of a muscle far from the rest of it
+(:func:`drop_stray_pieces`). Arrays are ``[z, y, x]``.
 """
 
 from __future__ import annotations
@@ -10,6 +11,55 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+
+
+def clean_up(labels: np.ndarray, body: Any, spacing: tuple[float, float, float]) -> int:
+    """Drop labels in the air, then stray pieces (both in place); return the voxels set to background.
+    ``spacing`` is the grid's voxel size (z, y, x) in mm."""
+    return drop_labels_in_air(labels, body) + drop_stray_pieces(labels, spacing)
+
+
+#: A connected piece of one muscle label (26-connected) is stray when it is smaller than this share of
+#: that label's largest piece and lies more than :data:`STRAY_PIECE_GAP_MM` from every piece that is not
+#: (the gap between their bounding boxes). Each of the seven muscles is one piece per leg, and the two
+#: legs' pieces are of a size: a small piece far from the rest is not the muscle. Set on a whole-leg 3D
+#: Dixon scan that reaches into the foot (``legseg starter realcheck``): a network labelled blobs of
+#: gastrocnemius in the heel, 90 mm below the muscle's lowest labels, which go; its labels of the
+#: distal EDL, 50 mm below the rest of the EDL's, stay. On the held-out synthetic cohort and the labelled
+#: real legs the rule changed no Dice (to four decimals).
+STRAY_PIECE_SHARE = 0.2
+STRAY_PIECE_GAP_MM = 60.0
+
+
+def drop_stray_pieces(labels: np.ndarray, spacing: tuple[float, float, float]) -> int:
+    """Set to background, in place, every stray piece of a muscle label (see :data:`STRAY_PIECE_SHARE`);
+    return the voxels dropped. Each label is searched in its own bounding box only."""
+    from scipy import ndimage
+
+    dropped = 0
+    full = np.ones((3, 3, 3), dtype=bool)
+    for index, box in enumerate(ndimage.find_objects(labels)):
+        if box is None:
+            continue
+        part = labels[box]  # a view: dropping writes into ``labels``
+        pieces, count = ndimage.label(part == index + 1, structure=full)
+        if count < 2:
+            continue
+        sizes = np.bincount(pieces.ravel(), minlength=count + 1)[1:]
+        small = sizes < STRAY_PIECE_SHARE * sizes.max()
+        if not small.any():
+            continue
+        boxes = np.array([[(b.start, b.stop) for b in piece] for piece in ndimage.find_objects(pieces)], dtype=float)
+        stray = np.zeros(count + 1, dtype=bool)
+        for piece in np.flatnonzero(small):
+            gaps = np.maximum(0.0, np.maximum(boxes[~small, :, 0] - boxes[piece, :, 1],
+                                              boxes[piece, :, 0] - boxes[~small, :, 1]))  # voxels, per axis
+            stray[piece + 1] = bool(np.all(np.hypot.reduce(gaps * np.asarray(spacing), axis=1) > STRAY_PIECE_GAP_MM))
+        if stray.any():
+            mask = stray[pieces]
+            part[mask] = 0
+            dropped += int(mask.sum())
+    return dropped
 
 
 def drop_labels_in_air(labels: np.ndarray, body: Any) -> int:

@@ -65,7 +65,7 @@ def compare(job: dict[str, Any]) -> dict[str, Any]:
 def monai_labels(segmenter: Any, volume: Any) -> tuple[np.ndarray, float, int]:
     """Labels of ``volume`` by MONAI's sliding window over each resampled leg, the seconds of the
     sliding windows alone, and the number of windows."""
-    from legseg_core.labels_in_air import drop_labels_in_air
+    from legseg_core.labels_in_air import clean_up
     from legseg_core.preprocess.mask import body_mask, on_scan_grid
     from legseg_core.preprocess.planning import plan_patches
 
@@ -80,7 +80,7 @@ def monai_labels(segmenter: Any, volume: Any) -> tuple[np.ndarray, float, int]:
         sliding_s += time.perf_counter() - start
         windows += _window_count(leg.image.shape, plan.patch_shape)
         leg.paste_labels(probabilities, labels)
-    drop_labels_in_air(labels, on_scan_grid(body, volume.shape))
+    clean_up(labels, on_scan_grid(body, volume.shape), volume.spacing)
     return labels, sliding_s, windows
 
 

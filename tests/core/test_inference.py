@@ -12,7 +12,7 @@ from legseg_core.inference import (
     DeviceError, Segmenter, normalised_entropy, pick_device, pick_precision, uncertainty_score,
 )
 from legseg_core.io import Volume, load_labels, save_labels
-from legseg_core.labels_in_air import drop_labels_in_air
+from legseg_core.labels_in_air import clean_up, drop_labels_in_air, drop_stray_pieces
 from legseg_core.models import ModelCard, build_model, save_checkpoint
 from legseg_core.phantom import make_case
 from legseg_core.preprocess import from_patches, to_patches
@@ -44,7 +44,7 @@ def test_segmentation_is_on_the_scan_grid_and_matches_the_preprocessing_inverse(
     with torch.no_grad():
         outputs = network(torch.from_numpy(patches.images)[:, None]).numpy()
     expected = from_patches(outputs, patches.plan)
-    drop_labels_in_air(expected, segmenter._body(phantom))  # the Segmenter's one step after the way back
+    clean_up(expected, segmenter._body(phantom), phantom.spacing)  # the Segmenter's one step after the way back
     np.testing.assert_array_equal(result.labels, expected)
     assert result.patches == len(patches.images) and result.device == "cpu" and result.precision == "fp32"
     assert result.model_id == card.model_id and set(result.timings) == {"preprocess", "forward", "postprocess", "total"}
@@ -219,3 +219,43 @@ def test_a_body_mask_that_missed_most_of_the_labels_drops_nothing_far_outside():
     body[:, 5:9, 5:9] = True  # a mask that found a corner of the leg only
     assert drop_labels_in_air(labels, body) == 0
     assert (labels == 3).sum() == 2 * 20 * 20
+
+
+def test_a_small_piece_of_a_muscle_far_from_the_rest_of_it_is_dropped_and_a_near_one_kept():
+    spacing = (10.0, 2.0, 2.0)
+    labels = np.zeros((24, 40, 70), dtype=np.uint8)
+    labels[8:15, 5:25, 5:25] = 2  # GM of the right leg: 2,800 voxels
+    labels[8:15, 6:24, 40:60] = 2  # GM of the left leg: 2,520 voxels
+    labels[0:1, 10:15, 10:15] = 2  # a blob of "GM" in the heel, 70 mm below the muscle: dropped
+    labels[2:3, 10:14, 44:48] = 2  # a distal piece 50 mm below the left leg's GM: kept
+    labels[16:17, 10:14, 44:48] = 2  # the muscle's tip, one uncertain slice away (10 mm): kept
+    labels[8:15, 30:38, 62:68] = 2  # far in-plane (12 mm) but over a fifth of the largest piece: kept
+    labels[9:14, 30:40, 30:35] = 7  # TP, a small muscle on its own: its only piece stays
+    labels[23, 0, 0] = 7  # a one-voxel speck of TP 90 mm above it: dropped
+    expected = labels.copy()
+    expected[0:1, 10:15, 10:15] = 0
+    expected[23, 0, 0] = 0
+    assert drop_stray_pieces(labels, spacing) == 25 + 1
+    np.testing.assert_array_equal(labels, expected)
+    assert drop_stray_pieces(labels, spacing) == 0, "a second pass finds nothing"
+    assert drop_stray_pieces(np.zeros((2, 3, 3), dtype=np.uint8), spacing) == 0
+
+
+def test_pieces_of_a_muscle_a_fifth_of_the_largest_or_more_all_stay():
+    labels = np.zeros((6, 30, 60), dtype=np.uint8)
+    labels[1:5, 5:25, 5:25] = 5  # 1,600 voxels
+    labels[1:5, 5:15, 35:45] = 5  # 400 voxels, 10 mm away: a quarter, as a leg cut short by the field of view
+    before = labels.copy()
+    assert drop_stray_pieces(labels, (5.0, 1.0, 1.0)) == 0
+    np.testing.assert_array_equal(labels, before)
+
+
+def test_the_clean_up_drops_labels_in_the_air_and_stray_pieces_together():
+    labels = np.zeros((16, 30, 60), dtype=np.uint8)
+    body = np.zeros(labels.shape, dtype=bool)
+    body[:, 2:28, 2:28] = True
+    labels[1:5, 5:25, 5:25] = 3
+    labels[2:4, 10:12, 40:43] = 1  # in the air
+    labels[15, 20, 5:7] = 3  # a stray piece of SOL inside the body, 100 mm below the muscle
+    assert clean_up(labels, body, (10.0, 1.0, 1.0)) == 12 + 2
+    assert set(np.unique(labels)) == {0, 3} and (labels == 3).sum() == 4 * 20 * 20
