@@ -36,7 +36,7 @@ MEDIAL_BORDER_DEG = 12.0  # direction (from the tibia's centre) where the poster
 #                          subcutaneous medial face of the tibia
 CREST_DEG = 250.0  # direction (from the tibia's centre) of its anterior crest: TA starts lateral to it
 GM_CENTRE_DEG, GM_HALF_WIDTH_DEG = 20.0, 65.0  # GM: a medial / posteromedial crescent (polar angle, degrees)
-GL_CENTRE_DEG, GL_HALF_WIDTH_DEG = 100.0, 42.0  # GL: posterior / posterolateral (lateral of the soleus, as in the real legs)
+GL_CENTRE_DEG, GL_HALF_WIDTH_DEG = 92.0, 42.0  # GL: posterior / posterolateral
 RAPHE_DEG = 65.0  # the line between the two heads
 CROP_MARGIN_MM = 2.0  # beyond the bound of the outer contour when cropping to the leg
 CHUNK_POINTS = 300_000  # points per chunk of sub-slices (keeps temporaries small)

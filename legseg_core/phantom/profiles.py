@@ -54,26 +54,21 @@ PROFILES: dict[str, Table] = {
                      (1, 1.3)),
     # anterior compartment: where the TA / EDL boundary leaves the interosseous membrane (fraction
     # tibia -> fibula) and its direction: TA superficial (anterior), EDL deep to it against the membrane
-    # and in front of the peroneal group, as in the real legs (EDL 18 mm behind TA's centroid); EDL holds
-    # 0.02 to 0.06 of the seven muscles' area along the real right leg's slab
-    "ta_edl_split": ((0, .36), (.5, .44), (1, .48)),
+    # and in front of the peroneal group, as in the real legs (EDL 18 mm behind TA's centroid)
+    "ta_edl_split": ((0, .3), (.5, .35), (1, .38)),
     "ta_edl_angle": ((0, 215), (.5, 210), (1, 208)),
     # gastrocnemius heads: thickness (mm) under the posterior fascia
-    # (GM twice GL's volume: about 2.2 in the real case, see realism.REAL_RIGHT_LEG). Their proximal
-    # thickness and the soleus' proximal presence below follow the real right leg's area profile
-    # (realism.REAL_RIGHT_LEG.area_profile_mm2; its slab spans about t = 0.42 to 0.85, GL's tip at the bottom):
-    # at its top GM and GL hold 0.37 and 0.20 of the seven muscles' area and the soleus 0.21, where thinner
-    # heads had left the soleus 0.39
-    "gm_thickness": ((0, 0), (.3, 0), (.35, 3), (.45, 10), (.55, 17), (.65, 23), (.75, 27), (.87, 27),
-                     (.95, 25), (1, 22)),
-    "gl_thickness": ((0, 0), (.37, 0), (.42, 3), (.5, 8), (.6, 15), (.7, 20), (.8, 24), (.9, 24), (1, 21)),
+    # (GM twice GL's volume: about 2.2 in the real case, see realism.REAL_RIGHT_LEG)
+    "gm_thickness": ((0, 0), (.3, 0), (.35, 3), (.45, 10), (.55, 15), (.65, 19), (.75, 21), (.9, 21),
+                     (1, 19)),
+    "gl_thickness": ((0, 0), (.37, 0), (.42, 3), (.5, 8), (.6, 13), (.7, 17), (.8, 19), (.9, 19), (1, 18)),
     # the soleus' median intramuscular septum: length behind the deep compartment (mm)
     "soleus_septum": ((0, 0), (.15, 0), (.22, 10), (.35, 18), (.5, 18), (.6, 10), (.66, 0), (1, 0)),
     # Achilles tendon / gastrocnemius aponeurosis: thickness and half-width (mm)
     "achilles_thickness": ((0, 6.5), (.1, 6), (.2, 5), (.3, 3.5), (.4, 1.5), (.45, 0)),
     "achilles_half_width": ((0, 10), (.1, 10), (.2, 12), (.3, 17), (.4, 24), (.45, 26)),
     # presence of each muscle belly: 1 = full, 0 = gone (tendon or fat); see anatomy.erosion
-    "presence_SOL": ((0, 0), (.06, .1), (.12, .6), (.2, .9), (.3, 1), (.75, 1), (.85, .85), (.93, .65),
+    "presence_SOL": ((0, 0), (.06, .1), (.12, .6), (.2, .9), (.3, 1), (.9, 1), (.95, .8), (.98, .6),
                      (1, .45)),
     "presence_TA": ((0, 0), (.1, 0), (.2, .45), (.3, .8), (.4, .95), (.5, 1), (.95, 1), (1, .8)),
     "presence_EDL": ((0, 0), (.06, .2), (.12, .6), (.2, .85), (.3, .95), (.4, 1), (.92, 1), (1, .6)),
