@@ -38,6 +38,7 @@ def drop_stray_pieces(labels: np.ndarray, spacing: tuple[float, float, float]) -
 
     dropped = 0
     full = np.ones((3, 3, 3), dtype=bool)
+    voxel_mm = np.asarray(spacing, dtype=float)
     for index, box in enumerate(ndimage.find_objects(labels)):
         if box is None:
             continue
@@ -54,7 +55,7 @@ def drop_stray_pieces(labels: np.ndarray, spacing: tuple[float, float, float]) -
         for piece in np.flatnonzero(small):
             gaps = np.maximum(0.0, np.maximum(boxes[~small, :, 0] - boxes[piece, :, 1],
                                               boxes[piece, :, 0] - boxes[~small, :, 1]))  # voxels, per axis
-            stray[piece + 1] = bool(np.all(np.hypot.reduce(gaps * np.asarray(spacing), axis=1) > STRAY_PIECE_GAP_MM))
+            stray[piece + 1] = bool(np.all(np.hypot.reduce(gaps * voxel_mm, axis=1) > STRAY_PIECE_GAP_MM))
         if stray.any():
             mask = stray[pieces]
             part[mask] = 0

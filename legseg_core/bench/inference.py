@@ -5,9 +5,9 @@ For each network (the shipped starter models for the ``lite`` preset, random wei
 25 slices, or ``--scan SIZE`` scans), a fresh worker process (so that its peak memory is its
 own) loads the model once and times ``--repeats`` end-to-end runs after one warm-up: read,
 canonical orientation, leg split and mask, resampling to patches, forward, way back, argmax and
-entropy, clean-up (labels in the air, stray pieces), write. Each stage is reported as the median wall seconds, their range
-over the runs, the median CPU seconds (all threads: the figure that stays comparable when other
-work shares the cores) and its share of the end to end. The ratio is each run's end-to-end wall
+entropy, clean-up (labels in the air, stray pieces), write. Each stage is reported as the median
+wall seconds, their range over the runs, the median CPU seconds (all threads: the figure that
+stays comparable when other work shares the cores) and its share of the end to end. The ratio is each run's end-to-end wall
 time over that same run's forward time, median and range over the runs: what the app and napari
 pay (warm). ``cold`` is a fresh ``legseg segment`` process per repeat, Python start, imports and
 model load included: what the command line pays.
