@@ -13,9 +13,10 @@ Three named recipes:
   two new cases are cycled, each pass with fresh windows and augmentation), batches of 2 random
   20 x 64 x 64 windows, half of them replayed from cases the model has seen so that it does not
   forget, and strong augmentation (``FINETUNE_AUGMENT``: elastic deformation and a brightness per
-  label). A step takes about 0.5 s on one thread of a 2-core CPU: one corrected leg is learnt in
-  400 steps, about 3 minutes (185 s measured on the real calf case; a GPU takes seconds); more new
-  cases make longer epochs.
+  label). One corrected leg is learnt in 400 steps: about 3 minutes on one thread of a 2-core CPU
+  with native bf16 (185 s measured on the real calf case), 20 to 26 minutes in float32 on one
+  without it (1,187 to 1,579 s, beside other work; a GPU takes seconds); more new cases make
+  longer epochs.
 
 A recipe is a frozen dataclass; :func:`get_recipe` returns one by name with overrides (such as
 ``epochs``) checked and applied. Learning rates are per optimiser step; epochs are passes over
