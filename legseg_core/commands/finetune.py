@@ -23,8 +23,11 @@ FINETUNE_OPTIONS = ("model", "epochs", "store", "device", "seed", "recipe_option
                     "json", "json_progress", "mean_tolerance", "muscle_tolerance", "use_unvalidated")
 
 
+_STEP_TEXT = (f"{FINETUNE.batch_size} random {' x '.join(map(str, FINETUNE.crop_shape))} windows"
+              if FINETUNE.crop_shape else f"{FINETUNE.batch_size} whole patch{'es' if FINETUNE.batch_size > 1 else ''} "
+              "(a whole leg)")
 _RECIPE_TEXT = (f" The finetune recipe: {FINETUNE.epochs} epochs of at least {FINETUNE.min_epoch_steps} steps of "
-                f"{FINETUNE.batch_size} random {' x '.join(map(str, FINETUNE.crop_shape or ()))} windows, learning "
+                f"{_STEP_TEXT}, learning "
                 f"rate {FINETUNE.learning_rate:g}, elastic deformation and a brightness per label (one corrected leg: "
                 "about 3 minutes on a 2-core CPU with native bf16, about 20 in float32 on one without).")
 

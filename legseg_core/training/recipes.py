@@ -10,10 +10,13 @@ Three named recipes:
   the best validation epoch kept.
 * ``finetune`` -- starts from a trained model and learns a few corrected cases: AdamW at 1e-3
   with a warm-up and a cosine decay, 4 epochs of at least 100 steps (``min_epoch_steps``: one or
-  two new cases are cycled, each pass with fresh windows and augmentation), batches of 2 random
-  20 x 64 x 64 windows, half of them replayed from cases the model has seen so that it does not
-  forget, and strong augmentation (``FINETUNE_AUGMENT``: elastic deformation and a brightness per
-  label). One corrected leg is learnt in 400 steps: about 3 minutes on one thread of a 2-core CPU
+  two new cases are cycled, each pass with fresh augmentation), one whole patch a step (the whole
+  leg, as the network sees it when it segments), half of them replayed from cases the model has
+  seen so that it does not forget, and strong augmentation (``FINETUNE_AUGMENT``: elastic
+  deformation and a brightness per label). Whole patches rather than batches of two 20 x 64 x 64
+  windows: on the real calf case (right leg corrected, left leg scored) the left leg went from
+  0.825 and 0.841 to 0.869 and 0.870 (seeds 5 and 7), EDL from 0.56 and 0.64 to 0.75 and 0.77,
+  at about the same cost per step. One corrected leg is learnt in 400 steps: about 3 minutes on one thread of a 2-core CPU
   with native bf16 (185 s measured on the real calf case), 20 to 26 minutes in float32 on one
   without it (1,187 to 1,579 s, beside other work; a GPU takes seconds); more new cases make
   longer epochs.
@@ -218,7 +221,7 @@ DEFAULT = Recipe(name="default")
 # one leg corrected, the other leg went from 0.78 to 0.83 mean Dice with these ranges).
 FINETUNE_AUGMENT = AugmentConfig(probability=0.8, rotation_degrees=25.0, scale=(0.85, 1.2), bias_amplitude=0.3,
                                  label_intensity=0.3, elastic=2.0)
-FINETUNE = Recipe(name="finetune", learning_rate=1e-3, warmup_fraction=0.1, batch_size=2, epochs=4,
-                  min_epoch_steps=100, crop_shape=(20, 64, 64), replay_fraction=0.5, augment=FINETUNE_AUGMENT)
+FINETUNE = Recipe(name="finetune", learning_rate=1e-3, warmup_fraction=0.1, batch_size=1, epochs=4,
+                  min_epoch_steps=100, replay_fraction=0.5, augment=FINETUNE_AUGMENT)
 
 RECIPES: dict[str, Recipe] = {recipe.name: recipe for recipe in (PAPER, DEFAULT, FINETUNE)}

@@ -144,7 +144,7 @@ def test_min_epoch_steps_cycles_few_cases_and_one_leg_gets_400_finetune_steps():
     assert EpochPlan.create(one_case, finetune, world_size=1).total_steps == 400
     # many new cases: the epoch is one pass over them, not the minimum
     many = TrainingData(tiny_patches(cases=120).select_cases([f"case-{i}" for i in range(110)]))
-    assert EpochPlan.create(many, finetune, world_size=1).steps_per_epoch == 110
+    assert EpochPlan.create(many, finetune, world_size=1).steps_per_epoch == 220  # 220 patches, one a step
     outcome = run_quietly(train_network(tiny_network(), one_case, recipe(epochs=2, min_epoch_steps=3)))
     assert outcome.steps == 6 and outcome.epochs == 2
 

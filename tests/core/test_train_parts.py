@@ -40,13 +40,19 @@ def test_recipe_round_trips_and_overrides():
     assert get_recipe("default", epochs=3, batch_size=None).epochs == 3
 
 
-def test_finetune_windows_fit_a_model_with_smaller_patches():
+def test_finetune_learns_whole_legs_and_windows_fit_a_model_with_smaller_patches():
+    from legseg_core.adapt.adapt import ADAPT_RECIPE
     from legseg_core.training.finetune import fit_crop
 
     finetune = get_recipe("finetune")
-    assert fit_crop(finetune, (20, 104, 104)).crop_shape == (20, 64, 64)
-    assert fit_crop(finetune, (12, 48, 48)).crop_shape == (12, 48, 48)
+    assert (finetune.crop_shape, finetune.batch_size) == (None, 1)  # one whole leg a step, as inference sees it
+    assert fit_crop(finetune, (20, 104, 104)).crop_shape is None
+    windows = get_recipe("finetune", crop_shape=[20, 64, 64])
+    assert fit_crop(windows, (20, 104, 104)).crop_shape == (20, 64, 64)
+    assert fit_crop(windows, (12, 48, 48)).crop_shape == (12, 48, 48)
     assert fit_crop(get_recipe("default"), (12, 48, 48)).crop_shape is None
+    # the case adaptation keeps its small windows: its steps are budgeted in seconds
+    assert (ADAPT_RECIPE.crop_shape, ADAPT_RECIPE.batch_size) == ((20, 64, 64), 2)
 
 
 def test_augmentation_overrides_change_only_the_settings_given():
