@@ -29,7 +29,7 @@ _STEP_TEXT = (f"{FINETUNE.batch_size} random {' x '.join(map(str, FINETUNE.crop_
 _RECIPE_TEXT = (f" The finetune recipe: {FINETUNE.epochs} epochs of at least {FINETUNE.min_epoch_steps} steps of "
                 f"{_STEP_TEXT}, learning "
                 f"rate {FINETUNE.learning_rate:g}, elastic deformation and a brightness per label (one corrected leg: "
-                "about 3 minutes on a 2-core CPU with native bf16, about 20 in float32 on one without).")
+                "about 3 to 4 minutes on a 2-core CPU with native bf16, 20 to 25 in float32 on one without).")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -15,11 +15,12 @@ Three named recipes:
   seen so that it does not forget, and strong augmentation (``FINETUNE_AUGMENT``: elastic
   deformation and a brightness per label). Whole patches rather than batches of two 20 x 64 x 64
   windows: on the real calf case (right leg corrected, left leg scored) the left leg went from
-  0.825 and 0.841 to 0.869 and 0.870 (seeds 5 and 7), EDL from 0.56 and 0.64 to 0.75 and 0.77,
-  at about the same cost per step. One corrected leg is learnt in 400 steps: about 3 minutes on one thread of a 2-core CPU
-  with native bf16 (185 s measured on the real calf case), 20 to 26 minutes in float32 on one
-  without it (1,187 to 1,579 s, beside other work; a GPU takes seconds); more new cases make
-  longer epochs.
+  0.825 and 0.841 to 0.869 and 0.870 (seeds 5 and 7), EDL from 0.56 and 0.64 to 0.75 and 0.77.
+  One corrected leg is learnt in 400 steps: about 3 to 4 minutes on one thread of a 2-core CPU
+  with native bf16 (185 s measured with the earlier windows, which held 0.76 times the voxels of
+  a whole patch), 20 to 25 minutes in float32 on one without it (measured beside other work; a
+  GPU takes seconds); more new cases make longer epochs (one pass over their patches, one patch
+  a step).
 
 A recipe is a frozen dataclass; :func:`get_recipe` returns one by name with overrides (such as
 ``epochs``) checked and applied. Learning rates are per optimiser step; epochs are passes over
