@@ -15,7 +15,7 @@ Three named recipes:
   seen so that it does not forget, and strong augmentation (``FINETUNE_AUGMENT``: elastic
   deformation and a brightness per label). Whole patches rather than batches of two 20 x 64 x 64
   windows: on the real calf case (right leg corrected, left leg scored, seeds 5 to 9) the left leg
-  went from a mean of 0.845 to 0.866, its EDL from 0.56 to 0.71 to 0.75 to 0.77.
+  went from a mean of 0.845 to 0.866, its EDL from 0.56-0.71 to 0.75-0.77.
   One corrected leg is learnt in 400 steps: about 3 to 4 minutes on one thread of a 2-core CPU
   with native bf16 (185 s measured with the earlier windows, which held 0.76 times the voxels of
   a whole patch), 20 to 25 minutes in float32 on one without it (measured beside other work; a
