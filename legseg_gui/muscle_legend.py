@@ -17,15 +17,14 @@ from legseg_gui.view_state import SliceViewState
 
 
 class MuscleRowWidget(QFrame):
-    """One muscle: its colour, abbreviation and name; click toggles it, hovering highlights it."""
+    """One muscle: its colour and abbreviation (its name in the tooltip); click toggles it, hovering highlights it."""
 
     def __init__(self, muscle: LabelClass, state: SliceViewState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.muscle, self.state = muscle, state
         self.setCursor(Qt.CursorShape.PointingHandCursor)
-        self.setToolTip(f"{muscle.name} (label {muscle.id}): click to hide or show, hover to highlight")
-        self.text = QLabel(f"<b>{muscle.abbr}</b> {muscle.name}")
-        self.text.setWordWrap(True)
+        self.setToolTip(f"{muscle.abbr}: {muscle.name} (label {muscle.id}); click to hide or show, hover to highlight")
+        self.text = QLabel(f"<b>{muscle.abbr}</b>")
         layout = QHBoxLayout(self)
         layout.setContentsMargins(3, 2, 3, 2)
         layout.addWidget(swatch(muscle.color, 16))
@@ -68,7 +67,7 @@ class MuscleLegendWidget(QWidget):
         for row in self.rows.values():
             layout.addWidget(row)
         layout.addStretch(1)
-        self.setMaximumWidth(170)
+        self.setMaximumWidth(90)  # abbreviations only: the axial view keeps the width
         connect_while_alive(self, state.events.changed, self._on_state_changed)
         self._on_state_changed("hidden_labels")
 

@@ -41,8 +41,8 @@ log = logging.getLogger(__name__)
 
 SAVE, DISCARD, CANCEL, RESTORE, LATER = "Save", "Discard", "Cancel", "Restore", "Later"
 WINDOW_TITLE = "LegSeg"
-WORKLIST_WIDTH, PANEL_WIDTH = 360, 380
-SECTION_SHARE = 0.28  # of the width beside the docks, for the sagittal and coronal sections at start
+WORKLIST_WIDTH, PANEL_WIDTH = 300, 380
+SECTION_SHARE = 0.22  # of the width beside the docks, for the sagittal and coronal sections at start
 
 if TYPE_CHECKING:
     from legseg_core.store import Store

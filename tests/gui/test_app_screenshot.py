@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import nibabel
 import numpy as np
 from scipy import ndimage
 
@@ -76,6 +77,26 @@ def test_the_screenshot_shows_each_muscle_in_its_colour_where_its_labels_are(tmp
     colors = picture[rows, columns]
     assert np.median(colors.max(axis=1) - colors.min(axis=1)) <= 3  # the scan in grey, no colour
     assert not (tmp_path / "store").exists(), "a headless run leaves the store as it was"
+
+
+def test_both_legs_of_a_wide_scan_get_most_of_the_width_beside_the_panels(tmp_path) -> None:
+    """A bilateral scan (about twice as wide as deep) at the default window size: the axial view, where the user
+    corrects, draws the slice at least 0.27 of the window wide (the docks, the sections and the legend share the
+    rest; with the full muscle names in the legend and wider docks it was 0.19)."""
+    z, y, x = np.indices((12, 100, 220))
+    legs = ((y - 50) / 40) ** 2 + ((x - 60) / 50) ** 2 < 1
+    legs |= ((y - 50) / 40) ** 2 + ((x - 160) / 50) ** 2 < 1
+    image = np.where(legs, 200.0, 5.0).astype(np.float32)
+    affine = np.diag([1.0, 1.0, 5.0, 1.0])
+    scan = tmp_path / "legs.nii.gz"
+    nibabel.save(nibabel.Nifti1Image(np.ascontiguousarray(image.transpose(2, 1, 0)), affine), str(scan))
+    out = tmp_path / "window.png"
+    result = legseg("app", "--store", str(tmp_path / "store"), "--open", str(scan), "--size", "1400x900",
+                    "--screenshot", str(out), "--quit")
+    assert result.returncode == 0, result.stderr[-3000:]
+    view = json.loads(out.with_suffix(".json").read_text())
+    assert view["shape"] == [12, 100, 220]
+    assert view["image_rect"][2] >= 0.27 * 1400, view["image_rect"]
 
 
 def test_an_unknown_case_or_path_is_a_clear_error(tmp_path) -> None:

@@ -79,6 +79,7 @@ def test_the_muscle_legend_hides_a_muscle_on_click_and_highlights_on_hover(qtbot
     view = show(qtbot, SliceViewWidget(volume, editor))
     legend = view.muscle_legend
     assert [row.muscle for row in legend.rows.values()] == list(MUSCLES)
+    assert all(row.muscle.name in row.toolTip() and row.muscle.abbr in row.text.text() for row in legend.rows.values())
     qtbot.mouseClick(legend.rows[1], Qt.MouseButton.LeftButton)
     assert view.view_state.hidden_labels == {1}
     rgba = overlay_slice(view, (5,))
