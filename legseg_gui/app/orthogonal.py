@@ -70,9 +70,19 @@ class SectionWidget(QWidget):
             painter.drawLine(int(target.left()), int(y), int(target.right()), int(y))
             draw_annotations(painter, self.width(), self.height(), self.directions,
                              target.width() / max(self._size_mm[1], 1e-6))
-        painter.setPen(QPen(QColor(230, 230, 230)))
-        painter.drawText(6, 16, self.title)
+        self._draw_title(painter)
         painter.end()
+
+    def _draw_title(self, painter: QPainter) -> None:
+        """The section's name at the top left, in the widget's font; one line lower where it would run into the
+        direction letter at the middle of the top edge (narrow sections)."""
+        painter.setFont(self.font())
+        metrics = painter.fontMetrics()
+        y = 16
+        if 6 + metrics.horizontalAdvance(self.title) + 4 > self.width() / 2 - metrics.height():
+            y += int(metrics.height() * 1.6)
+        painter.setPen(QPen(QColor(230, 230, 230)))
+        painter.drawText(6, y, self.title)
 
     def mousePressEvent(self, event) -> None:  # noqa: N802
         target = self.picture_rect()
