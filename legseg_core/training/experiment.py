@@ -31,7 +31,7 @@ from legseg_core.progress import Progress, ProgressWork
 from legseg_core.training import cards
 from legseg_core.training.data import CaseEntry, collect_patches, snapshot, store_cache
 from legseg_core.training.loop import TrainingData, train_network
-from legseg_core.training.recipes import get_recipe
+from legseg_core.training.recipes import requested_recipe
 from legseg_core.training.runtime import Runtime
 from legseg_core.training.scoring import score_cases
 
@@ -160,7 +160,7 @@ def _train_one(store: Store, request: ExperimentRequest, sets: ExperimentSets, t
     cache = store_cache(store)
     train = yield from collect_patches(store, sets.train[training], cache, config, f"{training} patches")
     validation = yield from collect_patches(store, sets.validation[training], cache, config, "validation patches")
-    recipe = get_recipe(request.recipe, epochs=request.epochs, **request.recipe_options)
+    recipe = requested_recipe(request.recipe, request.epochs, request.recipe_options)
     torch.manual_seed(request.seed)
     network = cards.build_network(architecture, request.preset, request.model_options)
     run_dir = Path(request.out_dir) / "runs" / f"{training}-{architecture}"

@@ -39,7 +39,7 @@ from legseg_core.training import cards
 from legseg_core.training.data import CaseEntry, collect_patches, snapshot, store_cache
 from legseg_core.training.gate import GateRule, GateVerdict, judge, summarise_scores
 from legseg_core.training.loop import TrainingData, train_network
-from legseg_core.training.recipes import Recipe, get_recipe
+from legseg_core.training.recipes import Recipe, requested_recipe
 from legseg_core.training.registry import ModelRegistry, ModelVersion
 from legseg_core.training.runtime import Runtime
 from legseg_core.training.scoring import score_cases
@@ -180,7 +180,7 @@ def finetune_from_store(store: Store, request: FinetuneRequest) -> ProgressWork[
     base = registry.get(request.model) if request.model else registry.require_active()
     network, card = cards.load(registry.verified_path(base))
     data = select_finetune_data(store, base, request.seed)
-    recipe = get_recipe("finetune", epochs=request.epochs, **request.recipe_options)
+    recipe = requested_recipe("finetune", request.epochs, request.recipe_options)
     config = cards.card_preprocess(card)
     yield Progress(0, 1, f"fine-tuning {base.id} on {len(data.new)} new case(s)",
                    {"event": "start", "base": base.id, "new_cases": len(data.new), "replay_cases": len(data.replay),

@@ -168,6 +168,15 @@ def get_recipe(name: str, **overrides: Any) -> Recipe:
     return RECIPES[name].with_overrides(**overrides)
 
 
+def requested_recipe(name: str, epochs: int | None, options: dict[str, Any]) -> Recipe:
+    """The recipe a command asked for: ``name`` with its ``--epochs`` and ``--recipe-option`` settings.
+
+    ``epochs`` may come either way; given both ways with different values it is refused by name."""
+    if epochs is not None and options.get("epochs") not in (None, epochs):
+        raise TrainingError(f"--epochs {epochs} and --recipe-option epochs={options['epochs']} disagree; give one")
+    return get_recipe(name, **{**options, "epochs": epochs if epochs is not None else options.get("epochs")})
+
+
 def learning_rate_at(recipe: Recipe, step: int, total_steps: int) -> float:
     """The learning rate of optimiser step ``step`` (0-based) in a run of ``total_steps`` steps."""
     base = recipe.learning_rate

@@ -31,7 +31,7 @@ from legseg_core.training import cards
 from legseg_core.training.data import CaseEntry, collect_patches, snapshot, store_cache
 from legseg_core.training.loop import TrainingData, TrainingOutcome, train_network
 from legseg_core.training.patches import split_cases
-from legseg_core.training.recipes import Recipe, get_recipe
+from legseg_core.training.recipes import Recipe, requested_recipe
 from legseg_core.training.registry import ModelRegistry, ModelVersion
 
 if TYPE_CHECKING:
@@ -67,7 +67,7 @@ class TrainRequest:
     register: bool = True
 
     def recipe_value(self) -> Recipe:
-        return get_recipe(self.recipe, epochs=self.epochs, **self.recipe_options)
+        return requested_recipe(self.recipe, self.epochs, self.recipe_options)
 
 
 @dataclass

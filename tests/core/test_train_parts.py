@@ -13,7 +13,8 @@ from legseg_core.errors import TrainingError
 from legseg_core.training.augment import AugmentConfig, augment_batch
 from legseg_core.training.losses import cross_entropy, dice_cross_entropy, soft_dice_loss
 from legseg_core.training.patches import LabelledPatches, PatchCache, cache_key, split_cases
-from legseg_core.training.recipes import FINETUNE_AUGMENT, RECIPES, Recipe, get_recipe, learning_rate_at
+from legseg_core.training.recipes import (FINETUNE_AUGMENT, RECIPES, Recipe, get_recipe, learning_rate_at,
+                                         requested_recipe)
 
 
 def test_paper_recipe_is_section_2_6():
@@ -82,6 +83,16 @@ def test_bad_recipe_settings_are_refused(overrides, message):
 def test_unknown_recipe_is_refused():
     with pytest.raises(TrainingError, match="recipe 'fast' is unknown; choose one of paper, default, finetune"):
         get_recipe("fast")
+
+
+def test_epochs_come_from_the_flag_or_a_recipe_option_and_disagreement_is_refused():
+    finetune = RECIPES["finetune"]
+    assert requested_recipe("finetune", None, {}).epochs == finetune.epochs
+    assert requested_recipe("finetune", None, {"epochs": 2, "learning_rate": 5e-4}).epochs == 2
+    assert requested_recipe("finetune", 3, {}).epochs == 3
+    assert requested_recipe("finetune", 2, {"epochs": 2}).epochs == 2
+    with pytest.raises(TrainingError, match="--epochs 3 and --recipe-option epochs=2 disagree; give one"):
+        requested_recipe("finetune", 3, {"epochs": 2})
 
 
 def test_losses_reward_the_right_answer():
