@@ -3,10 +3,15 @@
 :class:`ProgressWidget` follows a :class:`~legseg_gui.worker.ProgressWorker` (:meth:`attach`)
 or any other source that calls :meth:`show_progress` and listens to ``cancel_requested`` (the
 fine-tuning panel, which follows a separate process). It keeps no state of its own beyond what
-it shows: the worker holds the work, the bar shows its latest event.
+it shows and when the work began: the worker holds the work, the bar shows its latest event, and
+beside it the time elapsed and, from the fraction done, about how long is left (long work only).
 """
 
 from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
 
 from qtpy.QtCore import Signal
 from qtpy.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
@@ -17,6 +22,27 @@ from legseg_gui.worker import ProgressWorker
 #: Steps of the bar: fractions are shown in tenths of a percent.
 BAR_STEPS = 1000
 ERROR_STYLE = "color: #c62828;"
+#: Work shorter than this (seconds) shows no times; an estimate of what is left needs this fraction done.
+SHOW_TIMES_AFTER_S, ESTIMATE_FROM_FRACTION = 10.0, 0.05
+
+
+def clock_text(seconds: float) -> str:
+    """``m:ss``, or ``h:mm:ss`` from an hour."""
+    whole = int(seconds)
+    hours, minutes, secs = whole // 3600, whole // 60 % 60, whole % 60
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def timing_text(elapsed: float, fraction: float) -> str:
+    """What the bar's side says: time elapsed and, once enough is done, about how long is left at the pace so
+    far; nothing for short work."""
+    if elapsed < SHOW_TIMES_AFTER_S:
+        return ""
+    text = f"{clock_text(elapsed)} elapsed"
+    if ESTIMATE_FROM_FRACTION <= fraction < 1.0:
+        left = elapsed * (1.0 - fraction) / fraction
+        text += " · less than a minute left" if left < 60 else f" · about {math.ceil(left / 60)} min left"
+    return text
 
 
 class ProgressWidget(QWidget):
@@ -29,10 +55,13 @@ class ProgressWidget(QWidget):
 
     cancel_requested = Signal()
 
-    def __init__(self, *, title: str = "", parent: QWidget | None = None) -> None:
+    def __init__(self, *, title: str = "", clock: Callable[[], float] = time.monotonic,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.title = title
+        self.title, self.clock = title, clock
         self.worker: ProgressWorker | None = None
+        self._began: float | None = None
+        self.time_label = QLabel()
         self.bar = QProgressBar()
         self.bar.setRange(0, BAR_STEPS)
         self.bar.setValue(0)
@@ -45,6 +74,7 @@ class ProgressWidget(QWidget):
         self.cancel_button.clicked.connect(self._on_cancel_clicked)
         row = QHBoxLayout()
         row.addWidget(self.bar, 1)
+        row.addWidget(self.time_label)
         row.addWidget(self.cancel_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -82,6 +112,8 @@ class ProgressWidget(QWidget):
         self.bar.setRange(0, 0)  # busy indicator until the first event with a total
         self.bar.setTextVisible(True)
         self._set_message(message)
+        self._began = self.clock()
+        self.time_label.setText("")
         self.cancel_button.setEnabled(True)
         self.cancel_button.setText("Cancel")
 
@@ -95,6 +127,9 @@ class ProgressWidget(QWidget):
             self.bar.setRange(0, 0)
         prefix = f"{self.title}: " if self.title else ""
         self._set_message(prefix + event.message if event.message else self.message_label.text())
+        if self._began is None:
+            self._began = self.clock()
+        self.time_label.setText(timing_text(self.clock() - self._began, event.fraction if event.total else 0.0))
 
     def show_error(self, message: str) -> None:
         """Show the error that ended the work."""
@@ -108,6 +143,10 @@ class ProgressWidget(QWidget):
             self.bar.setValue(BAR_STEPS)
         if message:
             self._set_message(message)
+        if self._began is not None:
+            elapsed = self.clock() - self._began
+            self.time_label.setText(f"took {clock_text(elapsed)}" if elapsed >= SHOW_TIMES_AFTER_S else "")
+            self._began = None
         self.cancel_button.setEnabled(False)
 
     @property

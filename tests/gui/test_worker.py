@@ -12,7 +12,7 @@ from qtpy.QtCore import QThread
 
 from legseg_core.errors import StoreError
 from legseg_core.progress import CancelToken, Progress
-from legseg_gui.progress_widget import ProgressWidget
+from legseg_gui.progress_widget import ProgressWidget, timing_text
 from legseg_gui.worker import ProgressWorker, start_worker
 
 
@@ -169,6 +169,35 @@ def test_without_a_worker_the_widget_shows_what_it_is_given(qtbot) -> None:
     assert requested
     widget.end("stopped", success=False)
     assert widget.fraction == pytest.approx(0.3) and widget.message == "stopped"
+
+
+def test_long_work_shows_the_time_elapsed_and_about_how_long_is_left(qtbot) -> None:
+    now = [100.0]
+    widget = ProgressWidget(title="fine-tuning", clock=lambda: now[0])
+    qtbot.addWidget(widget)
+    widget.begin("starting")
+    now[0] += 4
+    widget.show_progress(Progress(1, 100, "step 1/100"))
+    assert widget.time_label.text() == ""  # short so far: no times
+    now[0] += 116
+    widget.show_progress(Progress(20, 100, "step 20/100"))
+    assert widget.time_label.text() == "2:00 elapsed · about 8 min left"
+    now[0] += 450
+    widget.show_progress(Progress(95, 100, "step 95/100"))
+    assert widget.time_label.text() == "9:30 elapsed · less than a minute left"
+    assert widget.message == "fine-tuning: step 95/100"  # the message is left as it was
+    now[0] += 33
+    widget.end("fine-tuning: done")
+    assert widget.time_label.text() == "took 10:03"
+    widget.begin("again")
+    assert widget.time_label.text() == ""
+
+
+def test_the_time_left_waits_for_a_twentieth_of_the_work_and_hours_read_as_hours() -> None:
+    assert timing_text(9.9, 0.5) == ""
+    assert timing_text(30, 0.04) == "0:30 elapsed"
+    assert timing_text(30, 0.0) == "0:30 elapsed"
+    assert timing_text(3725, 0.5) == "1:02:05 elapsed · about 63 min left"
 
 
 def test_many_signal_emits_do_not_crash_the_interpreter() -> None:
