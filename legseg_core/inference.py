@@ -32,6 +32,7 @@ from legseg_core.labels import NUM_CLASSES
 from legseg_core.labels_in_air import clean_up
 from legseg_core.progress import CancelToken, Progress, ProgressWork, run_quietly
 from legseg_core.stages import StageClock, StageTime, ThreadShares
+from legseg_core.training.runtime import cpu_has_native_bf16  # one answer for training and inference
 
 if TYPE_CHECKING:
     import torch
@@ -105,17 +106,6 @@ def pick_precision(requested: str, device: torch.device) -> str:
     if choice == "bf16" and device.type == "cpu" and not cpu_has_native_bf16():
         return "fp32"  # emulated bf16 is many times slower than fp32
     return choice
-
-
-def cpu_has_native_bf16() -> bool:
-    """True when this CPU computes bf16 convolutions natively (AVX-512 BF16 or AMX)."""
-    import torch
-
-    check = getattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", None)
-    try:
-        return bool(check()) if check is not None else False
-    except RuntimeError:
-        return False
 
 
 @dataclass(frozen=True)
