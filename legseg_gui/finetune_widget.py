@@ -21,12 +21,13 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from qtpy.QtCore import QProcess, QTimer, Signal
-from qtpy.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from qtpy.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from legseg_core.errors import LegsegError
 from legseg_core.progress import Progress
 from legseg_gui.process_lines import JsonLines, progress_of
 from legseg_core.review.finetune import finetune_command, unseen_accepted_cases
+from legseg_core.training.recipes import FINETUNE
 from legseg_gui.line_plot import LinePlotWidget
 from legseg_gui.progress_widget import ProgressWidget
 from legseg_gui.worker import ProgressWorker
@@ -35,6 +36,11 @@ from legseg_gui.worker import ProgressWorker
 #: Milliseconds a terminated process gets before it is killed.
 TERMINATE_GRACE_MS = 3000
 LOSS_COLOR, DICE_COLOR = (200, 60, 60), (40, 160, 70)
+#: Epochs of a quick fine-tune: half the recipe's steps, about half the time.
+QUICK_EPOCHS = max(1, FINETUNE.epochs // 2)
+QUICK_TIP = (f"{QUICK_EPOCHS} epochs instead of {FINETUNE.epochs}: about half the time, a little less accurate. On the "
+             "real labelled calf (one leg corrected, the other scored, seeds 5 to 9) the mean Dice was 0.864 instead "
+             "of 0.866, the thin EDL 0.70 to 0.75 instead of 0.75 to 0.77.")
 
 if TYPE_CHECKING:
     from legseg_core.store import Store
@@ -107,6 +113,8 @@ class FinetuneWidget(QWidget):
         self.unseen_label = QLabel()
         self.unseen_label.setWordWrap(True)
         self.start_button = QPushButton("Fine-tune")
+        self.quick_check = QCheckBox("Quick")
+        self.quick_check.setToolTip(QUICK_TIP)
         self.refresh_button = QPushButton("Refresh")
         self.progress = ProgressWidget(title="fine-tuning")
         self.loss_plot = LinePlotWidget("training loss")
@@ -121,7 +129,9 @@ class FinetuneWidget(QWidget):
         self.use_button.setToolTip("make the fine-tuned candidate active although the store has no held-out case "
                                    "to validate it on (recorded; Roll back undoes it)")
         buttons = QHBoxLayout()
-        for button in (self.start_button, self.use_button, self.refresh_button, self.rollback_button):
+        buttons.addWidget(self.start_button)
+        buttons.addWidget(self.quick_check)
+        for button in (self.use_button, self.refresh_button, self.rollback_button):
             buttons.addWidget(button)
         layout = QVBoxLayout(self)
         layout.addWidget(self.unseen_label)
@@ -159,6 +169,7 @@ class FinetuneWidget(QWidget):
         self.unseen_label.setText(counts_text(counts))
         ready = bool(counts and counts["active"] and counts["unseen"] and not counts.get("problem"))
         self.start_button.setEnabled(ready and not running)
+        self.quick_check.setEnabled(not running)
         self.use_button.setEnabled(bool(counts and counts.get("unvalidated")) and not running)
         self.rollback_button.setEnabled(bool(counts and counts["active"]) and not running)
 
@@ -176,17 +187,23 @@ class FinetuneWidget(QWidget):
         self.loss_plot.clear()
         self.dice_plot.clear()
         self.verdict_label.setText("")
-        program, arguments = self.command(str(self.store.root), self.extra_arguments)
+        program, arguments = self.command(str(self.store.root), self.arguments())
         self.process = QProcess(self)
         self.process.setProgram(program)
         self.process.setArguments(arguments)
         self.process.readyReadStandardOutput.connect(self._on_output)
         self.process.readyReadStandardError.connect(self._on_error_output)
         self.process.finished.connect(self._on_process_finished)
-        for button in (self.start_button, self.use_button, self.rollback_button):
+        for button in (self.start_button, self.quick_check, self.use_button, self.rollback_button):
             button.setEnabled(False)
         self.progress.begin("starting the fine-tuning process")
         self.process.start()
+
+    def arguments(self) -> list[str]:
+        """The options given to ``legseg finetune``: the widget's own, then ``--epochs`` when Quick is ticked
+        (unless they name the epochs themselves)."""
+        quick = self.quick_check.isChecked() and "--epochs" not in self.extra_arguments
+        return [*self.extra_arguments, *(["--epochs", str(QUICK_EPOCHS)] if quick else [])]
 
     def cancel(self) -> None:
         """Stop the process (terminate, then kill after a grace period)."""

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from legseg_core.training.registry import ModelRegistry
-from legseg_gui.finetune_widget import FinetuneWidget, finetune_command, verdict_text
+from legseg_gui.finetune_widget import QUICK_EPOCHS, FinetuneWidget, finetune_command, verdict_text
 from tests.gui.app_helpers import TimerGaps, store_ready_to_finetune
 
 FAST_FINETUNE = ("--epochs", "1", "--device", "cpu", "--recipe-option", "precision=fp32",
@@ -95,6 +95,27 @@ def test_a_crashed_process_reports_its_last_error_output(qtbot, ready) -> None:
     with qtbot.waitSignal(widget.ended, timeout=10_000):
         pass
     assert widget.progress.message == "fine-tuning stopped (exit status 139) Segmentation fault somewhere"
+
+
+def test_quick_runs_half_the_epochs_and_is_locked_while_it_runs(qtbot, ready) -> None:
+    started = []
+
+    def command(store_root, extra):
+        started.append(list(extra))
+        return fake_process({"event": "step", "done": 1, "total": 2}, sleep=1.0)(store_root, extra)
+
+    widget = make_widget(qtbot, ready[0], extra_arguments=("--device", "cpu"), command=command)
+    assert QUICK_EPOCHS == 2 and not widget.quick_check.isChecked() and "0.864" in widget.quick_check.toolTip()
+    assert widget.arguments() == ["--device", "cpu"]
+    widget.quick_check.setChecked(True)
+    with qtbot.waitSignal(widget.ended, timeout=30_000):
+        widget.start_button.click()
+        assert not widget.quick_check.isEnabled()
+    assert started == [["--device", "cpu", "--epochs", "2"]]
+    qtbot.waitUntil(lambda: widget.quick_check.isEnabled(), timeout=10_000)
+    named = make_widget(qtbot, ready[0], extra_arguments=("--epochs", "1"))
+    named.quick_check.setChecked(True)
+    assert named.arguments() == ["--epochs", "1"]  # epochs named by the caller win
 
 
 def test_plot_points_come_from_step_and_epoch_lines(qtbot, ready) -> None:
