@@ -32,7 +32,8 @@ def ask_export_path(parent: QWidget) -> str | None:
 
 @dataclass(frozen=True)
 class Column:
-    """A column: the key it reads from each muscle's values, its header, and a number format."""
+    """A column: the key it reads from each muscle's values, its header (a unit on a second line keeps
+    the columns narrow enough for the side panel), and a number format."""
 
     key: str
     header: str
@@ -43,8 +44,8 @@ DEFAULT_COLUMNS: tuple[Column, ...] = (
     Column("dice", "Dice", "{:.3f}"),
     Column("dice_right", "Dice R", "{:.3f}"),
     Column("dice_left", "Dice L", "{:.3f}"),
-    Column("ahd_mm", "AHD (mm)", "{:.2f}"),
-    Column("volume_difference_ml", "ΔV (ml)", "{:+.1f}"),
+    Column("ahd_mm", "AHD\n(mm)", "{:.2f}"),
+    Column("volume_difference_ml", "ΔV\n(ml)", "{:+.1f}"),
 )
 
 

@@ -128,14 +128,16 @@ class FinetuneWidget(QWidget):
         self.use_button = QPushButton("Use it (unvalidated)")
         self.use_button.setToolTip("make the fine-tuned candidate active although the store has no held-out case "
                                    "to validate it on (recorded; Roll back undoes it)")
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.start_button)
-        buttons.addWidget(self.quick_check)
-        for button in (self.use_button, self.refresh_button, self.rollback_button):
-            buttons.addWidget(button)
+        run_row, model_row = QHBoxLayout(), QHBoxLayout()  # two rows: one would widen the panel beside the image
+        run_row.addWidget(self.start_button)
+        run_row.addWidget(self.quick_check)
+        run_row.addWidget(self.refresh_button)
+        model_row.addWidget(self.use_button)
+        model_row.addWidget(self.rollback_button)
         layout = QVBoxLayout(self)
         layout.addWidget(self.unseen_label)
-        layout.addLayout(buttons)
+        layout.addLayout(run_row)
+        layout.addLayout(model_row)
         layout.addWidget(self.progress)
         layout.addWidget(self.loss_plot, 1)
         layout.addWidget(self.dice_plot, 1)

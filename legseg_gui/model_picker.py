@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from qtpy.QtCore import Signal
+from qtpy.QtCore import Qt, Signal
 from qtpy.QtWidgets import QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QPushButton, QWidget
 
 from legseg_core.errors import LegsegError
@@ -169,7 +169,10 @@ class ModelPickerWidget(QWidget):
         self._added: list[ModelChoice] = []
         self._choices: list[ModelChoice] = []
         self.model_combo = QComboBox()
-        self.model_combo.setMinimumContentsLength(24)
+        # a model's title is long (architecture, id, status, Dice): the box may be narrower than its title,
+        # which its tooltip shows whole, so that it does not widen the panel beside the image
+        self.model_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.model_combo.setMinimumContentsLength(18)
         self.add_button = QPushButton("Add file…")
         self.add_button.setToolTip("segment with a LegSeg model file (.pt)")
         self.device_combo = QComboBox()
@@ -270,6 +273,7 @@ class ModelPickerWidget(QWidget):
         self.model_combo.clear()
         for choice in choices:
             self.model_combo.addItem(choice.title, choice.key)
+            self.model_combo.setItemData(self.model_combo.count() - 1, choice.title, Qt.ItemDataRole.ToolTipRole)
         keys = [c.key for c in choices]
         self.model_combo.setCurrentIndex(keys.index(keep) if keep in keys else (0 if choices else -1))
         self.model_combo.blockSignals(False)
@@ -279,6 +283,7 @@ class ModelPickerWidget(QWidget):
 
     def _on_model_chosen(self, _index: int) -> None:
         choice = self.current_choice()
+        self.model_combo.setToolTip(choice.title if choice is not None else "")
         if choice is not None:
             kind = f"{choice.architecture}/{choice.preset}" if choice.architecture else "model file"
             self.info_label.setText(f"{kind}: {choice.status}" + (f" · {choice.path}" if choice.path else ""))

@@ -10,7 +10,7 @@ from qtpy.QtCore import QPoint, Qt
 
 from legseg_core.review.session import EDIT
 from legseg_core.store import CaseMetadata
-from legseg_gui.app.main_window import CANCEL, DISCARD, RESTORE, SAVE, MainWindowWidget
+from legseg_gui.app.main_window import CANCEL, DISCARD, PANEL_WIDTH, RESTORE, SAVE, MainWindowWidget
 from legseg_gui.app.opening import open_scan
 from tests.gui.app_helpers import background_row, drag, make_window, store_with_case, tiny_phantom
 
@@ -62,6 +62,15 @@ def test_open_paint_undo_accept_through_the_window(qtbot, window, labelled) -> N
     assert np.array_equal(store.load_labels(version.id), painted)
     assert version.edits.slices_touched == (z,) and version.edits.added["SOL"] > 0
     assert window.worklist.column_texts("status") == ["accepted"]
+
+
+def test_no_side_panel_needs_more_width_than_the_window_gives_the_docks(window) -> None:
+    """The docks beside the image get PANEL_WIDTH; a panel whose widgets need more (a row of five buttons, a
+    long model title) widens its dock and takes that width from the image the user corrects."""
+    for panel in (window.edit_panel, window.segment_panel, window.review_panel, window.adapt_panel,
+                  window.finetune_panel):
+        assert panel.minimumSizeHint().width() <= PANEL_WIDTH, type(panel).__name__
+    assert window.tabs.minimumSizeHint().width() <= PANEL_WIDTH
 
 
 def test_number_keys_pick_the_muscle_and_zero_the_eraser(qtbot, window, labelled) -> None:
