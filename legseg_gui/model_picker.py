@@ -83,10 +83,13 @@ def _registered_or_none(store: Store) -> list[ModelChoice]:
 
 
 def _registry_title(model: Any) -> str:
+    """What the model is (a starter's name, else its network), its status and validation Dice, then its id:
+    the first part is what a narrow box shows."""
     mark = f"{ACTIVE_MARK} " if model.status == "active" else ""
     dice = model.mean_dice
     dice_text = f", Dice {dice:.3f}" if dice is not None and dice == dice else ""
-    return f"{mark}{model.architecture}/{model.preset or '-'} · {model.id} ({model.status}{dice_text})"
+    what = model.training.get("shipped") or f"{model.architecture}/{model.preset or '-'}"
+    return f"{mark}{what} ({model.status}{dice_text}) · {model.id}"
 
 
 def shipped_folders() -> list[Path]:

@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from legseg_core.errors import LegsegError
+from legseg_core.starter.stores import create_store
 from legseg_core.store import Store
 from legseg_core.training.registry import ModelRegistry
 from legseg_gui.model_picker import ACTIVE_MARK, ModelPickerWidget, available_devices, file_choice
@@ -40,6 +41,15 @@ def test_registered_models_are_listed_with_the_active_one_first_and_marked(qtbot
     assert picker.current_choice().model_id == active
     assert picker.current_choice().resolve(store) == ModelRegistry(store).path(active)
     assert "unet/lite: active" in picker.info_label.text()
+
+
+def test_a_registered_starter_is_listed_by_its_name_before_its_id(qtbot, tmp_path) -> None:
+    store = create_store(tmp_path / "store")  # with the shipped starters registered; the U-Net active
+    picker = ModelPickerWidget(store, shipped=[tmp_path / "no-shipped-models"])
+    qtbot.addWidget(picker)
+    first = picker.choices()[0]
+    assert first.title.startswith(f"{ACTIVE_MARK} unet-lite-starter (active") and first.title.endswith(first.model_id)
+    assert picker.model_combo.toolTip() == first.title
 
 
 def test_reading_the_registry_in_the_background_fills_the_list_later(qtbot, store_with_models, tmp_path) -> None:
