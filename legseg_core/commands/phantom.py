@@ -116,6 +116,11 @@ def _register_synthetic(kinds: argparse._SubParsersAction) -> None:
                            help="scale each muscle of each leg on its own by 1 +/- up to R (0.2: areas 0.64 to "
                                 "1.44 times), neighbours pushed aside, so that muscle proportions vary between "
                                 "legs (default 0)")
+    synthetic.add_argument("--local-shading", type=float, default=0.0, metavar="P",
+                           help="chance of a shading that changes the brightness within a leg over a few centimetres "
+                                "(control points 40 mm apart, up to about -40%% to +65%%), as receive coils, B1 "
+                                "inhomogeneity and echo-planar signal loss draw it, on top of the bias field across "
+                                "the field of view (default 0)")
     synthetic.add_argument("--blur", type=float, default=0.8, metavar="VOXELS",
                            help="largest in-plane blur (Gaussian sigma in voxels, drawn from 0 to it), as echo-planar "
                                 "(diffusion) images and zero-filled reconstructions show; above 1 a septum one voxel wide "
@@ -136,7 +141,7 @@ def run_synthetic(args: argparse.Namespace) -> int:
                              "--template-labels; give one label map per template scan")
     templates = tuple(load_template_files(image, labels, leg=args.template_leg, mapping=args.template_mapping)
                       for image, labels in zip(args.template_image, args.template_labels))
-    for name in ("streaks", "boundary_lines", "faint_septa", "alike_muscles"):
+    for name in ("streaks", "boundary_lines", "faint_septa", "alike_muscles", "local_shading"):
         if not 0.0 <= getattr(args, name) <= 1.0:
             raise PhantomParameterError(f"--{name.replace('_', '-')} {getattr(args, name)!r} must be a chance in 0..1")
     if not 0.0 <= args.blur <= 3.0:
@@ -147,7 +152,7 @@ def run_synthetic(args: argparse.Namespace) -> int:
     settings = SynthesisSettings(streak_probability=args.streaks, boundary_line_probability=args.boundary_lines,
                                  faint_septum_probability=args.faint_septa,
                                  alike_muscle_probability=args.alike_muscles, muscle_resize=args.muscle_resize,
-                                 blur_voxels=(0.0, args.blur))
+                                 blur_voxels=(0.0, args.blur), local_shading_probability=args.local_shading)
     mix = SyntheticMix(real_share=args.real_share, phantom_templates=args.phantom_templates, settings=settings)
     check_output_folder(args.out, inputs=[*args.template_image, *args.template_labels], what="cohort folder")
     work = generate_synthetic_cohort(args.n, args.out, args.seed, real_templates=templates, mix=mix)

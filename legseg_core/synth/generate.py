@@ -60,6 +60,7 @@ class SynthesisSettings:
     alike_muscle_probability: float = 0.0
     muscle_resize: float = 0.0
     bias: float = 0.4
+    local_shading_probability: float = 0.0
     blur_voxels: tuple[float, float] = (0.0, 0.8)
     gamma: tuple[float, float] = (0.75, 1.35)
     snr: tuple[float, float] = (6.0, 50.0)
@@ -108,7 +109,7 @@ def synthesize_case(rng: np.random.Generator, templates: tuple[Template, ...] | 
         else str(rng.choice(appearance.PRIOR_CONTRASTS))
     middle = int(sum(p.centre[1] for p in poses) / len(poses) / (pixel / sub)) if len(poses) > 1 else shape[2]
     image, fat = _intensities(rng, tissue, middle, contrast, settings)
-    image = _acquire(rng, _block_mean(image, sub), settings)
+    image = _acquire(rng, _block_mean(image, sub), pixel, settings)
     labels = _block_mode(LABEL_OF_CLASS[tissue], sub)
     spacing = (thickness, pixel, pixel)
     metadata = _metadata(case_id, templates, windows, contrast, spacing, labels, fat, len(templates))
@@ -239,12 +240,17 @@ def _block_mode(labels: np.ndarray, sub: int) -> np.ndarray:
     return out
 
 
-def _acquire(rng, image: np.ndarray, settings) -> np.ndarray:
-    """Blur, bias field, gamma and Rician noise on the acquisition grid."""
+def _acquire(rng, image: np.ndarray, pixel_mm: float, settings) -> np.ndarray:
+    """Blur, bias field (and, by chance, a local shading), gamma and Rician noise on the acquisition grid
+    of ``pixel_mm`` in-plane voxels."""
     blur = float(rng.uniform(*settings.blur_voxels))
     if blur > 0.05:
         image = ndimage.gaussian_filter(image, (0, blur, blur)).astype(np.float32)
     image *= appearance.bias_field(rng, image.shape, float(rng.uniform(0, settings.bias)))
+    # drawn only when asked for, so that cohorts made without it stay as they were, seed for seed
+    if settings.local_shading_probability > 0 and rng.uniform() < settings.local_shading_probability:
+        image *= appearance.bias_field(rng, image.shape, float(rng.uniform(0.2, 1.0)) * appearance.LOCAL_SHADING_STRENGTH,
+                                       appearance.local_shading_cells(image.shape, pixel_mm))
     top = float(np.percentile(image, 99.5)) or 1.0
     image = np.clip(image / np.float32(top), 0, None) ** np.float32(rng.uniform(*settings.gamma))
     body = image[image > 0.05]

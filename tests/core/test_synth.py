@@ -229,6 +229,37 @@ def test_synthesis_with_the_new_options_keeps_labels_and_changes_only_the_image(
     assert not np.array_equal(plain.image.data, varied.image.data)
 
 
+def test_local_shading_changes_the_brightness_within_a_leg_and_not_the_labels():
+    from dataclasses import replace
+
+    template = _tiny_template()
+    quiet = replace(TINY_SETTINGS, snr=(1e6, 1e6), gamma=(1.0, 1.0))  # no noise, no gamma: the ratio is the shading
+    plain = synthesize_case(np.random.default_rng(4), (template, template), quiet)
+    shaded = synthesize_case(np.random.default_rng(4), (template, template), replace(quiet, local_shading_probability=1.0))
+    assert np.array_equal(plain.labels.data, shaded.labels.data), "shading changes intensities, not anatomy"
+    muscle = plain.labels.data > 0
+    right = muscle & (np.arange(muscle.shape[2]) < muscle.shape[2] // 2)
+    ratio = np.log(shaded.image.data[right] / plain.image.data[right])
+    again = synthesize_case(np.random.default_rng(4), (template, template), quiet)
+    assert np.log(again.image.data[right] / plain.image.data[right]).std() < 1e-3, "without it, the same image"
+    assert ratio.std() > 0.01, "the brightness changes within one leg"
+
+
+def test_local_shading_varies_over_centimetres_where_the_bias_field_spans_the_field_of_view():
+    from legseg_core.synth import appearance
+
+    shape, pixel = (4, 200, 400), 1.0  # two legs side by side at 1 mm
+    cells = appearance.local_shading_cells(shape, pixel)
+    assert cells == (2, 5, 10)
+    window = (1, slice(75, 125), slice(75, 125))  # 50 mm across in one slice: about one leg
+    spreads = {"bias": [], "local": []}
+    for seed in range(16):
+        for name, grid in (("bias", (2, 3, 3)), ("local", cells)):
+            field = appearance.bias_field(np.random.default_rng(seed), shape, 0.5, grid)
+            spreads[name].append(float(np.log(field[window]).std()))
+    assert np.median(spreads["local"]) > 1.5 * np.median(spreads["bias"])
+
+
 def test_the_cli_refuses_a_chance_outside_0_to_1(tmp_path, capsys):
     code = main(["phantom", "synthetic", "--n", "1", "--out", str(tmp_path / "c"), "--seed", "1", "--streaks", "1.5"])
     err = capsys.readouterr().err
@@ -236,6 +267,9 @@ def test_the_cli_refuses_a_chance_outside_0_to_1(tmp_path, capsys):
     code = main(["phantom", "synthetic", "--n", "1", "--out", str(tmp_path / "c"), "--seed", "1", "--faint-septa", "-1"])
     err = capsys.readouterr().err
     assert code != 0 and "--faint-septa -1" in err and "Traceback" not in err
+    code = main(["phantom", "synthetic", "--n", "1", "--out", str(tmp_path / "c"), "--seed", "1", "--local-shading", "2"])
+    err = capsys.readouterr().err
+    assert code != 0 and "--local-shading 2" in err and "Traceback" not in err
 
 
 def test_legseg_train_refuses_a_store_that_holds_the_held_out_leg(tmp_path, real_case, capsys):
