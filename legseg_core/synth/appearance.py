@@ -155,5 +155,6 @@ LOCAL_SHADING_STRENGTH = 0.5
 
 def local_shading_cells(shape: tuple[int, int, int], pixel_mm: float) -> tuple[int, int, int]:
     """Control points of a local shading of a ``[z, y, x]`` image of ``pixel_mm`` in-plane voxels."""
-    return (2, *(max(2, int(round(size * pixel_mm / LOCAL_SHADING_MM))) for size in shape[1:]))
+    rows, cols = (max(2, int(round(size * pixel_mm / LOCAL_SHADING_MM))) for size in shape[1:])
+    return 2, rows, cols
 

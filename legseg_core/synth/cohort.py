@@ -64,16 +64,48 @@ def generate_synthetic_cohort(n: int, out_dir: str | Path, seed: int = 0, *,
     written: list[dict[str, Any]] = []
     yield Progress(0, n, "starting")
     for index in range(n):
-        rng = np.random.default_rng([seed, index, 7])
-        templates = _choose_templates(rng, pool, real_templates, mix)
         case_id = f"synth{index:04d}"
-        case = synthesize_case(rng, templates, mix.settings, case_id=case_id)
+        templates, case = _usable_case(seed, index, pool, real_templates, mix, case_id)
         _save(case, out_dir / case_id)
         written.append(case.metadata)
         _write_csv(written, out_dir / "metadata.csv")
         yield Progress(index + 1, n, case_id, {"contrast": case.metadata["contrast"][0],
                                                "templates": len(templates)})
     return written
+
+
+#: Draws of one case before the cohort gives up: a draw the preprocessing would refuse is drawn again.
+MAX_DRAWS = 5
+
+
+def _usable_case(seed: int, index: int, pool: "_PhantomPool", real_templates: tuple[Template, ...],
+                 mix: SyntheticMix, case_id: str) -> tuple[tuple[Template, ...], Any]:
+    """The templates and the case of cohort index ``index``, drawn again (a fresh random stream each time)
+    while the preprocessing would refuse the image: a random contrast can put the legs within a noise level
+    or two of the air, and training on a store that holds such a case stops at it. The first draw uses the
+    stream of earlier versions, so cohorts whose every case was usable come out as before; a redrawn case
+    says so in its metadata (``redrawn``: the reasons)."""
+    from legseg_core.errors import PreprocessingError
+    from legseg_core.preprocess import PreprocessConfig
+    from legseg_core.preprocess.mask import body_mask
+    from legseg_core.preprocess.planning import check_scan
+
+    config, reasons = PreprocessConfig(), []
+    for draw in range(MAX_DRAWS):
+        rng = np.random.default_rng([seed, index, 7] if draw == 0 else [seed, index, 7, draw])
+        templates = _choose_templates(rng, pool, real_templates, mix)
+        case = synthesize_case(rng, templates, mix.settings, case_id=case_id)
+        try:
+            check_scan(case.image.data, case_id, config)
+            body_mask(case.image.data, case.image.spacing, config, case_id)
+        except PreprocessingError as error:
+            reasons.append(str(error))
+            continue
+        if reasons:
+            case.metadata["redrawn"] = reasons
+        return templates, case
+    raise PhantomParameterError(f"{case_id}: {MAX_DRAWS} draws in a row were refused by the preprocessing; the "
+                                f"last: {reasons[-1]}")
 
 
 class _PhantomPool:

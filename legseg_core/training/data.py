@@ -72,10 +72,17 @@ def case_patches(store: Store, entry: CaseEntry, cache: PatchCache, config: Any)
         from legseg_core.preprocess import to_patches
         from legseg_core.synth.heldout import check_trainable
 
+        from legseg_core.errors import PreprocessingError
+
         image, labels = store.load_image(entry.case_id), store.load_labels(entry.version_id)
         check_trainable(image.data, what=f"the image of store case {entry.case_id}")
         check_trainable(labels, what=f"label version {entry.version_id} of store case {entry.case_id}")
-        patches = to_patches(image, labels, config)
+        try:
+            patches = to_patches(image, labels, config)
+        except PreprocessingError as error:  # the scan's own name ("image") would not say which case it is
+            raise TrainingError(f"store case {entry.case_id} cannot be cut into training patches: {error}; "
+                                f"exclude it (`legseg store status {entry.case_id} excluded`; it is kept) "
+                                f"or replace its image") from error
         return LabelledPatches(patches.images, patches.labels, (entry.case_id,) * len(patches.images))
 
     return cache.get_or_make(key, make)

@@ -146,6 +146,33 @@ def test_a_cohort_is_written_and_imported_into_a_store(tmp_path):
     assert all(case.accepted_version for case in store.cases())
 
 
+def test_a_draw_the_preprocessing_would_refuse_is_drawn_again_and_says_so(tmp_path, monkeypatch):
+    """A random contrast can leave the legs within a noise level of the air; training would stop at such a
+    case, so the cohort draws it again (and only it: the next case keeps its own random stream)."""
+    from dataclasses import replace
+
+    from legseg_core.synth import cohort
+
+    template = _tiny_template()
+    mix = SyntheticMix(real_share=1.0, single_share=0.0, mixed_share=0.0, settings=TINY_SETTINGS)
+    plain = run_quietly(generate_synthetic_cohort(2, tmp_path / "plain", 5, real_templates=(template,), mix=mix))
+    calls = []
+
+    def noise_first(rng, templates, settings, *, case_id):
+        case = synthesize_case(rng, templates, settings, case_id=case_id)
+        calls.append(case_id)
+        if len(calls) == 1:  # the first draw of the first case: air only
+            noise = np.random.default_rng(0).rayleigh(10.0, case.image.shape).astype(np.float32)
+            return replace(case, image=replace(case.image, data=noise))
+        return case
+
+    monkeypatch.setattr(cohort, "synthesize_case", noise_first)
+    cases = run_quietly(generate_synthetic_cohort(2, tmp_path / "redrawn", 5, real_templates=(template,), mix=mix))
+    assert calls == ["synth0000", "synth0000", "synth0001"]
+    assert "no leg-like foreground" in cases[0]["redrawn"][0] and "redrawn" not in cases[1]
+    assert cases[1] == plain[1], "the other cases keep their random streams"
+
+
 def test_the_cli_refuses_a_held_out_template_leg_in_one_line(tmp_path, real_data, capsys):
     code = main(["phantom", "synthetic", "--n", "1", "--out", str(tmp_path / "c"), "--seed", "1",
                  "--template-image", str(real_data / "dwi_mean.nii.gz"),
@@ -185,6 +212,26 @@ def test_training_on_a_store_case_that_holds_the_held_out_leg_is_refused(tmp_pat
     version = store.add_label_version(record.id, labels.data, provenance="manual")
     with pytest.raises(HeldOutLegError, match="held out for testing"):
         case_patches(store, CaseEntry(record.id, version.id), store_cache(store), PreprocessConfig())
+
+
+def test_a_store_case_the_preprocessing_refuses_stops_training_with_its_case_id(tmp_path):
+    from legseg_core.errors import TrainingError
+    from legseg_core.io import Volume
+    from legseg_core.preprocess import PreprocessConfig
+    from legseg_core.store import Store
+    from legseg_core.training.data import CaseEntry, case_patches, store_cache
+
+    noise = np.random.default_rng(0).rayleigh(10.0, (12, 64, 96)).astype(np.float32)  # air only
+    labels = np.zeros(noise.shape, dtype=np.uint8)
+    labels[:, 20:40, 20:40] = SOL
+    store = Store.init(tmp_path / "store")
+    record = store.add_case(Volume.from_array(noise, (5.0, 1.5, 1.5), name="image"), contrast="t1w")
+    version = store.add_label_version(record.id, labels, provenance="manual")
+    with pytest.raises(TrainingError) as caught:
+        case_patches(store, CaseEntry(record.id, version.id), store_cache(store), PreprocessConfig())
+    message = str(caught.value)
+    assert f"store case {record.id}" in message and "no leg-like foreground" in message
+    assert f"legseg store status {record.id} excluded" in message
 
 
 def test_boundary_lines_darken_where_tissues_meet_and_streaks_put_fat_in_muscle():
