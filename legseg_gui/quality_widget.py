@@ -91,10 +91,11 @@ class QualityReportWidget(QWidget):
         layout.addWidget(self.flags, 1)
         self.set_report(None)
 
-    def set_report(self, report: Mapping[str, Any] | None) -> None:
-        """Show a report in the form of ``QualityReport.to_dict()``; None clears it."""
+    def set_report(self, report: Mapping[str, Any] | None, title: str = "") -> None:
+        """Show a report in the form of ``QualityReport.to_dict()`` (None clears it), under ``title`` (which
+        labels it describes) when given."""
         self.report = report
-        self.summary.setText(summary_text(report))
+        self.summary.setText(f"{title}\n{summary_text(report)}" if title else summary_text(report))
         self.table.setVisible(bool(report))
         headers, rows = volume_rows(report) if report else ([], {})
         self.table.setColumnCount(len(headers))

@@ -73,6 +73,7 @@ class MainWindowWidget(QMainWindow):
         self.tool_state = EditingState()
         self.saving: ProgressWorker | None = None  # an accept or a draft being written
         self.opening: ProgressWorker | None = None  # a case being read from the store
+        self.checking: ProgressWorker | None = None  # the quality check of the labels on screen
         self.setWindowTitle(f"{WINDOW_TITLE} — {store.root}")
         self._build(finetune_arguments)
         self.segment_runs = SegmentationRuns(self)
@@ -92,6 +93,7 @@ class MainWindowWidget(QMainWindow):
         self.segment_panel = SegmentPanelWidget(self.store)
         self.segment_panel.segment_requested.connect(self.segment)
         self.segment_panel.segment_new_requested.connect(self.segment_new_cases)
+        self.segment_panel.check_requested.connect(self.check_labels_on_screen)
         self.edit_panel = EditPanelWidget(self.tool_state)
         self.review_panel = ReviewPanelWidget(self.view)
         self.finetune_panel = FinetuneWidget(self.store, extra_arguments=finetune_arguments)
@@ -180,6 +182,30 @@ class MainWindowWidget(QMainWindow):
         """Show the open case's latest quality report (flags, per-leg volumes) in the segment panel."""
         quality = self.qualities.get(self.session.case_id) if self.session else None
         self.segment_panel.quality.set_report(quality.report if quality else None)
+
+    def check_labels_on_screen(self) -> ProgressWorker | None:
+        """The quality-control report (flags, per-leg volumes, left/right ratios) of the labels as they are
+        now, computed off the UI thread on a copy of them, shown in the segment panel under a title that
+        says so. The report kept in the store describes the labels a segmentation produced; this one
+        describes imported labels and corrections as well."""
+        if self.session is None or (self.checking is not None and self.checking.running):
+            return None
+        from legseg_core.evaluation.qc import check_segmentation
+
+        session, labels = self.session, self.session.editor.labels.copy()
+        worker = ProgressWorker.call(lambda: check_segmentation(labels, session.image.spacing).to_dict(),
+                                     what="the quality check")
+        worker.finished.connect(lambda report: self._show_checked(session, report))
+        worker.errored.connect(self.report_error)
+        self.checking = worker.start()
+        return worker
+
+    def _show_checked(self, session: CaseSession, report: dict) -> None:
+        if session is not self.session:  # another case was opened meanwhile
+            return
+        self.segment_panel.quality.set_report(report, title="The labels on screen (edits included):")
+        flags = len(report.get("flags", []))
+        self.say(f"quality check: {flags} flag{'s' if flags != 1 else ''}" if flags else "quality check: no flags")
 
     def open_case(self, case_id: str, *, recovery: str | None = None) -> bool:
         """Open a store case (asking first about unsaved edits of the open one); True when it is open.

@@ -29,6 +29,7 @@ class SegmentPanelWidget(QWidget):
 
     segment_requested = Signal()
     segment_new_requested = Signal()
+    check_requested = Signal()
 
     def __init__(self, store: Store | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -38,6 +39,10 @@ class SegmentPanelWidget(QWidget):
         self.segment_new_button = QPushButton("Segment all new cases")
         self.segment_new_button.setToolTip("segment every case without labels, so the worklist can be sorted by "
                                            "expected correction effort and the most useful case corrected first")
+        self.check_button = QPushButton("Check the labels on screen")
+        self.check_button.setToolTip("the quality-control report of the labels as they are now, edits included: "
+                                     "volume of each muscle per leg, left/right ratios, missing or fragmented "
+                                     "muscles (the network's uncertainty is not part of it)")
         self.progress = ProgressWidget()
         self.result_label = QLabel()
         self.result_label.setWordWrap(True)
@@ -49,6 +54,7 @@ class SegmentPanelWidget(QWidget):
         layout.addWidget(self.segment_new_button)
         layout.addWidget(self.progress)
         layout.addWidget(self.result_label)
+        layout.addWidget(self.check_button)
         layout.addWidget(self.quality)
         layout.addStretch(1)
         scroll = QScrollArea()  # the quality report may need more height than the panel has: it scrolls
@@ -61,12 +67,14 @@ class SegmentPanelWidget(QWidget):
         outer.addWidget(scroll)
         self.segment_button.clicked.connect(self.segment_requested)
         self.segment_new_button.clicked.connect(self.segment_new_requested)
+        self.check_button.clicked.connect(self.check_requested)
         self.set_ready(False, False)
 
     def set_ready(self, case: bool, new_cases: bool) -> None:
-        """Enable the buttons: Segment when a case is open, the other when there are new cases (and no
-        segmentation runs)."""
+        """Enable the buttons: Segment and the check when a case is open, the other when there are new cases
+        (and no segmentation runs)."""
         self.segment_button.setEnabled(case)
+        self.check_button.setEnabled(case)
         self.segment_new_button.setEnabled(new_cases)
 
 

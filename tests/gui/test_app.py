@@ -73,6 +73,29 @@ def test_no_side_panel_needs_more_width_than_the_window_gives_the_docks(window) 
     assert window.tabs.minimumSizeHint().width() <= PANEL_WIDTH
 
 
+def test_checking_the_labels_on_screen_reports_the_edits_as_they_are(qtbot, window, labelled) -> None:
+    """Labels opened from a file or corrected by hand have no stored quality report; the check makes one of
+    the labels as they are now (here a muscle erased by hand shows up as missing in both legs)."""
+    from legseg_core.labels import MUSCLE_BY_ABBR
+
+    store, case_id = labelled
+    assert not window.segment_panel.check_button.isEnabled(), "nothing to check before a case is open"
+    window.open_case(case_id)
+    window.segment_panel.check_button.click()
+    qtbot.waitUntil(lambda: window.checking is not None and not window.checking.running, timeout=30_000)
+    report = window.segment_panel.quality.report
+    assert report is not None and window.segment_panel.quality.summary.text().startswith("The labels on screen")
+    assert not any("missing" in flag for flag in report["flags"])
+    tp = MUSCLE_BY_ABBR["TP"].id
+    labels = window.session.editor.labels.copy()
+    labels[labels == tp] = 0
+    window.session.editor.replace_all(labels, "erase TP")
+    window.segment_panel.check_button.click()
+    qtbot.waitUntil(lambda: window.segment_panel.quality.report is not report, timeout=30_000)
+    missing = [flag for flag in window.segment_panel.quality.report["flags"] if flag.startswith("missing") and "TP" in flag]
+    assert len(missing) == len(window.segment_panel.quality.report["legs"]) >= 1, window.segment_panel.quality.report["flags"]
+
+
 def test_number_keys_pick_the_muscle_and_zero_the_eraser(qtbot, window, labelled) -> None:
     window.open_case(labelled[1])
     window.view.canvas.setFocus()

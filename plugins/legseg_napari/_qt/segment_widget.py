@@ -169,9 +169,7 @@ class SegmentWidget(QWidget):
     def show_quality(self, layer: Any) -> None:
         """Show the quality-control report of a result layer (flags, per-leg volumes), titled with its name."""
         report = layer.metadata.get(QUALITY) if layer is not None else None
-        self.quality.set_report(report)
-        if report is not None:
-            self.quality.summary.setText(f"{layer.name}\n{self.quality.summary.text()}")
+        self.quality.set_report(report, title=layer.name if report is not None else "")
 
     def _on_active_layer(self, event: Any) -> None:
         if event.value is not None and event.value.metadata.get(QUALITY) is not None:
