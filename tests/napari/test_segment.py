@@ -173,6 +173,26 @@ def test_the_dock_shows_the_quality_report_of_the_result(segment, qtbot) -> None
     assert widget.quality.report is report  # an image layer leaves the report shown
 
 
+def test_checking_the_selected_labels_reports_them_as_they_are_now(segment, qtbot) -> None:
+    viewer, widget, image_layer = segment
+    viewer.layers.selection.active = image_layer
+    assert widget.check_selected_labels() is None and "select a 3D labels layer" in widget.status.text()
+    labels_layer = viewer.layers["sample calf ground truth"]  # the sample's labels, as a user would correct them
+    viewer.layers.selection.active = labels_layer
+    worker = widget.check_selected_labels()
+    with qtbot.waitSignal(worker.ended, timeout=30_000):
+        pass
+    report = widget.quality.report
+    assert report is not None and widget.quality.summary.text().startswith(f"{labels_layer.name} (as it is now)")
+    assert not any(flag.startswith("missing") for flag in report["flags"])
+    labels_layer.data = np.where(labels_layer.data == MUSCLES[6].id, 0, labels_layer.data).astype(labels_layer.data.dtype)
+    worker = widget.check_selected_labels()
+    with qtbot.waitSignal(worker.ended, timeout=30_000):
+        pass
+    missing = [flag for flag in widget.quality.report["flags"] if flag.startswith("missing") and "TP" in flag]
+    assert len(missing) == len(widget.quality.report["legs"]) >= 1
+
+
 def test_the_real_t2_scan_segmented_in_the_dock_shows_its_flags(make_napari_viewer, qtbot, tmp_path: Path,
                                                                  monkeypatch: pytest.MonkeyPatch,
                                                                  real_data: Path) -> None:

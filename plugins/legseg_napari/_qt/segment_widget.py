@@ -2,11 +2,14 @@
 and added model files) and a device; segmentation runs on a worker thread with a progress bar and
 cancel. "Compare" segments the scan with every checked model in one action and lays the results
 out side by side. After segmenting, the dock shows the quality-control report of the result: its
-flags and the volume of each muscle per leg (of the selected result layer when several)."""
+flags and the volume of each muscle per leg (of the selected result layer when several). "Check the
+selected labels" makes the same report of any labels layer as it is now (corrected, or read from a file)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from qtpy.QtCore import Qt, QTimer
 from qtpy.QtWidgets import (QFormLayout, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout,
@@ -54,10 +57,16 @@ class SegmentWidget(QWidget):
         self.progress = ProgressWidget(title="segmentation")
         self.status = QLabel("")
         self.status.setWordWrap(True)
+        self.check_button = QPushButton("Check the selected labels")
+        self.check_button.setToolTip("the quality-control report of the selected labels layer as it is now, "
+                                     "corrections included: volume of each muscle per leg, left/right ratios, "
+                                     "missing or fragmented muscles (the network's uncertainty is not part of it)")
+        self.checking: ProgressWorker | None = None
         self.quality = QualityReportWidget()
         self._build_layout()
         self.segment_button.clicked.connect(self._on_segment_clicked)
         self.compare_button.clicked.connect(self._on_compare_clicked)
+        self.check_button.clicked.connect(self.check_selected_labels)
         self.picker.choice_changed.connect(self._on_choices_changed)
         self.store_path.changed.connect(self._on_store_changed)
         napari_viewer.layers.selection.events.active.connect(self._on_active_layer)
@@ -78,6 +87,7 @@ class SegmentWidget(QWidget):
         layout.addLayout(compare)
         layout.addWidget(self.progress)
         layout.addWidget(self.status)
+        layout.addWidget(self.check_button)
         layout.addWidget(self.quality)
         layout.addStretch(1)
 
@@ -170,6 +180,26 @@ class SegmentWidget(QWidget):
         """Show the quality-control report of a result layer (flags, per-leg volumes), titled with its name."""
         report = layer.metadata.get(QUALITY) if layer is not None else None
         self.quality.set_report(report, title=layer.name if report is not None else "")
+
+    def check_selected_labels(self) -> ProgressWorker | None:
+        """The quality-control report of the selected labels layer as it is now (a copy of its data, checked
+        on a worker thread), shown under the layer's name; the layer's stored report is left as it was."""
+        from napari.layers import Labels
+
+        layer = self.viewer.layers.selection.active
+        if not isinstance(layer, Labels) or np.ndim(layer.data) != 3:
+            self.status.setText("select a 3D labels layer (a segmentation, or labels you opened) to check it")
+            return None
+        if self.checking is not None and self.checking.running:
+            return None
+        from legseg_core.evaluation.qc import check_segmentation
+
+        labels, spacing = np.array(layer.data, dtype=np.uint8, copy=True), tuple(float(s) for s in layer.scale[-3:])
+        worker = ProgressWorker.call(lambda: check_segmentation(labels, spacing).to_dict(), what="the quality check")
+        worker.finished.connect(lambda report: self.quality.set_report(report, title=f"{layer.name} (as it is now)"))
+        worker.errored.connect(self.status.setText)
+        self.checking = worker.start()
+        return worker
 
     def _on_active_layer(self, event: Any) -> None:
         if event.value is not None and event.value.metadata.get(QUALITY) is not None:
