@@ -194,7 +194,8 @@ class SegmentWidget(QWidget):
             return None
         from legseg_core.evaluation.qc import check_segmentation
 
-        labels, spacing = np.array(layer.data, dtype=np.uint8, copy=True), tuple(float(s) for s in layer.scale[-3:])
+        labels = np.array(layer.data, dtype=np.uint8, copy=True)
+        spacing = (float(layer.scale[-3]), float(layer.scale[-2]), float(layer.scale[-1]))
         worker = ProgressWorker.call(lambda: check_segmentation(labels, spacing).to_dict(), what="the quality check")
         worker.finished.connect(lambda report: self.quality.set_report(report, title=f"{layer.name} (as it is now)"))
         worker.errored.connect(self.status.setText)
