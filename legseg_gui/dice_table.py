@@ -17,6 +17,7 @@ from qtpy.QtGui import QBrush, QColor
 from qtpy.QtWidgets import QAbstractItemView, QFileDialog, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
 
 from legseg_core.labels import MUSCLES
+from legseg_gui.overlap_legend import swatch_icon
 
 MISSING = "–"
 EXPORT_FILTER = "CSV table (*.csv);;JSON (*.json)"
@@ -61,6 +62,7 @@ class DiceTableWidget(QTableWidget):
             header = QTableWidgetItem(muscle.abbr)
             header.setToolTip(muscle.name)
             header.setBackground(QBrush(QColor(*muscle.color)))
+            header.setIcon(swatch_icon(muscle.color))  # the colour also where a theme paints the headers
             self.setVerticalHeaderItem(row, header)
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from qtpy.QtGui import QColor, QIcon, QPainter, QPixmap
 from qtpy.QtWidgets import QGridLayout, QLabel, QWidget
 
 from legseg_core.labels import OVERLAP_AGREE, OVERLAP_CLASSES, OVERLAP_DIFFERENT_MUSCLE, OVERLAP_MANUAL_ONLY
@@ -23,6 +24,19 @@ def swatch(color: tuple[int, int, int], size: int = 14) -> QLabel:
     label.setFixedSize(size, size)
     label.setStyleSheet(f"background-color: rgb{tuple(color)}; border: 1px solid #444;")
     return label
+
+
+def swatch_icon(color: tuple[int, int, int], size: int = 12) -> QIcon:
+    """A small square icon filled with ``color`` (RGB 0..255), edged in grey. Unlike a cell's background,
+    which a style sheet can override (napari's theme paints table headers its own grey), an icon keeps
+    its colour everywhere."""
+    pixmap = QPixmap(size, size)
+    pixmap.fill(QColor(*color))
+    painter = QPainter(pixmap)
+    painter.setPen(QColor(68, 68, 68))
+    painter.drawRect(0, 0, size - 1, size - 1)
+    painter.end()
+    return QIcon(pixmap)
 
 
 def count_text(voxels: int, reference_voxels: int, voxel_ml: float | None) -> str:

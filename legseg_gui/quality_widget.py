@@ -17,6 +17,7 @@ from qtpy.QtWidgets import (QAbstractItemView, QHeaderView, QLabel, QListWidget,
                             QTableWidgetItem, QVBoxLayout, QWidget)
 
 from legseg_core.labels import MUSCLES
+from legseg_gui.overlap_legend import swatch_icon
 
 MISSING = "–"
 #: Flag text colour on a light background and on a dark one (napari's theme).
@@ -76,6 +77,7 @@ class QualityReportWidget(QWidget):
             header = QTableWidgetItem(muscle.abbr)
             header.setToolTip(muscle.name)
             header.setBackground(QBrush(QColor(*muscle.color)))
+            header.setIcon(swatch_icon(muscle.color))  # the colour also where a theme paints the headers
             self.table.setVerticalHeaderItem(row, header)
         self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         self.table.verticalHeader().setDefaultSectionSize(ROW_HEIGHT)

@@ -146,3 +146,22 @@ def test_a_palette_without_shortcuts_leaves_the_number_keys_to_its_host(qtbot) -
     palette = show(qtbot, MusclePaletteWidget(state, shortcuts=False), (300, 80))
     qtbot.keyClick(palette, Qt.Key.Key_4)
     assert state.active_label == 1 and palette.shortcuts == []
+
+
+def test_muscle_rows_carry_their_colour_as_an_icon_that_a_theme_cannot_repaint(qtbot) -> None:
+    """napari's theme paints table headers in its own grey over a header cell's background; the colour
+    swatch icon of each muscle row stays."""
+    from legseg_core.labels import MUSCLES
+    from legseg_gui.quality_widget import QualityReportWidget
+
+    dice, quality = DiceTableWidget(), QualityReportWidget()
+    for widget in (dice, quality):
+        qtbot.addWidget(widget)
+    for table in (dice, quality.table):
+        table.setStyleSheet("QHeaderView::section { background-color: #414851; }")  # napari's dark theme
+        for row, muscle in enumerate(MUSCLES):
+            icon = table.verticalHeaderItem(row).icon()
+            assert not icon.isNull(), muscle.abbr
+            image = icon.pixmap(12, 12).toImage()
+            colour = image.pixelColor(6, 6)
+            assert (colour.red(), colour.green(), colour.blue()) == tuple(muscle.color), muscle.abbr
