@@ -131,3 +131,24 @@ def test_a_screenshot_of_napari_with_every_legseg_dock_on_the_real_calf(real_dat
     assert report["size"][0] <= FULL_HD[0] and report["size"][1] <= FULL_HD[1]
     assert report["canvas_grey"] > 5  # the picture has content, not one flat colour
     assert screenshot_path("napari-real-calf-docks.png").is_file()
+
+
+def test_the_first_legseg_dock_fits_the_scan_to_the_narrower_canvas(make_napari_viewer, store_places, qtbot) -> None:
+    """napari keeps its zoom when a dock narrows its canvas: the scan fitted before would be cut off at both
+    sides. After the first LegSeg dock opens, the view is fitted again (as napari's own reset would)."""
+    from qtpy.QtWidgets import QApplication
+
+    viewer = make_napari_viewer(show=True)
+    viewer.window._qt_window.resize(1400, 900)
+    for _ in range(5):
+        QApplication.processEvents()
+    viewer.open_sample("legseg", "calf")
+    viewer.reset_view()
+    wide_zoom = viewer.camera.zoom
+    viewer.window.add_plugin_dock_widget("legseg", "Segment")
+    for _ in range(10):
+        QApplication.processEvents()
+    fitted_zoom = viewer.camera.zoom
+    assert fitted_zoom < wide_zoom, "the view was fitted to the narrower canvas"
+    viewer.reset_view()
+    assert viewer.camera.zoom == pytest.approx(fitted_zoom, rel=1e-6)

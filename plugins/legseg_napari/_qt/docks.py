@@ -4,7 +4,9 @@ Each dock widget calls :func:`dock_opened` when it is built. When napari first s
 widget inside a dock, that dock joins the other LegSeg docks as a tab (so four docks take the
 height of one and the window fits a 1920 x 1080 screen). The first dock also makes napari's 3D
 view open with an oblique camera (from the front, the patient's right and above, superior up)
-instead of looking straight down the leg.
+instead of looking straight down the leg. The first LegSeg dock of a window takes width from
+napari's canvas, and napari keeps its zoom: a scan fitted to the wider canvas would be cut off at
+both sides (the legs of a bilateral scan half hidden), so the view is fitted again once then.
 """
 
 from __future__ import annotations
@@ -40,7 +42,21 @@ class _TabWhenDocked(QObject):
 
 def _tab_if_alive(widget: QObject | None) -> None:
     if isinstance(widget, QWidget):
-        tab_with_legseg_docks(widget)
+        first = tab_with_legseg_docks(widget)
+        viewer_ref = _viewer_of.get(widget)
+        if first and viewer_ref is not None:  # on the next turn: after the canvas has taken its new size
+            QTimer.singleShot(0, lambda: _fit_view(viewer_ref()))
+
+
+def _fit_view(viewer: Any) -> None:
+    """Fit the layers to napari's canvas again (its zoom was set for a wider one)."""
+    if viewer is not None and len(viewer.layers):
+        viewer.reset_view()
+
+
+#: The viewer of each LegSeg dock widget (to fit its view when the first dock has narrowed the canvas);
+#: weak both ways, so that a closed viewer is not kept alive.
+_viewer_of: "weakref.WeakKeyDictionary[QObject, weakref.ref[Any]]" = weakref.WeakKeyDictionary()
 
 
 _TABBER = _TabWhenDocked()
@@ -64,12 +80,13 @@ def legseg_docks(window: QMainWindow) -> list[QDockWidget]:
     return docks
 
 
-def tab_with_legseg_docks(widget: QWidget) -> None:
-    """Put the dock holding ``widget`` as a tab onto the first LegSeg dock placed before it, and raise it."""
+def tab_with_legseg_docks(widget: QWidget) -> bool:
+    """Put the dock holding ``widget`` as a tab onto the first LegSeg dock placed before it, and raise it;
+    True when it is the window's first LegSeg dock (nothing to tab onto)."""
     dock = dock_of(widget)
     window = dock.parentWidget() if dock is not None else None
     if dock is None or not isinstance(window, QMainWindow):
-        return
+        return False
     placed = [other for other in legseg_docks(window)
               if other is not dock and other.property(PLACED) and not other.isFloating()]
     dock.setProperty(PLACED, True)
@@ -77,6 +94,7 @@ def tab_with_legseg_docks(widget: QWidget) -> None:
         window.tabifyDockWidget(placed[0], dock)
         dock.raise_()
     fit_on_screen(window)
+    return not placed
 
 
 def fit_on_screen(window: QMainWindow) -> None:
@@ -94,6 +112,7 @@ def dock_opened(widget: QWidget, viewer: Any) -> QWidget:
     """Mark a dock widget as LegSeg's, tab it with the others when docked, and set up the oblique 3D camera."""
     widget.setProperty(MARK, True)
     widget.installEventFilter(_TABBER)
+    _viewer_of[widget] = weakref.ref(viewer)
     use_oblique_camera(viewer)
     return widget
 
