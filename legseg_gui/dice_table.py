@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from qtpy.QtCore import QSize
 from qtpy.QtGui import QBrush, QColor
 from qtpy.QtWidgets import QAbstractItemView, QFileDialog, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
 
@@ -67,6 +68,13 @@ class DiceTableWidget(QTableWidget):
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.clear_values()
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt override)
+        """Tall enough for every row (seven muscles and the mean) under the header: a host with the room
+        shows the whole table (napari's dock gave it Qt's default height and a scroll bar)."""
+        hint = super().sizeHint()
+        rows = sum(self.rowHeight(row) for row in range(self.rowCount()))
+        return QSize(hint.width(), self.horizontalHeader().sizeHint().height() + rows + 2 * self.frameWidth())
 
     def set_scores(self, scores: Mapping[int, Mapping[str, Any]] | Iterable[Mapping[str, Any]]) -> None:
         """Show per-muscle values: a mapping muscle id -> {key: value}, or dicts each with a 'label' key.

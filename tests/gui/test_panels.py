@@ -165,3 +165,18 @@ def test_muscle_rows_carry_their_colour_as_an_icon_that_a_theme_cannot_repaint(q
             image = icon.pixmap(12, 12).toImage()
             colour = image.pixelColor(6, 6)
             assert (colour.red(), colour.green(), colour.blue()) == tuple(muscle.color), muscle.abbr
+
+
+def test_the_dice_table_asks_for_the_height_of_all_its_rows(qtbot) -> None:
+    """In a dock that gives its widgets their preferred height (napari's review dock ends in a stretch), the
+    seven muscles and the mean all show, with no scroll bar."""
+    from qtpy.QtWidgets import QVBoxLayout
+
+    host = QWidget()
+    layout = QVBoxLayout(host)
+    table = DiceTableWidget()
+    layout.addWidget(table)
+    layout.addStretch(1)
+    show(qtbot, host, (420, 900))
+    assert table.verticalScrollBar().maximum() == 0
+    assert table.viewport().height() >= sum(table.rowHeight(row) for row in range(table.rowCount()))
