@@ -142,13 +142,15 @@ def test_the_first_legseg_dock_fits_the_scan_to_the_narrower_canvas(make_napari_
     viewer.window._qt_window.resize(1400, 900)
     for _ in range(5):
         QApplication.processEvents()
+    scene = getattr(viewer, "scene", None)  # napari 0.9 moved the camera to viewer.scene
+    camera = scene.camera if scene is not None else viewer.camera
     viewer.open_sample("legseg", "calf")
     viewer.reset_view()
-    wide_zoom = viewer.camera.zoom
+    wide_zoom = camera.zoom
     viewer.window.add_plugin_dock_widget("legseg", "Segment")
     for _ in range(10):
         QApplication.processEvents()
-    fitted_zoom = viewer.camera.zoom
+    fitted_zoom = camera.zoom
     assert fitted_zoom < wide_zoom, "the view was fitted to the narrower canvas"
     viewer.reset_view()
-    assert viewer.camera.zoom == pytest.approx(fitted_zoom, rel=1e-6)
+    assert camera.zoom == pytest.approx(fitted_zoom, rel=1e-6)
