@@ -18,6 +18,7 @@ from qtpy.QtWidgets import (QAbstractItemView, QHeaderView, QLabel, QListWidget,
 
 from legseg_core.labels import MUSCLES
 from legseg_gui.overlap_legend import swatch_icon
+from legseg_gui.worker import ProgressWorker
 
 MISSING = "–"
 #: Flag text colour on a light background and on a dark one (napari's theme).
@@ -50,6 +51,18 @@ def volume_rows(report: Mapping[str, Any]) -> tuple[list[str], dict[str, list[st
         cells = [_number(volumes.get((leg, muscle.abbr)), "{:.1f}") for leg in legs]
         rows[muscle.abbr] = cells + ([_number(ratios.get(muscle.abbr), "{:.2f}")] if ratios else [])
     return headers, rows
+
+
+def quality_check_worker(labels: Any, spacing: tuple[float, float, float]) -> ProgressWorker:
+    """A worker (not started) that makes the quality-control report (``QualityReport.to_dict()``) of a copy
+    of ``[z, y, x]`` labels as they are now, off the UI thread: the app's and napari's check of labels that
+    no segmentation reported on (imported or corrected ones)."""
+    import numpy as np
+
+    from legseg_core.evaluation.qc import check_segmentation
+
+    snapshot = np.array(labels, dtype=np.uint8, copy=True)  # the user may paint on while it runs
+    return ProgressWorker.call(lambda: check_segmentation(snapshot, spacing).to_dict(), what="the quality check")
 
 
 def flag_colour(widget: QWidget) -> str:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from legseg_core.errors import TrainingError
+from legseg_core.errors import PreprocessingError, TrainingError
 from legseg_core.progress import Progress, ProgressWork
 from legseg_core.training.patches import LabelledPatches, PatchCache, cache_key
 
@@ -71,8 +71,6 @@ def case_patches(store: Store, entry: CaseEntry, cache: PatchCache, config: Any)
     def make() -> LabelledPatches:
         from legseg_core.preprocess import to_patches
         from legseg_core.synth.heldout import check_trainable
-
-        from legseg_core.errors import PreprocessingError
 
         image, labels = store.load_image(entry.case_id), store.load_labels(entry.version_id)
         check_trainable(image.data, what=f"the image of store case {entry.case_id}")

@@ -34,6 +34,7 @@ from legseg_gui.app.segment_runs import SegmentationRuns
 from legseg_gui.app.worklist import CaseListWidget
 from legseg_gui.adapt_widget import AdaptWidget
 from legseg_gui.finetune_widget import FinetuneWidget
+from legseg_gui.quality_widget import quality_check_worker
 from legseg_gui.slice_view import SliceViewWidget
 from legseg_gui.worker import ProgressWorker
 
@@ -190,11 +191,8 @@ class MainWindowWidget(QMainWindow):
         describes imported labels and corrections as well."""
         if self.session is None or (self.checking is not None and self.checking.running):
             return None
-        from legseg_core.evaluation.qc import check_segmentation
-
-        session, labels = self.session, self.session.editor.labels.copy()
-        worker = ProgressWorker.call(lambda: check_segmentation(labels, session.image.spacing).to_dict(),
-                                     what="the quality check")
+        session = self.session
+        worker = quality_check_worker(session.editor.labels, session.image.spacing)
         worker.finished.connect(lambda report: self._show_checked(session, report))
         worker.errored.connect(self.report_error)
         self.checking = worker.start()

@@ -18,9 +18,9 @@ from qtpy.QtWidgets import (QFormLayout, QHBoxLayout, QLabel, QListWidget, QList
 from legseg_core.errors import LegsegError
 from legseg_gui.model_picker import ModelPickerWidget
 from legseg_gui.progress_widget import ProgressWidget
-from legseg_gui.quality_widget import QualityReportWidget
+from legseg_gui.quality_widget import QualityReportWidget, quality_check_worker
 from legseg_gui.worker import ProgressWorker
-from legseg_napari._layers import NOT_A_SCAN, QUALITY, image_volume
+from legseg_napari._layers import NOT_A_SCAN, QUALITY, image_volume, volume_of
 from legseg_napari._qt.docks import dock_opened
 from legseg_napari._qt.layer_combo import LayerComboBox
 from legseg_napari._qt.store_path import StorePathWidget
@@ -192,11 +192,7 @@ class SegmentWidget(QWidget):
             return None
         if self.checking is not None and self.checking.running:
             return None
-        from legseg_core.evaluation.qc import check_segmentation
-
-        labels = np.array(layer.data, dtype=np.uint8, copy=True)
-        spacing = (float(layer.scale[-3]), float(layer.scale[-2]), float(layer.scale[-1]))
-        worker = ProgressWorker.call(lambda: check_segmentation(labels, spacing).to_dict(), what="the quality check")
+        worker = quality_check_worker(layer.data, volume_of(layer).spacing)
         worker.finished.connect(lambda report: self.quality.set_report(report, title=f"{layer.name} (as it is now)"))
         worker.errored.connect(self.status.setText)
         self.checking = worker.start()
