@@ -4,6 +4,12 @@
 scan grid and the result (and MONAI's side of ``legseg bench inference`` runs it too): it drops labels in
 the air (:func:`drop_labels_in_air`), then stray pieces of a muscle far from the rest of it
 (:func:`drop_stray_pieces`). Arrays are ``[z, y, x]``.
+
+Both rules only find what to drop before anything is written, and the stray pieces of one muscle
+depend on that muscle's voxels alone. :func:`clean_up` therefore searches the air and each muscle on
+the thread pool at the same time, drops what the air rule found, searches again the few muscles it
+touched, and then drops their stray pieces: the result is the one of the two rules run one after the
+other, in a fraction of the time (connected components took most of the time after the forward).
 """
 
 from __future__ import annotations
@@ -12,11 +18,50 @@ from typing import Any
 
 import numpy as np
 
+from legseg_core.threads import run_each
+
+#: What a search found to drop: a box of the labels and a bool mask of the voxels in it.
+Drop = tuple[tuple[slice, ...], np.ndarray]
+
 
 def clean_up(labels: np.ndarray, body: Any, spacing: tuple[float, float, float]) -> int:
     """Drop labels in the air, then stray pieces (both in place); return the voxels set to background.
-    ``spacing`` is the grid's voxel size (z, y, x) in mm."""
-    return drop_labels_in_air(labels, body) + drop_stray_pieces(labels, spacing)
+    ``spacing`` is the grid's voxel size (z, y, x) in mm; ``body`` as in :func:`drop_labels_in_air`."""
+    from scipy import ndimage
+
+    box = labelled_box(labels)
+    if box is None:
+        return 0
+    part = labels[box]  # a view: dropping writes into ``labels``
+    body_part = _body_part(body, labels.shape, box)
+    boxes = ndimage.find_objects(part)
+    found: dict[int, Drop | None] = {}
+
+    def search(label: int) -> None:  # 0: the air; each search only reads, and writes its own key
+        found[label] = _air_drop(part, body_part) if label == 0 else _stray_drop(part, label, boxes[label - 1], spacing)
+
+    run_each(search, [0, *(index + 1 for index, where in enumerate(boxes) if where is not None)])
+    dropped = 0
+    air = found.pop(0)
+    if air is not None:
+        touched = np.unique(part[air[0]][air[1]])
+        dropped += _apply(part, air)
+        # a muscle the air rule cut has other pieces now (its largest may be gone): search it again
+        again = [int(label) for label in touched if label in found]
+        boxes_now = ndimage.find_objects(part, max_label=max(again)) if again else []
+
+        def research(label: int) -> None:
+            found[label] = _stray_drop(part, label, boxes_now[label - 1], spacing)
+
+        run_each(research, again)
+    return dropped + sum(_apply(part, drop) for drop in found.values() if drop is not None)
+
+
+def _apply(part: np.ndarray, drop: Drop) -> int:
+    """Set the voxels of ``drop`` to background; return how many."""
+    where, mask = drop
+    part[where][mask] = 0
+    return int(np.count_nonzero(mask))
 
 
 #: A connected piece of one muscle label (26-connected) is stray when it is smaller than this share of
@@ -33,34 +78,42 @@ STRAY_PIECE_GAP_MM = 60.0
 
 def drop_stray_pieces(labels: np.ndarray, spacing: tuple[float, float, float]) -> int:
     """Set to background, in place, every stray piece of a muscle label (see :data:`STRAY_PIECE_SHARE`);
-    return the voxels dropped. Each label is searched in its own bounding box only."""
+    return the voxels dropped. Each label is searched in its own bounding box only, the labels on the
+    thread pool."""
     from scipy import ndimage
 
-    dropped = 0
-    full = np.ones((3, 3, 3), dtype=bool)
+    boxes = ndimage.find_objects(labels)
+    found: list[Drop | None] = [None] * len(boxes)
+
+    def search(index: int) -> None:
+        found[index] = _stray_drop(labels, index + 1, boxes[index], spacing)
+
+    run_each(search, [index for index, box in enumerate(boxes) if box is not None])
+    return sum(_apply(labels, drop) for drop in found if drop is not None)
+
+
+def _stray_drop(labels: np.ndarray, label: int, box: tuple[slice, ...] | None,
+                spacing: tuple[float, float, float]) -> Drop | None:
+    """The stray pieces of ``label`` (in its bounding box ``box``), or None if it has none."""
+    from scipy import ndimage
+
+    if box is None:
+        return None
+    pieces, count = ndimage.label(labels[box] == label, structure=np.ones((3, 3, 3), dtype=bool))
+    if count < 2:
+        return None
+    sizes = np.bincount(pieces.ravel(), minlength=count + 1)[1:]
+    small = sizes < STRAY_PIECE_SHARE * sizes.max()
+    if not small.any():
+        return None
+    extents = np.array([[(b.start, b.stop) for b in piece] for piece in ndimage.find_objects(pieces)], dtype=float)
     voxel_mm = np.asarray(spacing, dtype=float)
-    for index, box in enumerate(ndimage.find_objects(labels)):
-        if box is None:
-            continue
-        part = labels[box]  # a view: dropping writes into ``labels``
-        pieces, count = ndimage.label(part == index + 1, structure=full)
-        if count < 2:
-            continue
-        sizes = np.bincount(pieces.ravel(), minlength=count + 1)[1:]
-        small = sizes < STRAY_PIECE_SHARE * sizes.max()
-        if not small.any():
-            continue
-        boxes = np.array([[(b.start, b.stop) for b in piece] for piece in ndimage.find_objects(pieces)], dtype=float)
-        stray = np.zeros(count + 1, dtype=bool)
-        for piece in np.flatnonzero(small):
-            gaps = np.maximum(0.0, np.maximum(boxes[~small, :, 0] - boxes[piece, :, 1],
-                                              boxes[piece, :, 0] - boxes[~small, :, 1]))  # voxels, per axis
-            stray[piece + 1] = bool(np.all(np.hypot.reduce(gaps * voxel_mm, axis=1) > STRAY_PIECE_GAP_MM))
-        if stray.any():
-            mask = stray[pieces]
-            part[mask] = 0
-            dropped += int(mask.sum())
-    return dropped
+    stray = np.zeros(count + 1, dtype=bool)
+    for piece in np.flatnonzero(small):
+        gaps = np.maximum(0.0, np.maximum(extents[~small, :, 0] - extents[piece, :, 1],
+                                          extents[piece, :, 0] - extents[~small, :, 1]))  # voxels, per axis
+        stray[piece + 1] = bool(np.all(np.hypot.reduce(gaps * voxel_mm, axis=1) > STRAY_PIECE_GAP_MM))
+    return (box, stray[pieces]) if stray.any() else None
 
 
 def drop_labels_in_air(labels: np.ndarray, body: Any) -> int:
@@ -81,41 +134,50 @@ def drop_labels_in_air(labels: np.ndarray, body: Any) -> int:
     if box is None:
         return 0
     part = labels[box]  # a view: dropping writes into ``labels``
-    body_part = _body_part(body, labels.shape, box)
-    return _drop_groups_in_air(part, body_part) + _drop_voxels_far_outside(part, body_part)
+    drop = _air_drop(part, _body_part(body, labels.shape, box))
+    return _apply(part, drop) if drop is not None else 0
 
 
 #: Muscle voxels at most this far (voxels, in-plane) outside the body mask are kept: the mask's edge.
 AIR_MARGIN_VOXELS = 2
 
 
-def _drop_groups_in_air(part: np.ndarray, body_part: np.ndarray) -> int:
-    """Drop (in place) the connected muscle groups less than half inside the body, except the largest."""
+def _air_drop(part: np.ndarray, body_part: np.ndarray) -> Drop | None:
+    """The muscle voxels of ``part`` in the air (see :func:`drop_labels_in_air`), or None if there are none."""
+    labelled = part > 0
+    groups = _groups_in_air(labelled, body_part)
+    if groups is not None:
+        labelled &= ~groups
+    outside = _far_outside(labelled, body_part)
+    if outside is not None:
+        if groups is None:
+            groups = np.zeros(part.shape, dtype=bool)
+        groups[outside[0]] |= outside[1]
+    return None if groups is None else ((slice(None),) * 3, groups)
+
+
+def _groups_in_air(labelled: np.ndarray, body_part: np.ndarray) -> np.ndarray | None:
+    """The connected muscle groups less than half inside the body, except the largest (bool), or None."""
     from scipy import ndimage
 
-    groups, count = ndimage.label(part > 0)
+    groups, count = ndimage.label(labelled)
     if count < 2:  # the largest group always stays
-        return 0
+        return None
     sizes = np.bincount(groups.ravel(), minlength=count + 1)
     inside = np.bincount(groups[body_part], minlength=count + 1)
     in_air = inside * 2 < sizes
     in_air[0] = False
     in_air[1 + int(np.argmax(sizes[1:]))] = False  # the largest group stays: labels are never emptied
-    if not in_air.any():
-        return 0
-    dropped = in_air[groups]
-    part[dropped] = 0
-    return int(dropped.sum())
+    return in_air[groups] if in_air.any() else None
 
 
-def _drop_voxels_far_outside(part: np.ndarray, body_part: np.ndarray) -> int:
-    """Drop (in place) muscle voxels more than :data:`AIR_MARGIN_VOXELS` outside the body, unless that is half of them."""
+def _far_outside(labelled: np.ndarray, body_part: np.ndarray) -> Drop | None:
+    """Muscle voxels more than :data:`AIR_MARGIN_VOXELS` outside the body, unless that is half of them."""
     from scipy import ndimage
 
-    labelled = part > 0
     box = labelled_box(labelled & ~body_part)
     if box is None:
-        return 0
+        return None
     # the body is grown only around the labels outside it (its edge can lie at most the margin away)
     grown: tuple[slice, ...] = (box[0], *(slice(max(0, b.start - AIR_MARGIN_VOXELS), b.stop + AIR_MARGIN_VOXELS)
                                           for b in box[1:]))
@@ -124,9 +186,8 @@ def _drop_voxels_far_outside(part: np.ndarray, body_part: np.ndarray) -> int:
     outside = labelled[grown] & ~near
     count = int(outside.sum())
     if count == 0 or count * 2 >= int(labelled.sum()):
-        return 0
-    part[grown][outside] = 0
-    return count
+        return None
+    return grown, outside
 
 
 def _body_part(body: Any, shape: tuple[int, ...], box: tuple[slice, slice, slice]) -> np.ndarray:

@@ -250,6 +250,24 @@ def test_pieces_of_a_muscle_a_fifth_of_the_largest_or_more_all_stay():
     np.testing.assert_array_equal(labels, before)
 
 
+def test_the_clean_up_searches_a_muscle_again_once_the_air_rule_has_cut_it():
+    """The clean-up searches the air and each muscle at the same time; its result must still be the air
+    rule's followed by the stray rule's. Here the air rule drops GL's largest piece, which makes a far,
+    smaller piece the largest one left: searched before the air rule, that piece looked stray."""
+    spacing = (10.0, 1.0, 1.0)
+    labels = np.zeros((16, 40, 90), dtype=np.uint8)
+    body = np.zeros(labels.shape, dtype=bool)
+    body[:, 2:38, 2:38] = True
+    labels[1:5, 5:35, 5:35] = 3  # SOL, the largest group: it stays whatever lies under it
+    labels[1:5, 10:25, 60:80] = 1  # a GL blob in the air, 1,200 voxels
+    labels[14:16, 20:24, 10:14] = 1  # GL in the body, 32 voxels, about 100 mm from the blob
+    serial = labels.copy()
+    dropped = drop_labels_in_air(serial, body) + drop_stray_pieces(serial, spacing)
+    assert clean_up(labels, body, spacing) == dropped == 4 * 15 * 20
+    np.testing.assert_array_equal(labels, serial)
+    assert (labels == 1).sum() == 32, "the piece in the body is all that is left of GL: it stays"
+
+
 def test_the_clean_up_drops_labels_in_the_air_and_stray_pieces_together():
     labels = np.zeros((16, 30, 60), dtype=np.uint8)
     body = np.zeros(labels.shape, dtype=bool)
