@@ -14,6 +14,7 @@ background by fewer than ``min_contrast`` noise levels has no leg-like foregroun
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,6 +22,7 @@ from scipy import ndimage
 
 from legseg_core.errors import PreprocessingError
 from legseg_core.preprocess.config import PreprocessConfig
+from legseg_core.threads import run_each, worker_count
 
 #: Voxels sampled (every k-th) for the medians, percentiles and histograms of the mask: their
 #: robust statistics need no more, and sorting every voxel of a large scan would cost more than the rest.
@@ -47,20 +49,50 @@ class BodyMask:
 
 def body_mask(data: np.ndarray, spacing: tuple[float, float, float], config: PreprocessConfig,
               name: str) -> BodyMask:
-    """The leg foreground of a ``[z, y, x]`` scan (spacing in mm) on a coarse grid, or PreprocessingError."""
+    """The leg foreground of a ``[z, y, x]`` scan (spacing in mm) on a coarse grid, or PreprocessingError.
+
+    Every step but the thresholds works slice by slice (block means, the in-plane smoothing, the
+    logarithm, the specks), so those steps run on the thread pool a few slices at a time; the
+    thresholds come from samples of the whole scan, as before."""
     block = tuple(max(1, int(config.smoothing_mm // s)) for s in spacing[1:])
-    coarse = _block_mean(data, block)
+    by, bx = block
+    coarse = np.empty((data.shape[0], data.shape[1] // by, data.shape[2] // bx), dtype=np.float32)
+    smooth = np.empty_like(coarse)
+    coarse_spacing = (spacing[0], spacing[1] * by, spacing[2] * bx)
+    sigma = _sigma(config.smoothing_mm, coarse_spacing)
+
+    def shrink(z: slice) -> None:
+        coarse[z] = _block_mean(data[z], (by, bx))
+        smooth[z] = ndimage.gaussian_filter(coarse[z], sigma, truncate=2.0)
+
+    runs = _slice_runs(coarse.shape)
+    run_each(shrink, runs)
     low, high = float(coarse.min()), float(coarse.max())
     if not np.isfinite(low) or not np.isfinite(high) or high <= low:
         raise PreprocessingError(f"{name}: no leg-like foreground: the scan holds one value only ({low:g})")
-    coarse_spacing = (spacing[0], spacing[1] * block[0], spacing[2] * block[1])
-    smooth = ndimage.gaussian_filter(coarse, _sigma(config.smoothing_mm, coarse_spacing), truncate=2.0)
     if _air_is_bright(smooth):
         coarse, smooth = high - coarse, high - smooth
     pixel_area = coarse_spacing[1] * coarse_spacing[2]
-    mask = _drop_specks(_log_otsu(smooth), config.min_leg_area_mm2 / 4 / pixel_area)
+    mask = _log_otsu(smooth, runs)
+
+    def despeck(z: slice) -> None:
+        mask[z] = _drop_specks(mask[z], config.min_leg_area_mm2 / 4 / pixel_area)
+
+    run_each(despeck, runs)
     _check_leg_like(coarse, mask, config, name)
     return BodyMask(mask, block, coarse_spacing)
+
+
+#: Coarse voxels per step (at most) of the slice-by-slice work of :func:`body_mask` on the thread pool.
+RUN_VOXELS = 1 << 18
+
+
+def _slice_runs(shape: tuple[int, ...]) -> list[slice]:
+    """Runs of whole slices, of as even a length as can be, that cover a ``[z, y, x]`` array: one per
+    thread at least, and none of more than about :data:`RUN_VOXELS` voxels."""
+    count = max(worker_count(), math.ceil(shape[0] * shape[1] * shape[2] / RUN_VOXELS))
+    edges = np.linspace(0, shape[0], min(max(1, shape[0]), count) + 1).round().astype(int)
+    return [slice(int(start), int(stop)) for start, stop in zip(edges[:-1], edges[1:])]
 
 
 def on_scan_grid(body: BodyMask, shape: tuple[int, int, int],
@@ -80,10 +112,16 @@ def _air_is_bright(smooth: np.ndarray) -> bool:
     return float(np.median(edges)) > otsu_threshold(smooth)
 
 
-def _log_otsu(smooth: np.ndarray) -> np.ndarray:
-    """Voxels above Otsu's cut of the log intensities (air dark, every tissue above it)."""
+def _log_otsu(smooth: np.ndarray, runs: list[slice]) -> np.ndarray:
+    """Voxels above Otsu's cut of the log intensities (air dark, every tissue above it); the logarithm
+    is taken a run of slices at a time on the thread pool."""
     floor = 1e-3 * max(float(np.percentile(_sample(smooth.ravel()), 99.5)), 1e-12)
-    logarithm = np.log(np.maximum(smooth, 0.0) + floor)
+    logarithm = np.empty_like(smooth)
+
+    def log(z: slice) -> None:
+        np.log(np.maximum(smooth[z], 0.0) + floor, out=logarithm[z])
+
+    run_each(log, runs)
     return logarithm > otsu_threshold(logarithm)
 
 
