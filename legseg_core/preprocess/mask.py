@@ -83,15 +83,19 @@ def body_mask(data: np.ndarray, spacing: tuple[float, float, float], config: Pre
     return BodyMask(mask, block, coarse_spacing)
 
 
-#: Coarse voxels per step (at most) of the slice-by-slice work of :func:`body_mask` on the thread pool.
-RUN_VOXELS = 1 << 18
+#: Coarse voxels per step (at most) of the slice-by-slice work of :func:`body_mask` on the thread pool. A
+#: smaller scan is done in one step on the calling thread: there, starting threads cost more than they saved.
+RUN_VOXELS = 1 << 19
 
 
 def _slice_runs(shape: tuple[int, ...]) -> list[slice]:
-    """Runs of whole slices, of as even a length as can be, that cover a ``[z, y, x]`` array: one per
-    thread at least, and none of more than about :data:`RUN_VOXELS` voxels."""
-    count = max(worker_count(), math.ceil(shape[0] * shape[1] * shape[2] / RUN_VOXELS))
-    edges = np.linspace(0, shape[0], min(max(1, shape[0]), count) + 1).round().astype(int)
+    """Runs of whole slices, of as even a length as can be, that cover a ``[z, y, x]`` array: none of more
+    than about :data:`RUN_VOXELS` voxels, and as many as a multiple of the threads where there are several."""
+    count = math.ceil(shape[0] * shape[1] * shape[2] / RUN_VOXELS)
+    if count > 1:
+        workers = worker_count()
+        count = math.ceil(count / workers) * workers
+    edges = np.linspace(0, shape[0], min(max(1, shape[0]), max(1, count)) + 1).round().astype(int)
     return [slice(int(start), int(stop)) for start, stop in zip(edges[:-1], edges[1:])]
 
 

@@ -69,7 +69,7 @@ def test_the_body_mask_made_on_threads_is_the_one_made_on_one(monkeypatch, slice
     data = ndimage.gaussian_filter(rng.random((slices, 96, 120)).astype(np.float32), (0, 6, 6))
     data = np.where(data > np.median(data), 400.0, 10.0).astype(np.float32) + rng.normal(0, 5, data.shape).astype(np.float32)
     config = PreprocessConfig()
-    monkeypatch.setattr("legseg_core.preprocess.mask.RUN_VOXELS", 600)  # runs of one or two slices
+    monkeypatch.setattr("legseg_core.preprocess.mask.RUN_VOXELS", 600)  # runs of a few slices
     threaded = body_mask(data, (4.0, 1.0, 1.0), config, "threaded")
     monkeypatch.setattr("legseg_core.preprocess.mask.RUN_VOXELS", RUN_VOXELS)
     monkeypatch.setenv("LEGSEG_THREADS", "1")
