@@ -68,6 +68,7 @@ class ReviewSession:
         self._looks = {layer: (float(layer.opacity), int(layer.contour)) for layer in (reference, prediction)}
         self._place_overlap_below_labels()
         self.overlap_layer.events.visible.connect(self._on_overlap_visible)
+        viewer.dims.events.ndisplay.connect(self._on_overlap_visible)
         self._on_overlap_visible()
 
     @property
@@ -109,6 +110,7 @@ class ReviewSession:
             watcher.disconnect()
         self._watchers = []
         self.overlap_layer.events.visible.disconnect(self._on_overlap_visible)
+        self.viewer.dims.events.ndisplay.disconnect(self._on_overlap_visible)
         self._restore_labels()
         if self.overlap_layer in self.viewer.layers:
             self.viewer.layers.remove(self.overlap_layer)
@@ -120,10 +122,15 @@ class ReviewSession:
 
     def _on_overlap_visible(self, event: Any = None) -> None:
         """While the overlap map is shown, the prediction shows as opaque outlines over it and the reference not
-        at all (opacity 0: it stays editable, and undo still reaches the map), so no colours blend."""
+        at all (opacity 0: it stays editable, and undo still reaches the map), so no colours blend. napari draws
+        no outlines in 3D (it fills the labels and warns): there the prediction is hidden too, or its opaque fill
+        would cover the map, and its outlines come back with the 2D view."""
         if self.overlap_layer.visible:
             self.reference.opacity = 0.0
-            self.prediction.opacity, self.prediction.contour = 1.0, OUTLINE_WIDTH
+            if self.viewer.dims.ndisplay == 3:
+                self.prediction.opacity, self.prediction.contour = 0.0, 0
+            else:
+                self.prediction.opacity, self.prediction.contour = 1.0, OUTLINE_WIDTH
         else:
             self._restore_labels()
 

@@ -149,6 +149,25 @@ def test_the_overlap_map_shows_the_prediction_as_outlines_and_hides_the_referenc
     assert (ref_layer.opacity, pred_layer.contour, pred_layer.opacity) == (0.4, 0, 0.6)
 
 
+def test_in_3d_the_overlap_map_is_not_covered_by_a_filled_prediction(review) -> None:
+    """napari draws no outlines in 3D: the prediction's opaque outlines would become an opaque fill over the map
+    (napari warns, once, as it slices in 3D). In 3D the map shows alone; the outlines come back in 2D, and the
+    user's looks after the review."""
+    viewer, widget, ref_layer, pred_layer = review
+    session = widget.compare()
+    viewer.dims.ndisplay = 3
+    assert (ref_layer.opacity, pred_layer.opacity, pred_layer.contour) == (0.0, 0.0, 0)
+    assert session.overlap_layer.visible
+    viewer.dims.ndisplay = 2
+    assert (pred_layer.contour, pred_layer.opacity) == (1, 1.0)
+    viewer.dims.ndisplay = 3
+    session.overlap_layer.visible = False
+    assert (pred_layer.contour, pred_layer.opacity) == (0, 0.6)
+    widget.stop()
+    viewer.dims.ndisplay = 2
+    assert (pred_layer.contour, pred_layer.opacity) == (0, 0.6), "a closed review no longer follows the view"
+
+
 def test_the_table_gives_dice_per_leg_on_the_real_case(make_napari_viewer, qtbot, real_case, tmp_path) -> None:
     from legseg_core.evaluation.legs import split_labels
     from legseg_napari._layers import MODEL, VOLUME, muscle_labels_kwargs
