@@ -149,6 +149,7 @@ def test_the_overlap_map_shows_the_prediction_as_outlines_and_hides_the_referenc
     assert (ref_layer.opacity, pred_layer.contour, pred_layer.opacity) == (0.4, 0, 0.6)
 
 
+@pytest.mark.filterwarnings("ignore:Contours are not displayed during 3D rendering")  # napari slices first
 def test_in_3d_the_overlap_map_is_not_covered_by_a_filled_prediction(review) -> None:
     """napari draws no outlines in 3D: the prediction's opaque outlines would become an opaque fill over the map
     (napari warns, once, as it slices in 3D). In 3D the map shows alone; the outlines come back in 2D, and the
