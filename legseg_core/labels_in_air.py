@@ -47,7 +47,7 @@ def clean_up(labels: np.ndarray, body: Any, spacing: tuple[float, float, float])
         touched = np.unique(part[air[0]][air[1]])
         dropped += _apply(part, air)
         # a muscle the air rule cut has other pieces now (its largest may be gone): search it again
-        again = [int(label) for label in touched if label in found]
+        again = [int(label) for label in touched if int(label) in found]
         boxes_now = ndimage.find_objects(part, max_label=max(again)) if again else []
 
         def research(label: int) -> None:
