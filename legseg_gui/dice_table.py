@@ -14,11 +14,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from qtpy.QtCore import QSize
-from qtpy.QtGui import QBrush, QColor
 from qtpy.QtWidgets import QAbstractItemView, QFileDialog, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
 
 from legseg_core.labels import MUSCLES
-from legseg_gui.overlap_legend import swatch_icon
+from legseg_gui.overlap_legend import muscle_header_item
 
 MISSING = "–"
 EXPORT_FILTER = "CSV table (*.csv);;JSON (*.json)"
@@ -60,11 +59,7 @@ class DiceTableWidget(QTableWidget):
         self.setHorizontalHeaderLabels([c.header for c in columns])
         self.setVerticalHeaderLabels([m.abbr for m in MUSCLES] + ["mean"])
         for row, muscle in enumerate(MUSCLES):
-            header = QTableWidgetItem(muscle.abbr)
-            header.setToolTip(muscle.name)
-            header.setBackground(QBrush(QColor(*muscle.color)))
-            header.setIcon(swatch_icon(muscle.color))  # the colour also where a theme paints the headers
-            self.setVerticalHeaderItem(row, header)
+            self.setVerticalHeaderItem(row, muscle_header_item(muscle))
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.clear_values()

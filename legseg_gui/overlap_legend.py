@@ -8,9 +8,10 @@ voxel count.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
-from qtpy.QtGui import QColor, QIcon, QPainter, QPixmap
-from qtpy.QtWidgets import QGridLayout, QLabel, QWidget
+from qtpy.QtGui import QBrush, QColor, QIcon, QPainter, QPixmap
+from qtpy.QtWidgets import QGridLayout, QLabel, QTableWidgetItem, QWidget
 
 from legseg_core.labels import OVERLAP_AGREE, OVERLAP_CLASSES, OVERLAP_DIFFERENT_MUSCLE, OVERLAP_MANUAL_ONLY
 
@@ -37,6 +38,16 @@ def swatch_icon(color: tuple[int, int, int], size: int = 12) -> QIcon:
     painter.drawRect(0, 0, size - 1, size - 1)
     painter.end()
     return QIcon(pixmap)
+
+
+def muscle_header_item(muscle: Any) -> QTableWidgetItem:
+    """A table row header for one muscle (a :data:`~legseg_core.labels.MUSCLES` entry): its abbreviation on
+    its colour, a colour swatch icon (kept where a theme paints the headers), its full name on hover."""
+    header = QTableWidgetItem(muscle.abbr)
+    header.setToolTip(muscle.name)
+    header.setBackground(QBrush(QColor(*muscle.color)))
+    header.setIcon(swatch_icon(muscle.color))
+    return header
 
 
 def count_text(voxels: int, reference_voxels: int, voxel_ml: float | None) -> str:

@@ -12,12 +12,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from qtpy.QtCore import Qt
-from qtpy.QtGui import QBrush, QColor, QPalette
+from qtpy.QtGui import QPalette
 from qtpy.QtWidgets import (QAbstractItemView, QHeaderView, QLabel, QListWidget, QListWidgetItem, QTableWidget,
                             QTableWidgetItem, QVBoxLayout, QWidget)
 
 from legseg_core.labels import MUSCLES
-from legseg_gui.overlap_legend import swatch_icon
+from legseg_gui.overlap_legend import muscle_header_item
 from legseg_gui.worker import ProgressWorker
 
 MISSING = "–"
@@ -87,11 +87,7 @@ class QualityReportWidget(QWidget):
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.table.setVerticalHeaderLabels([m.abbr for m in MUSCLES])
         for row, muscle in enumerate(MUSCLES):
-            header = QTableWidgetItem(muscle.abbr)
-            header.setToolTip(muscle.name)
-            header.setBackground(QBrush(QColor(*muscle.color)))
-            header.setIcon(swatch_icon(muscle.color))  # the colour also where a theme paints the headers
-            self.table.setVerticalHeaderItem(row, header)
+            self.table.setVerticalHeaderItem(row, muscle_header_item(muscle))
         self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         self.table.verticalHeader().setDefaultSectionSize(ROW_HEIGHT)
         self.table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
