@@ -81,3 +81,19 @@ def test_the_model_lookup_looks_for_the_stores_own_catalog_file():
     from legseg_core.store.catalog import CATALOG_NAME
 
     assert model_lookup.STORE_CATALOG == CATALOG_NAME
+
+
+def test_the_console_script_exits_with_the_commands_status_and_skips_the_last_collections(monkeypatch):
+    import gc
+    from importlib.metadata import entry_points
+
+    (script,) = [point for point in entry_points(group="console_scripts") if point.name == "legseg"]
+    assert script.value == "legseg_core.cli:run"
+    monkeypatch.setattr(cli, "main", lambda: 3)
+    try:
+        with pytest.raises(SystemExit) as exit_info:
+            cli.run()
+        assert exit_info.value.code == 3
+        assert gc.get_freeze_count() > 0  # the interpreter's exit does not walk these objects again
+    finally:
+        gc.unfreeze()
