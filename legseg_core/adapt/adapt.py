@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from legseg_core.adapt.between import interpolate_between_corrected
+from legseg_core.adapt.recipe import ADAPT_RECIPE, BASE_STEPS, MAX_STEPS, STEPS_PER_LEG_SLICE
 from legseg_core.adapt.corrected import AdaptError, LegColumns, LegSlice, check_corrected
 from legseg_core.errors import GridMismatchError
 from legseg_core.io import Volume
@@ -42,20 +43,11 @@ from legseg_core.preprocess.extract import checked_labels
 from legseg_core.progress import Progress, ProgressWork
 from legseg_core.training.losses import UNLABELLED
 from legseg_core.training.patches import LabelledPatches
-from legseg_core.training.recipes import FINETUNE
 
 log = logging.getLogger(__name__)
 
 #: A corrected slice labels a patch slice when it weighs at least this much in its interpolation.
 MIN_SLICE_WEIGHT = 0.25
-#: The adaptation recipe: the fine-tuning recipe's augmentation, one short run on two 20 x 64 x 64 windows a
-#: step (the fine-tune's whole-leg steps took 1.7 times as long here for the same Dice, bench correction).
-ADAPT_RECIPE = FINETUNE.with_overrides(name="adapt", epochs=1, min_epoch_steps=40, replay_fraction=0.0,
-                                       keep="last", learning_rate=2e-3, warmup_fraction=0.1, batch_size=2,
-                                       crop_shape=(20, 64, 64))
-#: Optimiser steps of one adaptation when none are given: BASE_STEPS plus STEPS_PER_LEG_SLICE per corrected
-#: leg slice, at most MAX_STEPS (about 0.6 s of one CPU thread a step: at most about 100 s of CPU time).
-BASE_STEPS, STEPS_PER_LEG_SLICE, MAX_STEPS = ADAPT_RECIPE.min_epoch_steps, 10, 160
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from legseg_core.errors import LegsegError
+
+if TYPE_CHECKING:  # numpy comes with the first scan written, not with `legseg bench --help`
+    import numpy as np
 
 ECHO_SPACING_MS = 10.0
 T2_MS = 35.0
@@ -50,6 +52,8 @@ def write_phantom(folder: Path, slices: int) -> Path:
 
 def write_sized_scan(folder: Path, size: tuple[int, ...]) -> Path:
     """The phantom on a grid of ``size`` (x, y, z[, frames]) voxels, written as NIfTI (see the module docstring)."""
+    import numpy as np
+
     from legseg_core.io import Volume, save_image
     from legseg_core.preprocess.resample import resize_linear
 
@@ -77,6 +81,8 @@ def _phantom(slices: int):
 def _square(data: np.ndarray, spacing: tuple[float, float, float]) -> tuple[np.ndarray, tuple[float, float, float]]:
     """Pad y or x so that the field of view is square in mm, with background noise drawn from the
     scan's own edge rows (air), as a larger field of view would show."""
+    import numpy as np
+
     height_mm, width_mm = data.shape[1] * spacing[1], data.shape[2] * spacing[2]
     rows = max(data.shape[1], round(width_mm / spacing[1]))
     cols = max(data.shape[2], round(height_mm / spacing[2]))

@@ -22,7 +22,7 @@ from legseg_core.progress import drive
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from legseg_core.adapt.adapt import ADAPT_RECIPE, BASE_STEPS, MAX_STEPS, STEPS_PER_LEG_SLICE
+    from legseg_core.adapt.recipe import ADAPT_RECIPE, BASE_STEPS, MAX_STEPS, STEPS_PER_LEG_SLICE
 
     parser = subparsers.add_parser(
         "adapt", help="learn from a few corrected slices of a scan and re-segment its other slices",

@@ -17,11 +17,14 @@ Every format takes a ``[z, y, x]`` uint8 label array on the grid of a scan (a
 from __future__ import annotations
 
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from legseg_core.errors import GridMismatchError, ImageValueError, InputPathError, LegsegError
-from legseg_core.io import Volume
+
+if TYPE_CHECKING:  # numpy and the image reader come with the first export, not with `legseg --help`
+    import numpy as np
+
+    from legseg_core.io import Volume
 
 #: The export formats, as the command line, the app and napari name them.
 EXPORT_FORMATS: tuple[str, ...] = ("dicom-seg", "itksnap", "slicer", "bids")
@@ -35,6 +38,8 @@ class ExportError(LegsegError):
 
 def check_labels(labels: np.ndarray, like: Volume) -> np.ndarray:
     """The labels as uint8 ``[z, y, x]`` on ``like``'s grid, with values 0..7, or a clear error."""
+    import numpy as np
+
     labels = np.asarray(labels)
     if labels.shape != like.shape:
         raise GridMismatchError(f"labels of shape {labels.shape} do not fit the scan {like.name} of shape {like.shape}")

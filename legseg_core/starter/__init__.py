@@ -13,6 +13,12 @@
 
 from __future__ import annotations
 
-from legseg_core.starter.demo import DEFAULT_DEMO_MODEL, DemoCase, DemoResult, run_demo
+from typing import TYPE_CHECKING
+
+from legseg_core.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from legseg_core.starter.demo import DEFAULT_DEMO_MODEL, DemoCase, DemoResult, run_demo
 
 __all__ = ["DEFAULT_DEMO_MODEL", "DemoCase", "DemoResult", "run_demo"]
+__getattr__ = lazy_exports(__name__, dict.fromkeys(__all__, "demo"))

@@ -97,3 +97,19 @@ def test_the_console_script_exits_with_the_commands_status_and_skips_the_last_co
         assert gc.get_freeze_count() > 0  # the interpreter's exit does not walk these objects again
     finally:
         gc.unfreeze()
+
+
+def test_help_imports_neither_torch_nor_scipy_nor_the_image_readers():
+    import json
+    import subprocess
+    import sys
+
+    heavy = ["torch", "scipy", "nibabel", "pydicom", "legseg_core.adapt.adapt", "legseg_core.starter.demo"]
+    code = ("import contextlib, io, json, sys\nfrom legseg_core.cli import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()) as out:\n"
+            "    try:\n        main(['--help'])\n    except SystemExit:\n        pass\n"
+            f"print(json.dumps({{'loaded': [m for m in {heavy!r} if m in sys.modules], 'help': out.getvalue()}}))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    result = json.loads(done.stdout)
+    assert result["loaded"] == [], done.stderr
+    assert "adapt" in result["help"] and "segment" in result["help"]

@@ -12,12 +12,14 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from legseg_core.errors import InputPathError, LegsegError
-from legseg_core.io import Volume, check_same_grid, load_volume
-from legseg_core.io.relabel import QMRITOOLS_CALF, QMRITOOLS_CALF_RIGHT, remap_labels
+
+if TYPE_CHECKING:  # numpy and the image reader come with the first scan read, not with `legseg starter --help`
+    import numpy as np
+
+    from legseg_core.io import Volume
 
 #: The environment variable of the tests: the ``calf-qmritools`` folder (its parent is the data folder).
 REAL_DATA_VARIABLE = "LEGSEG_REAL_DATA"
@@ -103,6 +105,11 @@ def check_data(data: str | Path | None, scans: tuple[RealScan, ...]) -> Path:
 
 def load_scan(scan: RealScan, data: Path) -> LoadedScan:
     """Read a scan (its first frame if 4D) and, for the labelled case, its reference on the same grid."""
+    import numpy as np
+
+    from legseg_core.io import check_same_grid, load_volume
+    from legseg_core.io.relabel import QMRITOOLS_CALF, QMRITOOLS_CALF_RIGHT, remap_labels
+
     volume = load_volume(scan.path(data), frame=scan.frame)
     notes = []
     if "frame" in volume.metadata:
