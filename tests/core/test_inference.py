@@ -268,6 +268,25 @@ def test_the_clean_up_searches_a_muscle_again_once_the_air_rule_has_cut_it():
     assert (labels == 1).sum() == 32, "the piece in the body is all that is left of GL: it stays"
 
 
+def test_the_clean_up_searches_a_muscle_again_when_the_air_rule_splits_one_of_its_pieces():
+    """A muscle's pieces are 26-connected, the air rule's groups face-connected: the air can take part of a
+    piece. Here GL's piece in the body touches its blob in the air only along an edge; once the blob is gone,
+    the far piece below is no longer small beside what is left, and stays."""
+    spacing = (10.0, 1.0, 1.0)
+    labels = np.zeros((16, 40, 90), dtype=np.uint8)
+    body = np.zeros(labels.shape, dtype=bool)
+    body[:, :, :40] = True
+    labels[1:5, 5:35, 5:35] = 3  # SOL, the largest group
+    labels[1:5, 10:20, 36:40] = 1  # GL in the body, 160 voxels
+    labels[1:5, 20:30, 40:60] = 1  # GL in the air, 800 voxels, touching the piece above only along an edge
+    labels[14:16, 20:25, 10:14] = 1  # GL in the body, 40 voxels, 90 mm below: a fifth of 160, under a fifth of 960
+    serial = labels.copy()
+    dropped = drop_labels_in_air(serial, body) + drop_stray_pieces(serial, spacing)
+    assert clean_up(labels, body, spacing) == dropped == 800
+    np.testing.assert_array_equal(labels, serial)
+    assert (labels == 1).sum() == 160 + 40
+
+
 def test_the_clean_up_drops_labels_in_the_air_and_stray_pieces_together():
     labels = np.zeros((16, 30, 60), dtype=np.uint8)
     body = np.zeros(labels.shape, dtype=bool)
