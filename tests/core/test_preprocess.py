@@ -310,6 +310,44 @@ def test_labels_are_the_argmax_of_the_probabilities() -> None:
     np.testing.assert_array_equal(labels, np.argmax(full, axis=0))
 
 
+def test_the_way_back_computes_each_legs_box_and_not_the_gap_between_the_legs() -> None:
+    from legseg_core.preprocess import reduce_covered
+
+    volume, _ = synthetic_legs(slices=45, gap_mm=40.0)
+    plan = plan_patches(volume)
+    probabilities = np.random.default_rng(4).random((plan.num_patches, 8, 20, 104, 104), dtype=np.float32)
+    reached = np.zeros(volume.shape, dtype=int)
+
+    def count(where: tuple[slice, slice, slice], covered: np.ndarray) -> None:
+        reached[where] += 1
+
+    reduce_covered(probabilities, plan, count)
+    right, left = (max(record.inside(volume.shape)[1][1] for record in plan.records if record.leg == side)
+                   for side in ("right", "left"))
+    gap = slice(right, min(record.inside(volume.shape)[1][0] for record in plan.records if record.leg == "left"))
+    assert gap.stop > gap.start and not reached[:, :, gap].any()  # the gap between the legs: never computed
+    assert reached.max() == 1  # no voxel reduced twice
+    for record in plan.records:  # every voxel a patch reaches is reduced
+        (y0, y1), (x0, x1) = record.inside(volume.shape)
+        assert reached[record.z[0]: record.z[1], y0:y1, x0:x1].all()
+
+
+def test_legs_whose_boxes_overlap_share_one_box_on_the_way_back() -> None:
+    """A plan read from a file may give two legs overlapping columns: their patches must then be averaged
+    where they overlap, as one leg's overlapping parts are, not written one over the other."""
+    from dataclasses import replace
+
+    volume, _ = synthetic_legs()
+    plan = plan_patches(volume)
+    wide = [replace(record, columns=(0, volume.shape[2]), x=(record.x[0] - 30, record.x[1] + 30))
+            for record in plan.records]
+    two_legs = replace(plan, records=tuple(wide))
+    one_leg = replace(plan, records=tuple(replace(record, leg="right") for record in wide))
+    probabilities = np.random.default_rng(5).random((plan.num_patches, 8, 20, 104, 104), dtype=np.float32)
+    np.testing.assert_array_equal(probabilities_from_patches(probabilities, two_legs),
+                                  probabilities_from_patches(probabilities, one_leg))
+
+
 # ---- bad inputs ----------------------------------------------------------------------------
 
 
