@@ -39,7 +39,11 @@ class AugmentConfig:
     ``label_intensity``: standard deviation of the log of a random brightness factor drawn for each
     label of each patch (background included) and applied to its voxels, so that a network fine-tuned
     on a few real cases does not learn the brightness of each muscle in them (a coil's shading differs
-    from leg to leg); 0: none, no random numbers drawn.
+    from leg to leg); 0: none, no random numbers drawn. ``label_split``: standard deviation of the log of
+    a brightness factor for one side of a random in-plane line through each muscle of each patch, so
+    that an edge of brightness inside a muscle (the compartments of a pennate muscle in a diffusion
+    image, an aponeurosis, patchy fat or oedema) is not taken for the muscle's border; 0: none, no
+    random numbers drawn.
     """
 
     probability: float = 0.7
@@ -53,6 +57,7 @@ class AugmentConfig:
     elastic: float = 0.0
     elastic_grid: tuple[int, int, int] = (2, 4, 4)
     label_intensity: float = 0.0
+    label_split: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("contrast", "gamma_log", "bias_grid", "scale", "elastic_grid"):
@@ -65,7 +70,7 @@ class AugmentConfig:
                 raise TrainingError(f"augmentation {name}={getattr(self, name)!r} must be (low, high), low <= high")
         if self.contrast[0] <= 0 or self.scale[0] <= 0:
             raise TrainingError(f"augmentation contrast={self.contrast} and scale={self.scale} must be above 0")
-        spreads = ("bias_amplitude", "noise_std", "rotation_degrees", "elastic", "label_intensity")
+        spreads = ("bias_amplitude", "noise_std", "rotation_degrees", "elastic", "label_intensity", "label_split")
         negative = [f"{name}={getattr(self, name)}" for name in spreads if getattr(self, name) < 0]
         if negative:
             raise TrainingError(f"augmentation {', '.join(negative)}: {', '.join(spreads)} must be >= 0")
@@ -93,6 +98,8 @@ def augment_batch(images: torch.Tensor, labels: torch.Tensor, config: AugmentCon
     images, labels = _geometry(images, labels, config, generator)
     if config.label_intensity > 0:
         images = _label_intensity(images, labels, config, generator)
+    if config.label_split > 0:
+        images = _label_split(images, labels, config, generator)
     images = _contrast(images, config, generator)
     images = _gamma(images, config, generator)
     images = _bias_field(images, config, generator)
@@ -137,6 +144,37 @@ def _label_intensity(images, labels, config, generator):
     index = labels.long().clamp(max=NUM_CLASSES).reshape(batch, -1)
     voxel_factor = torch.gather(factor, 1, index).view(labels.shape)
     return images * voxel_factor.unsqueeze(1).to(images)
+
+
+def _label_split(images, labels, config, generator):
+    """In each chosen patch, each muscle's voxels on one side of a random in-plane line through a random
+    voxel of it brighter or darker by a random factor of their own."""
+    import math
+
+    import torch
+
+    from legseg_core.labels import NUM_CLASSES
+
+    images = images.clone()
+    chosen = _chosen(images.shape[0], config, generator)
+    rows = torch.arange(labels.shape[2], dtype=torch.float32).view(1, -1, 1)
+    cols = torch.arange(labels.shape[3], dtype=torch.float32).view(1, 1, -1)
+    for index in range(images.shape[0]):
+        angles = torch.rand(NUM_CLASSES, generator=generator) * (2 * math.pi)
+        factors = torch.exp(torch.randn(NUM_CLASSES, generator=generator) * config.label_split)
+        picks = torch.rand(NUM_CLASSES, generator=generator)
+        if not chosen[index]:
+            continue
+        patch = labels[index].cpu()
+        for label in range(1, NUM_CLASSES):
+            where = torch.nonzero(patch == label)
+            if len(where) < 2:
+                continue
+            _, y0, x0 = where[min(int(picks[label] * len(where)), len(where) - 1)].tolist()
+            side = (rows - y0) * torch.cos(angles[label]) + (cols - x0) * torch.sin(angles[label]) > 0
+            part = (patch == label) & side
+            images[index, 0][part.to(images.device)] *= float(factors[label])
+    return images
 
 
 def _gamma(images, config, generator):

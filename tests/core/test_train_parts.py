@@ -151,10 +151,32 @@ def test_label_intensity_changes_each_label_by_one_factor():
         assert len({round(float(v[0]), 3) for v in values}) == 3  # and a different one for each
 
 
+def test_label_split_gives_the_two_sides_of_a_line_through_a_muscle_two_brightnesses():
+    images = torch.full((3, 1, 2, 16, 16), 50.0)
+    labels = torch.zeros(3, 2, 16, 16, dtype=torch.long)
+    labels[:, :, 2:14, 2:14] = 4
+    only = AugmentConfig(probability=1.0, label_split=0.4, rotation_degrees=0.0, scale=(1.0, 1.0), contrast=(1, 1),
+                         gamma_log=(0, 0), bias_amplitude=0.0, noise_std=0.0)
+    out, same_labels = augment_batch(images, labels, only, torch.Generator().manual_seed(5))
+    assert torch.equal(same_labels, labels)
+    split = 0
+    for patch in range(3):
+        assert torch.all(out[patch, 0][labels[patch] == 0] == 50.0)  # background untouched
+        muscle = out[patch, 0][labels[patch] == 4]
+        values = {round(float(v), 4) for v in muscle}
+        assert 50.0 in values and len(values) <= 2  # one side as it was, the other by one factor
+        split += len(values) == 2
+    assert split >= 2
+    off = AugmentConfig(probability=1.0, rotation_degrees=0.0, scale=(1.0, 1.0), contrast=(1, 1), gamma_log=(0, 0),
+                        bias_amplitude=0.0, noise_std=0.0)
+    assert torch.equal(augment_batch(images, labels, off, torch.Generator().manual_seed(5))[0], images)
+
+
 @pytest.mark.parametrize("settings, message", [
     (dict(probability=1.5), "probability=1.5 must lie in 0..1"),
     (dict(elastic=-1.0), "elastic=-1.0: .* must be >= 0"),
     (dict(label_intensity=-0.1), "label_intensity=-0.1: .* must be >= 0"),
+    (dict(label_split=-0.2), "label_split=-0.2: .* must be >= 0"),
     (dict(elastic_grid=(2, 0, 4)), "elastic_grid=\\(2, 0, 4\\) must be three whole numbers"),
     (dict(scale=(1.2, 0.8)), "scale=\\(1.2, 0.8\\) must be \\(low, high\\)"),
     (dict(noise_std=-1.0), "must be >= 0"),
