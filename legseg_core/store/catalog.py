@@ -17,7 +17,9 @@ import random
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TypeVar
@@ -138,60 +140,89 @@ def now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
+@dataclass(eq=False)
+class _Handle:
+    """One thread's connection, its owner process, and the lock held while a transaction uses it."""
+
+    connection: sqlite3.Connection
+    pid: int
+    guard: threading.RLock = field(default_factory=threading.RLock)
+    closed: bool = False
+
+
 class Catalog:
     """The SQLite file of one store. Each thread (and each forked process) gets its own connection,
     kept open between operations; use :meth:`read` and :meth:`write` to run a function inside a
-    transaction, and :meth:`close` when done."""
+    transaction, and :meth:`close` when done. :meth:`close` may come from any thread: it waits for
+    a transaction another thread is running to end before it closes that thread's connection (a
+    connection closed under a running query crashes the process), and that thread opens a new one
+    if it goes on."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self._local = threading.local()
         self._lock = threading.Lock()
-        self._connections: list[tuple[int, sqlite3.Connection]] = []
+        self._handles: list[_Handle] = []
 
     @classmethod
     def create(cls, path: Path, settings: dict[str, str]) -> "Catalog":
         """Create a new catalog file with the current schema and the given settings."""
         catalog = cls(path)
-        catalog._connection().execute("PRAGMA journal_mode=WAL")
+        with catalog._use() as connection:
+            connection.execute("PRAGMA journal_mode=WAL")
         catalog.migrate()
         catalog.write(lambda c: c.executemany("INSERT INTO settings (key, value) VALUES (?, ?)",
                                               sorted(settings.items())))
         return catalog
 
-    def _connection(self) -> sqlite3.Connection:
-        connection = getattr(self._local, "connection", None)
-        if connection is not None and self._local.pid == os.getpid():
-            return connection
+    def _handle(self) -> _Handle:
+        handle = getattr(self._local, "handle", None)
+        if handle is not None and handle.pid == os.getpid() and not handle.closed:
+            return handle
         # A connection inherited through fork() must not be used; it is left alone, not closed.
         connection = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None,
                                      check_same_thread=False)
         connection.row_factory = sqlite3.Row
         connection.execute("PRAGMA foreign_keys=ON")
         connection.execute("PRAGMA synchronous=FULL")
-        self._local.connection, self._local.pid = connection, os.getpid()
+        handle = _Handle(connection, os.getpid())
+        self._local.handle = handle
         with self._lock:
-            self._connections.append((os.getpid(), connection))
-        return connection
+            self._handles.append(handle)
+        return handle
+
+    @contextmanager
+    def _use(self) -> Iterator[sqlite3.Connection]:
+        """This thread's connection, held (so that :meth:`close` waits) for one transaction."""
+        while True:
+            handle = self._handle()
+            with handle.guard:
+                if handle.closed:  # closed by another thread between the lookup and the lock: open anew
+                    continue
+                yield handle.connection
+                return
 
     def close(self) -> None:
-        """Close this process's connections (the catalog reopens one if used again)."""
+        """Close this process's connections (the catalog reopens one if used again); a connection in
+        use by another thread is closed when its transaction ends."""
         with self._lock:
-            mine = [c for pid, c in self._connections if pid == os.getpid()]
-            self._connections = [(pid, c) for pid, c in self._connections if pid != os.getpid()]
-        for connection in mine:
-            connection.close()
+            mine = [handle for handle in self._handles if handle.pid == os.getpid()]
+            self._handles = [handle for handle in self._handles if handle.pid != os.getpid()]
         self._local = threading.local()
+        for handle in mine:
+            with handle.guard:
+                handle.connection.close()
+                handle.closed = True
 
     def read(self, function: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``function(connection)`` inside one read transaction (a consistent snapshot)."""
-        connection = self._connection()
-        connection.execute("BEGIN")
-        try:
-            return function(connection)
-        finally:
-            if connection.in_transaction:
-                connection.execute("ROLLBACK")
+        with self._use() as connection:
+            connection.execute("BEGIN")
+            try:
+                return function(connection)
+            finally:
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
 
     def write(self, function: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``function(connection)`` in one write transaction; retry it while the store is busy."""
@@ -207,16 +238,16 @@ class Catalog:
         raise StoreError(f"{self.path}: the catalog stayed busy")  # pragma: no cover - loop returns or raises
 
     def _write_once(self, function: Callable[[sqlite3.Connection], T]) -> T:
-        connection = self._connection()
-        connection.execute("BEGIN IMMEDIATE")
-        try:
-            result = function(connection)
-            connection.execute("COMMIT")
-        except BaseException:
-            if connection.in_transaction:
-                connection.execute("ROLLBACK")
-            raise
-        return result
+        with self._use() as connection:
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                result = function(connection)
+                connection.execute("COMMIT")
+            except BaseException:
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
+                raise
+            return result
 
     def schema_version(self) -> int:
         """The schema version of the file (0 for a file with no schema yet)."""

@@ -430,3 +430,34 @@ def test_stored_files_are_read_only(store: Store) -> None:
     version = store.add_label_version(case.id, tiny_labels())
     for path in (store.image_path(case.id), store.label_path(version.id)):
         assert not path.stat().st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)
+
+
+def test_closing_the_catalog_waits_for_a_read_running_in_another_thread(tmp_path: Path) -> None:
+    """A dock closed while its worker thread still reads the store must not close the connection under
+    the read (that crashed the process); the read ends, then the connection closes."""
+    import threading
+
+    from legseg_core.store.catalog import Catalog
+
+    catalog = Catalog.create(tmp_path / "catalog.sqlite", {"name": "test"})
+    inside_read, release = threading.Event(), threading.Event()
+    result: dict[str, str] = {}
+
+    def slow(connection: sqlite3.Connection) -> str:
+        inside_read.set()
+        release.wait(10)
+        return str(connection.execute("SELECT value FROM settings WHERE key = 'name'").fetchone()[0])
+
+    reader = threading.Thread(target=lambda: result.setdefault("value", catalog.read(slow)))
+    reader.start()
+    assert inside_read.wait(10)
+    closer = threading.Thread(target=catalog.close)
+    closer.start()
+    closer.join(0.3)
+    assert closer.is_alive()  # it waits for the read
+    release.set()
+    reader.join(10)
+    closer.join(10)
+    assert result == {"value": "test"} and not closer.is_alive()
+    assert catalog.setting("name") == "test"  # used again after close: a new connection
+    catalog.close()
