@@ -16,6 +16,7 @@ of whose pieces the air split is searched again.
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -38,32 +39,35 @@ def clean_up(labels: np.ndarray, body: Any, spacing: tuple[float, float, float])
     body_part = _body_part(body, labels.shape, box)
     boxes = ndimage.find_objects(part)
     pieces: dict[int, Pieces] = {}
+    strays: dict[int, Drop | None] = {}
     air: Drop | None = None
 
-    def search(label: int) -> None:  # 0: the air; each search only reads, and writes its own key
+    def search(label: int) -> None:  # 0: the air; each search only reads, and writes its own keys
         nonlocal air
         if label == 0:
             air = _air_drop(part, body_part)
         else:
             pieces[label] = _pieces(part, label, boxes[label - 1])
+            strays[label] = pieces[label].stray(spacing)
 
     run_each(search, [0, *(index + 1 for index, where in enumerate(boxes) if where is not None)])
     dropped = 0
     if air is not None:
         air_mask = np.zeros(part.shape, dtype=bool)
         air_mask[air[0]] = air[1]
+        touched = sorted({int(label) for label in np.unique(part[air_mask])} & pieces.keys())
         dropped += _apply(part, air)
-        # a muscle the air rule cut has other pieces now (its largest may be gone): where the air took
-        # whole pieces, the others stay as they were; where it split a piece, the muscle is searched again
-        split = [label for label, found in pieces.items() if not found.lose(air_mask)]
-        boxes_now = ndimage.find_objects(part, max_label=max(split)) if split else []
+        boxes_now = ndimage.find_objects(part, max_label=max(touched)) if touched else []
 
-        def research(label: int) -> None:
-            pieces[label] = _pieces(part, label, boxes_now[label - 1])
+        def judge_again(label: int) -> None:
+            # a muscle the air rule cut has other pieces now (its largest may be gone): where the air took
+            # whole pieces, the others stay as they were; where it split a piece, the muscle is searched again
+            if not pieces[label].lose(air_mask):
+                pieces[label] = _pieces(part, label, boxes_now[label - 1])
+            strays[label] = pieces[label].stray(spacing)
 
-        run_each(research, split)
-    strays = (found.stray(spacing) for found in pieces.values())
-    return dropped + sum(_apply(part, drop) for drop in strays if drop is not None)
+        run_each(judge_again, touched)
+    return dropped + sum(_apply(part, drop) for drop in strays.values() if drop is not None)
 
 
 def _apply(part: np.ndarray, drop: Drop) -> int:
@@ -107,9 +111,13 @@ class Pieces:
     (``sizes[0]`` unused); pieces the air rule took whole are ``gone``."""
 
     def __init__(self, map_: np.ndarray, count: int, box: tuple[slice, ...]) -> None:
-        self.map, self.box = map_, box
-        self.sizes = np.bincount(map_.ravel(), minlength=count + 1)
+        self.map, self.count, self.box = map_, count, box
         self.gone = np.zeros(count + 1, dtype=bool)
+
+    @cached_property
+    def sizes(self) -> np.ndarray:
+        """Voxels of each piece (counted only when needed: a muscle in one piece has no stray ones)."""
+        return np.bincount(self.map.ravel(), minlength=self.count + 1)
 
     def lose(self, dropped: np.ndarray) -> bool:
         """Take out the pieces that ``dropped`` (bool, on the searched labels' grid) covers whole; False,
@@ -125,6 +133,8 @@ class Pieces:
         """The stray pieces among those left (see :data:`STRAY_PIECE_SHARE`), or None if there are none."""
         from scipy import ndimage
 
+        if self.count < 2:
+            return None
         left = np.flatnonzero(~self.gone[1:])
         if len(left) < 2:
             return None

@@ -167,12 +167,13 @@ def _label_split(images, labels, config, generator):
             continue
         patch = labels[index].cpu()
         for label in range(1, NUM_CLASSES):
-            where = torch.nonzero(patch == label)
+            muscle = patch == label
+            where = torch.nonzero(muscle)
             if len(where) < 2:
                 continue
             _, y0, x0 = where[min(int(picks[label] * len(where)), len(where) - 1)].tolist()
             side = (rows - y0) * torch.cos(angles[label]) + (cols - x0) * torch.sin(angles[label]) > 0
-            part = (patch == label) & side
+            part = muscle & side
             images[index, 0][part.to(images.device)] *= float(factors[label])
     return images
 
