@@ -172,11 +172,38 @@ def test_label_split_gives_the_two_sides_of_a_line_through_a_muscle_two_brightne
     assert torch.equal(augment_batch(images, labels, off, torch.Generator().manual_seed(5))[0], images)
 
 
+def test_texture_gives_a_flat_patch_a_grain_of_the_asked_spread_and_scale_and_leaves_air_dark():
+    images = torch.full((4, 1, 6, 32, 32), 50.0)
+    images[:, :, :, :, :4] = 0.0  # air
+    labels = torch.zeros(4, 6, 32, 32, dtype=torch.long)
+    plain = dict(probability=1.0, rotation_degrees=0.0, scale=(1.0, 1.0), contrast=(1, 1), gamma_log=(0, 0),
+                 bias_amplitude=0.0, noise_std=0.0)
+    out, same_labels = augment_batch(images, labels, AugmentConfig(texture=0.2, **plain), torch.Generator().manual_seed(2))
+    assert torch.equal(same_labels, labels)
+    assert torch.all(out[..., :4] == 0.0)  # multiplicative: air stays dark
+    grain = out[..., 4:] / 50.0 - 1.0
+    spreads = grain.flatten(1).std(dim=1)
+    assert float(spreads.max()) <= 0.2 + 1e-4 and float(spreads.max()) > 0.02
+    for patch in range(4):
+        if float(spreads[patch]) < 0.01:
+            continue
+        g = grain[patch, 0]
+        neighbours = torch.corrcoef(torch.stack([g[:, :, :-1].flatten(), g[:, :, 1:].flatten()]))[0, 1]
+        assert float(neighbours) > 0.3  # a grain over voxels, not white noise
+    fine = AugmentConfig(texture=0.2, texture_scale=(0.05, 0.1), **plain)
+    g = augment_batch(images, labels, fine, torch.Generator().manual_seed(2))[0][0, 0, :, :, 4:] / 50.0 - 1.0
+    assert abs(float(torch.corrcoef(torch.stack([g[:, :, :-1].flatten(), g[:, :, 1:].flatten()]))[0, 1])) < 0.1
+    assert torch.equal(augment_batch(images, labels, AugmentConfig(**plain), torch.Generator().manual_seed(2))[0], images)
+
+
 @pytest.mark.parametrize("settings, message", [
     (dict(probability=1.5), "probability=1.5 must lie in 0..1"),
     (dict(elastic=-1.0), "elastic=-1.0: .* must be >= 0"),
     (dict(label_intensity=-0.1), "label_intensity=-0.1: .* must be >= 0"),
     (dict(label_split=-0.2), "label_split=-0.2: .* must be >= 0"),
+    (dict(texture=-0.1), "texture=-0.1: .* must be >= 0"),
+    (dict(texture_scale=(0.0, 1.0)), "texture_scale=\\(0.0, 1.0\\) must be above 0"),
+    (dict(texture_scale=(2.0, 1.0)), "texture_scale=\\(2.0, 1.0\\) must be \\(low, high\\)"),
     (dict(elastic_grid=(2, 0, 4)), "elastic_grid=\\(2, 0, 4\\) must be three whole numbers"),
     (dict(scale=(1.2, 0.8)), "scale=\\(1.2, 0.8\\) must be \\(low, high\\)"),
     (dict(noise_std=-1.0), "must be >= 0"),
