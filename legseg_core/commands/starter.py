@@ -80,6 +80,10 @@ def _register_realcheck(commands: argparse._SubParsersAction) -> None:
     check.add_argument("--out", type=Path, default=None, metavar="DIR",
                        help="write into DIR/<model name>/ (default: realcheck/<model name>/ beside the model file, "
                             "i.e. assets/models/realcheck/<name>/ for a starter)")
+    check.add_argument("--poses", type=int, default=1, metavar="N",
+                       help="also score the labelled case in N in-plane rotations of the scan, evenly spread over "
+                            "-8..8 degrees, and report each leg's Dice averaged over them (one segmentation per pose; "
+                            "default 1: the scan as it lies)")
     check.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps")
     check.add_argument("--threads", type=int, default=None, help="CPU threads for PyTorch (default: one per core)")
     check.add_argument("--store", metavar="PATH", default=None, help="the store that registered models come from")
@@ -91,16 +95,19 @@ def _register_realcheck(commands: argparse._SubParsersAction) -> None:
 def _run_realcheck(args: argparse.Namespace) -> int:
     from legseg_core.commands.common import print_json, with_progress_bar
     from legseg_core.commands.train import set_threads
+    from legseg_core.starter.realcheck.poses import pose_angles
     from legseg_core.starter.realcheck.report import RealCheck, run_checks
     from legseg_core.starter.realcheck.scans import check_data, select_scans
     from legseg_core.starter.realcheck.tables import text_report
     from legseg_core.starter.ship import STARTER_NAMES
 
+    pose_angles(args.poses)
     scans = select_scans(args.scan)
     data = check_data(args.data, scans)
     set_threads(args.threads)
     checks = [RealCheck(model, device=args.device, store=args.store) for model in args.model or STARTER_NAMES]
-    reports = with_progress_bar(run_checks(checks, scans, data, args.out), "realcheck", enabled=not args.no_progress)
+    reports = with_progress_bar(run_checks(checks, scans, data, args.out, poses=args.poses), "realcheck",
+                                enabled=not args.no_progress)
     if args.json:
         print_json({"reports": [report.to_dict() for report in reports]})
     else:

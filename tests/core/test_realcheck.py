@@ -20,6 +20,7 @@ from legseg_core.progress import drive
 from legseg_core.starter.realcheck.measures import (LegSplit, check_volumes, constant_split, leg_agreement,
                                                     leg_volumes, split_from_plan, swap_check)
 from legseg_core.starter.realcheck.overlays import SliceLevel, choose_levels, write_overlay
+from legseg_core.starter.realcheck.poses import pose_angles, rotated_pose_labels
 from legseg_core.starter.realcheck.report import RealCheck
 from legseg_core.starter.realcheck.scans import check_data, default_data_folder, select_scans
 from tests.conftest import REAL_DATA
@@ -184,6 +185,7 @@ def test_an_unreadable_scan_names_its_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize("arguments, message", [
     (["--data", "{tmp}/none"], "none: the real-scan data folder does not exist"),
     (["--data", "{tmp}", "--model", "no-such-model"], "unknown model 'no-such-model'"),
+    (["--data", "{tmp}", "--poses", "0"], "poses=0: give a whole number of poses, at least 1"),
 ])
 def test_the_command_prints_one_line_and_exits_non_zero(arguments: list[str], message: str, tmp_path: Path,
                                                        capsys: pytest.CaptureFixture) -> None:
@@ -195,6 +197,31 @@ def test_the_command_prints_one_line_and_exits_non_zero(arguments: list[str], me
     error = capsys.readouterr().err
     assert message in error and error.startswith("legseg: error: ") and "Traceback" not in error
     assert len(error.strip().splitlines()) == 1
+
+
+def test_pose_angles_spread_evenly_over_eight_degrees_either_way() -> None:
+    assert pose_angles(1) == (0.0,)
+    assert pose_angles(5) == (-8.0, -4.0, 0.0, 4.0, 8.0)
+    assert pose_angles(2) == (-8.0, 8.0)
+    for bad in (0, -3, 2.5, True):
+        with pytest.raises(LegsegError, match="give a whole number of poses, at least 1"):
+            pose_angles(bad)
+
+
+def test_a_rotated_pose_is_rotated_back_onto_the_scan(one_torch_thread) -> None:
+    from legseg_core.inference import Segmenter
+    from legseg_core.phantom import make_case
+    from legseg_core.preprocess.mask import body_mask
+
+    volume = make_case(seed=3, size="tiny").images["dixon_water"]
+    segmenter = Segmenter("unet-lite-starter", "cpu")
+    straight = segmenter.segment(volume).labels
+    body = body_mask(volume.data, volume.spacing, segmenter.config, volume.name)
+    turned = drive(rotated_pose_labels(segmenter, volume, 8.0, body))
+    assert turned.shape == straight.shape and turned.dtype == np.uint8
+    dice = [2 * ((turned == m) & (straight == m)).sum() / max(int((turned == m).sum() + (straight == m).sum()), 1)
+            for m in range(1, 8)]
+    assert np.mean(dice) > 0.8  # the muscles where the scan has them: rotated back, not left turned (about 0.2)
 
 
 @pytest.fixture
@@ -227,6 +254,31 @@ def test_report_on_the_real_labelled_case(real_folder: Path, tmp_path: Path, one
     markdown = (tmp_path / "report.md").read_text()
     assert "| muscle | right ml | left ml | L/R | Dice right | Dice left |" in markdown
     assert "![qmritools-dwi](qmritools-dwi.png)" in markdown
+
+
+def test_the_labelled_case_scored_in_three_poses(real_folder: Path, tmp_path: Path, one_torch_thread) -> None:
+    scans = select_scans(["qmritools-dwi"])
+    events = []
+    report = drive(RealCheck("unet-lite-starter", device="cpu").run_steps(scans, check_data(real_folder, scans),
+                                                                          tmp_path, poses=3), events.append)
+    assert [event.done for event in events] == sorted(event.done for event in events)
+    assert any("pose -8 degrees" in event.message for event in events)
+    [scan] = report.scans
+    poses = scan.poses
+    assert poses is not None and poses.angles == (-8.0, 0.0, 8.0)
+    for leg in ("right", "left"):
+        assert poses.legs[leg][1] == scan.agreement[leg]  # the pose of 0 degrees is the check's own segmentation
+        per_pose = [a.mean_dice for a in poses.legs[leg]]
+        assert min(per_pose) > scan.agreement[leg].mean_dice - 0.1  # rotated back onto the reference
+        assert poses.mean_dice(leg) == pytest.approx(sum(per_pose) / 3)
+        assert poses.spread(leg) == (min(per_pose), max(per_pose))
+    [item] = json.loads((tmp_path / "report.json").read_text())["scans"]
+    stored = item["dice_over_poses"]
+    assert stored["angles_deg"] == [-8.0, 0.0, 8.0] and len(stored["left"]["per_pose"]) == 3
+    assert stored["left"]["lowest"] <= stored["left"]["mean"] <= stored["left"]["highest"]
+    markdown = (tmp_path / "report.md").read_text()
+    assert "| Dice right, 3 poses | Dice left, 3 poses |" in markdown
+    assert "Mean Dice over 3 in-plane poses (-8, 0, +8 degrees" in markdown
 
 
 def test_the_command_on_the_real_t2_says_which_echo(real_folder: Path, tmp_path: Path, one_torch_thread,

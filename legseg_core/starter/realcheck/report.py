@@ -19,12 +19,13 @@ import numpy as np
 
 from legseg_core.atomic import write_text_atomically
 from legseg_core.errors import InputPathError
-from legseg_core.progress import CancelToken, Progress, ProgressWork
+from legseg_core.progress import CancelToken, Progress, ProgressWork, relay
 from legseg_core.starter.realcase import leg_split_column
 from legseg_core.starter.realcheck.measures import (MISSING_BELOW_ML, RATIO_RANGE, LegAgreement, LegSplit, VolumeCheck,
                                                     check_volumes, constant_split, leg_agreement, leg_volumes,
                                                     split_from_plan, swap_flags)
 from legseg_core.starter.realcheck.overlays import LevelChoice, choose_levels, in_plane_box, write_overlay
+from legseg_core.starter.realcheck.poses import PoseAgreement, pose_agreement, pose_angles
 from legseg_core.starter.realcheck.scans import LoadedScan, RealScan, load_scan
 
 SCHEMA_VERSION = 1
@@ -45,6 +46,7 @@ class ScanReport:
     overlay: Path
     uncertainty_score: float
     seconds: float
+    poses: PoseAgreement | None = None
 
     @property
     def flags(self) -> tuple[str, ...]:
@@ -70,6 +72,8 @@ class ScanReport:
             item["dice"] = {leg: {**_rounded(a.dice, 3), "mean": _rounded(a.mean_dice, 3)}
                             for leg, a in self.agreement.items()}
             item["gm_gl_swap"] = {leg: _rounded(a.swap.to_dict(), 3) for leg, a in self.agreement.items()}
+        if self.poses is not None:
+            item["dice_over_poses"] = self.poses.to_dict()
         return item
 
 
@@ -111,8 +115,11 @@ class RealCheck:
         return self.model_file.parent / "realcheck" / self.name
 
     def run_steps(self, scans: tuple[RealScan, ...], data: Path, out: Path | None = None,
-                  cancel: CancelToken | None = None) -> ProgressWork[ModelReport]:
-        """Segment and check every scan, write the PNGs and the reports; returns the ModelReport."""
+                  cancel: CancelToken | None = None, *, poses: int = 1) -> ProgressWork[ModelReport]:
+        """Segment and check every scan, write the PNGs and the reports; returns the ModelReport. With ``poses``
+        above 1 the labelled case is also scored in that many in-plane poses
+        (:mod:`legseg_core.starter.realcheck.poses`)."""
+        angles = pose_angles(poses)
         out = Path(out) if out is not None else self.default_out()
         try:
             out.mkdir(parents=True, exist_ok=True)
@@ -120,7 +127,7 @@ class RealCheck:
             raise InputPathError(f"{out}: cannot create the output folder ({error.strerror})") from error
         results = []
         for index, scan in enumerate(scans):
-            work = self._scan_steps(scan, data, out, cancel)
+            work = self._scan_steps(scan, data, out, cancel, angles)
             results.append((yield from _relay(work, index, len(scans), f"{self.name}: {scan.key}")))
         card = self.segmenter.card
         report = ModelReport(self.name, self.model_file, {"model_id": card.model_id, "architecture": card.architecture,
@@ -129,9 +136,10 @@ class RealCheck:
         write_reports(report)
         return report
 
-    def _scan_steps(self, scan: RealScan, data: Path, out: Path,
-                    cancel: CancelToken | None) -> ProgressWork[ScanReport]:
-        """One scan: read, segment (relayed progress), split the legs, measure, draw."""
+    def _scan_steps(self, scan: RealScan, data: Path, out: Path, cancel: CancelToken | None,
+                    angles: tuple[float, ...] = (0.0,)) -> ProgressWork[ScanReport]:
+        """One scan: read, segment (relayed progress), split the legs, measure, (on the labelled case, in
+        more poses,) draw."""
         from legseg_core.preprocess import plan_patches
         from legseg_core.preprocess.mask import body_mask
 
@@ -139,13 +147,20 @@ class RealCheck:
         yield Progress(0, 1, "reading")
         loaded = load_scan(scan, data)
         volume = loaded.volume
-        result = yield from self.segmenter.segment_steps(volume, cancel=cancel)
+        if loaded.reference is None:
+            angles = (0.0,)
+        share = 1.0 / (1 + sum(angle != 0.0 for angle in angles))  # of the progress: one segmentation per pose
+        result = yield from _scaled(self.segmenter.segment_steps(volume, cancel=cancel), 0.0, share)
         split = _reference_split(loaded) if loaded.reference is not None else split_from_plan(
             plan_patches(volume, self.segmenter.config))
         volumes = check_volumes(leg_volumes(result.labels, split, volume.spacing))
         agreement = None if loaded.reference is None else leg_agreement(loaded.reference, result.labels, split,
                                                                          volume.spacing)
         body = body_mask(volume.data, volume.spacing, self.segmenter.config, volume.name)
+        poses = None
+        if loaded.reference is not None and angles != (0.0,):
+            poses = yield from _scaled(pose_agreement(self.segmenter, volume, loaded.reference, split, body, angles,
+                                                      result.labels, cancel), share, 1.0 - share)
         levels = choose_levels(body.mask.any(axis=(1, 2)), volume.spacing[0])
         yield Progress(1, 1, "drawing")
         box = in_plane_box(body.mask, body.block, margin=10, shape=volume.shape[1:])
@@ -153,16 +168,17 @@ class RealCheck:
                                 spacing=volume.spacing, split_columns=split.columns, box=box,
                                 title=f"{self.name} on {scan.key} ({scan.folder}/{scan.file})")
         return ScanReport(scan, loaded.notes, volume.shape, volume.spacing, split, volumes, agreement, levels, overlay,
-                          result.uncertainty_score, time.perf_counter() - start)
+                          result.uncertainty_score, time.perf_counter() - start, poses)
 
 
 def run_checks(checks: list[RealCheck], scans: tuple[RealScan, ...], data: Path, out: Path | None = None,
-               cancel: CancelToken | None = None) -> ProgressWork[list[ModelReport]]:
+               cancel: CancelToken | None = None, *, poses: int = 1) -> ProgressWork[list[ModelReport]]:
     """Every model's check in turn (``out/<model name>/`` when ``out`` is given, else each default folder)."""
+    pose_angles(poses)  # a bad count fails before any model runs
     reports = []
     for index, check in enumerate(checks):
         folder = None if out is None else Path(out) / check.name
-        work = check.run_steps(scans, data, folder, cancel)
+        work = check.run_steps(scans, data, folder, cancel, poses=poses)
         reports.append((yield from _relay(work, index, len(checks), "")))
     return reports
 
@@ -171,6 +187,11 @@ def _reference_split(loaded: LoadedScan) -> LegSplit:
     """The labelled case's legs part halfway between the reference's right- and left-leg muscle centroids."""
     column = leg_split_column(loaded.reference, loaded.reference_right)
     return constant_split(column, loaded.volume.shape[0], f"reference muscle centroids, x = {column}")
+
+
+def _scaled(work: ProgressWork[Any], start: float, width: float) -> ProgressWork[Any]:
+    """Pass on ``work``'s events as the part ``start .. start + width`` of one step; return its result."""
+    return relay(work, lambda event: Progress(start + width * event.fraction, 1, event.message, event.details))
 
 
 def _relay(work: ProgressWork[Any], index: int, count: int, prefix: str) -> ProgressWork[Any]:

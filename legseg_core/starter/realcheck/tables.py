@@ -1,7 +1,8 @@
 """The check's tables: Markdown for ``report.md`` and compact text for the command line.
 
 One row per muscle: volume (ml) in the right and the left leg, the left/right ratio (``*`` when
-flagged), and for the labelled case the Dice in each leg; then the flags of the scan.
+flagged), and for the labelled case the Dice in each leg (and, when it was scored in several in-plane
+poses, each leg's Dice averaged over them); then the flags of the scan.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import math
 
 from legseg_core.labels import MUSCLES
 from legseg_core.starter.realcheck.measures import MISSING_BELOW_ML, RATIO_RANGE, LegAgreement
+from legseg_core.starter.realcheck.poses import angle_text
 from legseg_core.starter.realcheck.report import ModelReport, ScanReport
 
 
@@ -19,6 +21,10 @@ def muscle_rows(scan: ScanReport) -> tuple[list[str], list[list[str]]]:
     header = ["muscle", *(f"{leg} ml" for leg in legs)] + (["L/R"] if len(legs) == 2 else [])
     if scan.agreement is not None:
         header += [f"Dice {leg}" for leg in scan.agreement]
+    poses = scan.poses
+    if poses is not None:
+        header += [f"Dice {leg}, {len(poses.angles)} poses" for leg in poses.legs]
+        pose_dice = {leg: poses.muscle_dice(leg) for leg in poses.legs}
     rows = []
     for muscle in MUSCLES:
         row = [muscle.abbr, *(f"{scan.volumes.volumes_ml[leg][muscle.abbr]:.1f}" for leg in legs)]
@@ -26,11 +32,26 @@ def muscle_rows(scan: ScanReport) -> tuple[list[str], list[list[str]]]:
             row.append(_ratio(scan.volumes.ratios.get(muscle.abbr)))
         if scan.agreement is not None:
             row += [_number(a.dice[muscle.abbr]) for a in scan.agreement.values()]
+        if poses is not None:
+            row += [_number(pose_dice[leg][muscle.abbr]) for leg in poses.legs]
         rows.append(row)
     if scan.agreement is not None:
-        rows.append(["mean", *([""] * (len(header) - 1 - len(scan.agreement))),
-                     *(_number(a.mean_dice) for a in scan.agreement.values())])
+        means = [_number(a.mean_dice) for a in scan.agreement.values()]
+        if poses is not None:
+            means += [_number(poses.mean_dice(leg)) for leg in poses.legs]
+        rows.append(["mean", *([""] * (len(header) - 1 - len(means))), *means])
     return header, rows
+
+
+def pose_lines(scan: ScanReport) -> list[str]:
+    """One sentence on the Dice over the poses, or nothing when the scan was scored in one pose."""
+    poses = scan.poses
+    if poses is None:
+        return []
+    legs = "; ".join(f"{leg} {poses.mean_dice(leg):.3f} ({poses.spread(leg)[0]:.3f} to {poses.spread(leg)[1]:.3f})"
+                     for leg in poses.legs)
+    return [f"Mean Dice over {len(poses.angles)} in-plane poses ({', '.join(angle_text(a) for a in poses.angles)} "
+            f"degrees; lowest to highest pose): {legs}."]
 
 
 def text_report(report: ModelReport) -> str:
@@ -45,6 +66,7 @@ def text_report(report: ModelReport) -> str:
             lines.append("  " + "  ".join(cell.rjust(width) for cell, width in zip(row, widths)).rstrip())
         if scan.agreement is not None:
             lines += [f"  GM/GL swap, {leg}: {_swap_text(a)}" for leg, a in scan.agreement.items()]
+        lines += [f"  {line}" for line in pose_lines(scan)]
         lines += [f"  FLAG {flag}" for flag in scan.flags] or ["  no flags"]
     return "\n".join(lines)
 
@@ -70,6 +92,7 @@ def markdown_report(report: ModelReport) -> str:
         lines += ["| " + " | ".join(row) + " |" for row in rows] + [""]
         if scan.agreement is not None:
             lines += [f"GM/GL swap check, {leg} leg: {_swap_text(a)}." for leg, a in scan.agreement.items()] + [""]
+        lines += [*pose_lines(scan), ""] if scan.poses is not None else []
         lines += [f"**Flag:** {flag}" + "  " for flag in scan.flags] or ["No flags."]
         lines += ["", f"![{scan.scan.key}]({scan.overlay.name})", ""]
     return "\n".join(lines)
