@@ -18,7 +18,8 @@ from legseg_core.labels import MUSCLE_BY_ABBR
 from legseg_core.preprocess import PreprocessConfig, plan_patches
 from legseg_core.progress import drive
 from legseg_core.starter.realcheck.measures import (LegSplit, check_volumes, constant_split, leg_agreement,
-                                                    leg_volumes, split_from_plan, swap_check)
+                                                    leg_volumes, split_from_plan, swap_check, volume_profile,
+                                                    where_flagged_muscles_differ)
 from legseg_core.starter.realcheck.overlays import SliceLevel, choose_levels, write_overlay
 from legseg_core.starter.realcheck.poses import pose_angles, rotated_pose_labels
 from legseg_core.starter.realcheck.report import RealCheck
@@ -54,6 +55,28 @@ def test_volumes_per_leg_ratios_and_flags() -> None:
     missing = {flag for flag in check.flags if flag.startswith("missing")}
     assert missing == {"missing in the right leg (< 0.5 ml): GM, TA, PER, EDL",
                        "missing in the left leg (< 0.5 ml): GM, TA, PER, EDL, TP"}
+
+
+def test_a_flagged_ratio_names_the_band_along_the_legs_where_the_volumes_differ() -> None:
+    labels = np.zeros((9, 20, 40), dtype=np.uint8)  # 9 slices of 10 mm: bands of 3 slices at 30 mm
+    labels[:, 0:5, 0:10] = GL  # GL alike in both legs, 0.5 ml a slice each
+    labels[:, 0:5, 20:30] = GL
+    labels[:, 5:10, 0:10] = SOL  # SOL alike in every slice but the top band, where the left leg has twice as much
+    labels[:, 5:10, 20:30] = SOL
+    labels[6:, 10:15, 20:30] = SOL
+    split = constant_split(20, 9, "test")
+    profile = volume_profile(labels, split, SPACING)
+    assert profile.starts == (0, 3, 6) and profile.stops == (3, 6, 9)
+    assert profile.volumes_ml["right"]["SOL"] == pytest.approx((1.5, 1.5, 1.5))
+    assert profile.volumes_ml["left"]["SOL"] == pytest.approx((1.5, 1.5, 3.0))
+    assert sum(profile.volumes_ml["left"]["GL"]) == pytest.approx(leg_volumes(labels, split, SPACING)["left"]["GL"])
+    check = check_volumes(leg_volumes(labels, split, SPACING))
+    assert check.ratios["SOL"] == pytest.approx(6.0 / 4.5)  # 1.333...: flagged
+    assert where_flagged_muscles_differ(check, profile) == [
+        "SOL: of the 1.5 ml more in the left leg, 1.5 ml lie at z 60 to 90 mm (right 1.5, left 3.0 ml there)"]
+    stored = profile.to_dict()
+    assert stored["band_start_mm"] == [0.0, 30.0, 60.0] and stored["left"]["SOL"] == [1.5, 1.5, 3.0]
+    assert volume_profile(labels, split, (4.0, 1.0, 1.0)).starts == (0, 8)  # 30 mm of 4 mm slices: 8 a band
 
 
 def test_ratio_limits_are_inclusive_and_one_leg_gives_no_ratios() -> None:
@@ -250,6 +273,10 @@ def test_report_on_the_real_labelled_case(real_folder: Path, tmp_path: Path, one
     assert item["key"] == "qmritools-dwi" and set(item["dice"]) == {"right", "left"}
     assert set(item["gm_gl_swap"]["left"]) >= {"GM_vs_reference_GL", "swapped"}
     assert item["volumes_ml"]["right"]["SOL"] == pytest.approx(scan.volumes.volumes_ml["right"]["SOL"], abs=0.01)
+    profile = item["volume_profile_ml"]
+    assert profile["band_start_mm"][0] == 0.0 and profile["band_stop_mm"][-1] == pytest.approx(25 * 6.0)
+    assert sum(profile["left"]["GM"]) == pytest.approx(item["volumes_ml"]["left"]["GM"], abs=0.1)
+    assert item["where_flagged_ratios_differ"] == scan.differences
     assert (tmp_path / "qmritools-dwi.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     markdown = (tmp_path / "report.md").read_text()
     assert "| muscle | right ml | left ml | L/R | Dice right | Dice left |" in markdown

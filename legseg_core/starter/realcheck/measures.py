@@ -1,5 +1,6 @@
 """What the check measures: the split between the legs, per-leg muscle volumes, left/right ratios
-and their flags, and, against a reference, Dice per leg and the GM/GL swap check.
+and their flags, where along the legs a flagged muscle's volumes differ, and, against a reference,
+Dice per leg and the GM/GL swap check.
 
 Label arrays are uint8 ``[z, y, x]`` with the muscle ids 1..7; spacings are ``(z, y, x)`` mm;
 volumes are in ml. x runs from the patient's right to left, so the right leg lies at smaller x.
@@ -48,6 +49,73 @@ def check_volumes(volumes_ml: dict[str, dict[str, float]]) -> VolumeCheck:
             flags.append(f"{muscle.abbr} left/right {ratio:.2f} outside {low:g}..{high:g} "
                          f"({left:.1f} vs {right:.1f} ml)")
     return VolumeCheck(volumes_ml, ratios, tuple(flags))
+
+
+#: Height (mm) of the bands along z in which :func:`volume_profile` counts each leg's muscle volumes.
+PROFILE_BAND_MM = 30.0
+
+
+@dataclass(frozen=True)
+class VolumeProfile:
+    """Each leg's muscle volumes (ml) band by band along z: ``volumes_ml[leg][abbr][i]`` is the volume in
+    the slices from ``starts[i]`` to ``stops[i]`` (slice indices, stop excluded); ``slice_mm`` the slice
+    spacing."""
+
+    starts: tuple[int, ...]
+    stops: tuple[int, ...]
+    slice_mm: float
+    volumes_ml: dict[str, dict[str, tuple[float, ...]]]
+
+    def band_text(self, band: int) -> str:
+        """``z 420 to 480 mm`` for band ``band`` (heights of its first slice and past its last)."""
+        return f"z {self.starts[band] * self.slice_mm:.0f} to {self.stops[band] * self.slice_mm:.0f} mm"
+
+    def where_differs(self, abbr: str) -> tuple[int, float, float]:
+        """The band where the legs' volumes of muscle ``abbr`` differ most, and its right and left volumes."""
+        right, left = (np.asarray(self.volumes_ml[leg][abbr]) for leg in LEGS)
+        band = int(np.argmax(np.abs(left - right)))
+        return band, float(right[band]), float(left[band])
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready values (volumes rounded to 0.01 ml)."""
+        return {"band_start_mm": [round(a * self.slice_mm, 1) for a in self.starts],
+                "band_stop_mm": [round(b * self.slice_mm, 1) for b in self.stops],
+                **{leg: {abbr: [round(v, 2) for v in values] for abbr, values in muscles.items()}
+                   for leg, muscles in self.volumes_ml.items()}}
+
+
+def volume_profile(labels: np.ndarray, split: LegSplit, spacing: tuple[float, float, float],
+                   band_mm: float = PROFILE_BAND_MM) -> VolumeProfile:
+    """Each leg's muscle volumes in bands of about ``band_mm`` along z (whole slices, at least one a band)."""
+    depth = labels.shape[0]
+    step = max(1, int(round(band_mm / spacing[0])))
+    starts = tuple(range(0, depth, step))
+    stops = tuple(min(start + step, depth) for start in starts)
+    voxel_ml = float(np.prod(spacing)) / 1000.0
+    volumes = {}
+    for leg in split.sides:
+        inside = split.mask(leg, labels.shape)
+        counts = np.stack([np.bincount(labels[start:stop][inside[start:stop]], minlength=len(MUSCLES) + 1)
+                           for start, stop in zip(starts, stops)])
+        volumes[leg] = {muscle.abbr: tuple(float(c) * voxel_ml for c in counts[:, muscle.id]) for muscle in MUSCLES}
+    return VolumeProfile(starts, stops, float(spacing[0]), volumes)
+
+
+def where_flagged_muscles_differ(check: VolumeCheck, profile: VolumeProfile) -> list[str]:
+    """One line per muscle whose left/right ratio is flagged: the band along z where most of the difference
+    lies, with both legs' volumes there."""
+    low, high = RATIO_RANGE
+    lines = []
+    for abbr, ratio in check.ratios.items():
+        if ratio is None or low <= ratio <= high:
+            continue
+        right, left = check.volumes_ml["right"][abbr], check.volumes_ml["left"][abbr]
+        band, band_right, band_left = profile.where_differs(abbr)
+        more = "left" if left > right else "right"
+        lines.append(f"{abbr}: of the {abs(left - right):.1f} ml more in the {more} leg, "
+                     f"{abs(band_left - band_right):.1f} ml lie at {profile.band_text(band)} "
+                     f"(right {band_right:.1f}, left {band_left:.1f} ml there)")
+    return lines
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,9 @@ from legseg_core.errors import InputPathError
 from legseg_core.progress import CancelToken, Progress, ProgressWork, relay
 from legseg_core.starter.realcase import leg_split_column
 from legseg_core.starter.realcheck.measures import (MISSING_BELOW_ML, RATIO_RANGE, LegAgreement, LegSplit, VolumeCheck,
-                                                    check_volumes, constant_split, leg_agreement, leg_volumes,
-                                                    split_from_plan, swap_flags)
+                                                    VolumeProfile, check_volumes, constant_split, leg_agreement,
+                                                    leg_volumes, split_from_plan, swap_flags, volume_profile,
+                                                    where_flagged_muscles_differ)
 from legseg_core.starter.realcheck.overlays import LevelChoice, choose_levels, in_plane_box, write_overlay
 from legseg_core.starter.realcheck.poses import PoseAgreement, pose_agreement, pose_angles
 from legseg_core.starter.realcheck.scans import LoadedScan, RealScan, load_scan
@@ -46,7 +47,15 @@ class ScanReport:
     overlay: Path
     uncertainty_score: float
     seconds: float
+    profile: VolumeProfile
     poses: PoseAgreement | None = None
+
+    @property
+    def differences(self) -> list[str]:
+        """Where along the legs each flagged muscle's volumes differ most (one line per flagged ratio)."""
+        if len(self.split.sides) != 2:
+            return []
+        return where_flagged_muscles_differ(self.volumes, self.profile)
 
     @property
     def flags(self) -> tuple[str, ...]:
@@ -63,7 +72,8 @@ class ScanReport:
                 "leg_split": {"method": self.split.method, "x_min": int(columns.min()), "x_max": int(columns.max())},
                 "volumes_ml": _rounded(self.volumes.volumes_ml, 2),
                 "left_right_ratio": _rounded(self.volumes.ratios, 3),
-                "flags": list(self.flags), "uncertainty_score": round(self.uncertainty_score, 4),
+                "volume_profile_ml": self.profile.to_dict(),
+                "flags": list(self.flags), "where_flagged_ratios_differ": self.differences, "uncertainty_score": round(self.uncertainty_score, 4),
                 "coverage": self.levels.coverage, "overlay": self.overlay.name,
                 "slices": [{"level": level.name, "index": level.index, "z_mm": round(level.height_mm, 1)}
                            for level in self.levels.levels],
@@ -168,7 +178,8 @@ class RealCheck:
                                 spacing=volume.spacing, split_columns=split.columns, box=box,
                                 title=f"{self.name} on {scan.key} ({scan.folder}/{scan.file})")
         return ScanReport(scan, loaded.notes, volume.shape, volume.spacing, split, volumes, agreement, levels, overlay,
-                          result.uncertainty_score, time.perf_counter() - start, poses)
+                          result.uncertainty_score, time.perf_counter() - start,
+                          volume_profile(result.labels, split, volume.spacing), poses)
 
 
 def run_checks(checks: list[RealCheck], scans: tuple[RealScan, ...], data: Path, out: Path | None = None,

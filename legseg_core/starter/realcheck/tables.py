@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 from legseg_core.labels import MUSCLES
-from legseg_core.starter.realcheck.measures import MISSING_BELOW_ML, RATIO_RANGE, LegAgreement
+from legseg_core.starter.realcheck.measures import MISSING_BELOW_ML, PROFILE_BAND_MM, RATIO_RANGE, LegAgreement
 from legseg_core.starter.realcheck.poses import angle_text
 from legseg_core.starter.realcheck.report import ModelReport, ScanReport
 
@@ -68,6 +68,7 @@ def text_report(report: ModelReport) -> str:
             lines += [f"  GM/GL swap, {leg}: {_swap_text(a)}" for leg, a in scan.agreement.items()]
         lines += [f"  {line}" for line in pose_lines(scan)]
         lines += [f"  FLAG {flag}" for flag in scan.flags] or ["  no flags"]
+        lines += [f"  where: {line}" for line in scan.differences]
     return "\n".join(lines)
 
 
@@ -94,6 +95,10 @@ def markdown_report(report: ModelReport) -> str:
             lines += [f"GM/GL swap check, {leg} leg: {_swap_text(a)}." for leg, a in scan.agreement.items()] + [""]
         lines += [*pose_lines(scan), ""] if scan.poses is not None else []
         lines += [f"**Flag:** {flag}" + "  " for flag in scan.flags] or ["No flags."]
+        if scan.differences:
+            lines += ["", "Where along the legs the flagged volumes differ most (bands of about "
+                      f"{PROFILE_BAND_MM:g} mm; every band's volumes are in report.json):", ""]
+            lines += [f"- {line}" for line in scan.differences]
         lines += ["", f"![{scan.scan.key}]({scan.overlay.name})", ""]
     return "\n".join(lines)
 
