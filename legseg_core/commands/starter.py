@@ -67,8 +67,9 @@ def _register_realcheck(commands: argparse._SubParsersAction) -> None:
     check = commands.add_parser(
         "realcheck", help="check models on the real scans: per-leg volumes, left/right ratios, Dice, pictures",
         description="Segment the real scans (shared/data) with each model and report per-leg muscle volumes, "
-                    "left/right ratios (flagged outside 0.75..1.33), muscles missing in a leg, and on the labelled "
-                    "case Dice per leg and a GM/GL swap check; writes report.md, report.json and one PNG per scan.")
+                    "left/right ratios (flagged outside 0.75..1.33) and where along the legs a flagged one differs, "
+                    "muscles missing in a leg, and on the labelled case Dice per leg (optionally over several "
+                    "in-plane poses) and a GM/GL swap check; writes report.md, report.json and one PNG per scan.")
     check.add_argument("--model", action="append", default=None, metavar="NAME_OR_FILE",
                        help=f"a shipped name, a model file or a store model (repeatable; default: "
                             f"{', '.join(STARTER_NAMES)})")
