@@ -22,7 +22,7 @@ from legseg_core.starter.realcheck.measures import (LegSplit, check_volumes, con
                                                     where_flagged_muscles_differ)
 from legseg_core.starter.realcheck.overlays import SliceLevel, choose_levels, write_overlay
 from legseg_core.starter.realcheck.poses import pose_angles, rotated_pose_labels
-from legseg_core.starter.realcheck.report import RealCheck
+from legseg_core.starter.realcheck.report import MAX_FLAG_SLICES, RealCheck, flag_slices
 from legseg_core.starter.realcheck.scans import check_data, default_data_folder, select_scans
 from tests.conftest import REAL_DATA
 
@@ -77,6 +77,34 @@ def test_a_flagged_ratio_names_the_band_along_the_legs_where_the_volumes_differ(
     stored = profile.to_dict()
     assert stored["band_start_mm"] == [0.0, 30.0, 60.0] and stored["left"]["SOL"] == [1.5, 1.5, 3.0]
     assert volume_profile(labels, split, (4.0, 1.0, 1.0)).starts == (0, 8)  # 30 mm of 4 mm slices: 8 a band
+
+
+def test_the_picture_gets_a_slice_where_each_flagged_ratio_differs_most() -> None:
+    base = np.zeros((9, 20, 40), dtype=np.uint8)  # bands of 3 slices of 10 mm; the right leg at x < 20
+    for muscle, rows in ((GL, slice(0, 4)), (SOL, slice(4, 8)), (TA, slice(8, 12)), (TP, slice(12, 16))):
+        base[:, rows, 0:10] = muscle  # every muscle alike in both legs: 3.6 ml each
+        base[:, rows, 20:30] = muscle
+    base[7, 0:4, 30:40] = GL  # GL moved from slice 6 to slice 7 in the left leg: the same volume, not flagged
+    base[6, 0:4, 20:30] = 0
+    only_ta = base.copy()
+    only_ta[0:3, 8:12, 30:40] = TA  # TA 1.6 ml more on the left, all in the bottom band, the most in slice 1
+    only_ta[1, 16:20, 30:40] = TA
+    labels = only_ta.copy()
+    labels[3:6, 12:20, 30:40] = TP  # TP 2.4 ml more on the left in the middle band
+    labels[6:9, 4:8, 10:20] = SOL  # SOL 1.2 ml more on the right in the top band
+    split = constant_split(20, 9, "test")
+    profile = volume_profile(labels, split, SPACING)
+    volumes = check_volumes(leg_volumes(labels, split, SPACING))
+    assert volumes.ratios["GL"] == 1.0 and all(volumes.ratios[m] for m in ("TA", "TP", "SOL"))
+    extra = flag_slices(labels, split, volumes, profile, ())
+    assert len(extra) == MAX_FLAG_SLICES  # the two largest differences: SOL's band is left out
+    assert [level.name for level in extra] == ["TP left/right differ most", "TA left/right differ most"]
+    assert 3 <= extra[0].index <= 5 and extra[1].index == 1 and extra[1].height_mm == 10.0
+    alone = check_volumes(leg_volumes(only_ta, split, SPACING))
+    [ta] = flag_slices(only_ta, split, alone, volume_profile(only_ta, split, SPACING), ())
+    assert ta.name == "TA left/right differ most" and ta.index == 1
+    shown = choose_levels(np.ones(9, dtype=bool), 10.0).levels  # slices 1, 4 and 7
+    assert flag_slices(only_ta, split, alone, volume_profile(only_ta, split, SPACING), shown) == ()  # not twice
 
 
 def test_ratio_limits_are_inclusive_and_one_leg_gives_no_ratios() -> None:

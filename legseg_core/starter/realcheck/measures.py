@@ -101,14 +101,26 @@ def volume_profile(labels: np.ndarray, split: LegSplit, spacing: tuple[float, fl
     return VolumeProfile(starts, stops, float(spacing[0]), volumes)
 
 
+def flagged_ratios(check: VolumeCheck) -> list[str]:
+    """The muscles whose left/right ratio is flagged (outside :data:`RATIO_RANGE`), in label order."""
+    low, high = RATIO_RANGE
+    return [abbr for abbr, ratio in check.ratios.items() if ratio is not None and not low <= ratio <= high]
+
+
+def widest_slice(labels: np.ndarray, split: LegSplit, abbr: str, band: slice) -> int:
+    """The slice of ``band`` where the two legs' voxel counts of muscle ``abbr`` differ most."""
+    muscle = labels[band] == MUSCLE_BY_ABBR[abbr].id
+    right = split.mask("right", labels.shape)[band]
+    counts_right = (muscle & right).sum(axis=(1, 2))
+    counts_left = muscle.sum(axis=(1, 2)) - counts_right
+    return band.start + int(np.argmax(np.abs(counts_left - counts_right)))
+
+
 def where_flagged_muscles_differ(check: VolumeCheck, profile: VolumeProfile) -> list[str]:
     """One line per muscle whose left/right ratio is flagged: the band along z where most of the difference
     lies, with both legs' volumes there."""
-    low, high = RATIO_RANGE
     lines = []
-    for abbr, ratio in check.ratios.items():
-        if ratio is None or low <= ratio <= high:
-            continue
+    for abbr in flagged_ratios(check):
         right, left = check.volumes_ml["right"][abbr], check.volumes_ml["left"][abbr]
         band, band_right, band_left = profile.where_differs(abbr)
         more = "left" if left > right else "right"

@@ -22,14 +22,17 @@ from legseg_core.errors import InputPathError
 from legseg_core.progress import CancelToken, Progress, ProgressWork, relay
 from legseg_core.starter.realcase import leg_split_column
 from legseg_core.starter.realcheck.measures import (MISSING_BELOW_ML, RATIO_RANGE, LegAgreement, LegSplit, VolumeCheck,
-                                                    VolumeProfile, check_volumes, constant_split, leg_agreement,
-                                                    leg_volumes, split_from_plan, swap_flags, volume_profile,
-                                                    where_flagged_muscles_differ)
-from legseg_core.starter.realcheck.overlays import LevelChoice, choose_levels, in_plane_box, write_overlay
+                                                    VolumeProfile, check_volumes, constant_split, flagged_ratios,
+                                                    leg_agreement, leg_volumes, split_from_plan, swap_flags,
+                                                    volume_profile, where_flagged_muscles_differ, widest_slice)
+from legseg_core.starter.realcheck.overlays import LevelChoice, SliceLevel, choose_levels, in_plane_box, write_overlay
 from legseg_core.starter.realcheck.poses import PoseAgreement, pose_agreement, pose_angles
 from legseg_core.starter.realcheck.scans import LoadedScan, RealScan, load_scan
 
 SCHEMA_VERSION = 1
+#: At most this many slices are added to a scan's picture, one for each band along the legs where a flagged
+#: left/right ratio differs most.
+MAX_FLAG_SLICES = 2
 
 
 @dataclass(frozen=True)
@@ -171,15 +174,18 @@ class RealCheck:
         if loaded.reference is not None and angles != (0.0,):
             poses = yield from _scaled(pose_agreement(self.segmenter, volume, loaded.reference, split, body, angles,
                                                       result.labels, cancel), share, 1.0 - share)
+        profile = volume_profile(result.labels, split, volume.spacing)
         levels = choose_levels(body.mask.any(axis=(1, 2)), volume.spacing[0])
+        if len(split.sides) == 2:
+            levels = LevelChoice(levels.levels + flag_slices(result.labels, split, volumes, profile, levels.levels),
+                                 levels.coverage)
         yield Progress(1, 1, "drawing")
         box = in_plane_box(body.mask, body.block, margin=10, shape=volume.shape[1:])
         overlay = write_overlay(volume.data, result.labels, levels.levels, out / f"{scan.key}.png",
                                 spacing=volume.spacing, split_columns=split.columns, box=box,
                                 title=f"{self.name} on {scan.key} ({scan.folder}/{scan.file})")
         return ScanReport(scan, loaded.notes, volume.shape, volume.spacing, split, volumes, agreement, levels, overlay,
-                          result.uncertainty_score, time.perf_counter() - start,
-                          volume_profile(result.labels, split, volume.spacing), poses)
+                          result.uncertainty_score, time.perf_counter() - start, profile, poses)
 
 
 def run_checks(checks: list[RealCheck], scans: tuple[RealScan, ...], data: Path, out: Path | None = None,
@@ -198,6 +204,26 @@ def _reference_split(loaded: LoadedScan) -> LegSplit:
     """The labelled case's legs part halfway between the reference's right- and left-leg muscle centroids."""
     column = leg_split_column(loaded.reference, loaded.reference_right)
     return constant_split(column, loaded.volume.shape[0], f"reference muscle centroids, x = {column}")
+
+
+def flag_slices(labels: np.ndarray, split: LegSplit, volumes: VolumeCheck, profile: VolumeProfile,
+                shown: tuple[SliceLevel, ...]) -> tuple[SliceLevel, ...]:
+    """Slices to show beside ``shown``: for each band along the legs where a flagged left/right ratio differs
+    most (at most :data:`MAX_FLAG_SLICES`, the largest differences first), its slice where the legs differ
+    most, named after the muscles."""
+    bands: dict[int, list[tuple[float, str]]] = {}
+    for abbr in flagged_ratios(volumes):
+        band, right, left = profile.where_differs(abbr)
+        bands.setdefault(band, []).append((abs(left - right), abbr))
+    order = sorted(bands.items(), key=lambda item: -max(d for d, _ in item[1]))[:MAX_FLAG_SLICES]
+    extra: list[SliceLevel] = []
+    for band, differences in order:
+        muscles = [abbr for _, abbr in sorted(differences, reverse=True)]
+        index = widest_slice(labels, split, muscles[0], slice(profile.starts[band], profile.stops[band]))
+        if any(level.index == index for level in (*shown, *extra)):
+            continue
+        extra.append(SliceLevel(f"{', '.join(muscles)} left/right differ most", index, index * profile.slice_mm))
+    return tuple(extra)
 
 
 def _scaled(work: ProgressWork[Any], start: float, width: float) -> ProgressWork[Any]:
