@@ -133,8 +133,6 @@ class Pieces:
         """The stray pieces among those left (see :data:`STRAY_PIECE_SHARE`), or None if there are none."""
         from scipy import ndimage
 
-        if self.count < 2:
-            return None
         left = np.flatnonzero(~self.gone[1:])
         if len(left) < 2:
             return None

@@ -1,6 +1,6 @@
 """On-the-fly augmentation of a batch of patches: intensity (contrast, gamma, bias field, noise, and
-optionally a brightness per label and a grainy texture) and geometry (small in-plane rotations and scaling, and optionally
-a smooth in-plane elastic deformation).
+optionally a brightness per label and a grainy texture) and geometry (small in-plane rotations and
+scaling, and optionally a smooth in-plane elastic deformation).
 
 Images are ``[batch, 1, z, y, x]`` float tensors range-normalised to 0..100 by preprocessing;
 labels are ``[batch, z, y, x]`` integer tensors with ids 0..7, or 255 for voxels that are not

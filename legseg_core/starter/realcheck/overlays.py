@@ -1,7 +1,7 @@
 """Overlay pictures of the check: axial slices of a scan with the predicted muscles.
 
-Three levels are chosen along z among the slices that hold the legs (the preprocessing's body mask):
-15%, 50% and 85% of that extent; the report adds a slice where a flagged left/right ratio differs most
+Three levels are chosen along z among the slices that hold the legs (the preprocessing's body
+mask): 15%, 50% and 85% of that extent; the report adds a slice where a flagged left/right ratio differs most
 (:func:`legseg_core.starter.realcheck.report.flag_slices`). A scan whose legs span at least :data:`WHOLE_CALF_MM` reaches
 from the ankle to below the knee, and the levels are named so; a shorter slab reaches neither,
 and its levels are named as parts of the slab. Slices ``data[k]`` of ``[z, y, x]`` arrays are

@@ -55,9 +55,8 @@ class ScanReport:
 
     @property
     def differences(self) -> list[str]:
-        """Where along the legs each flagged muscle's volumes differ most (one line per flagged ratio)."""
-        if len(self.split.sides) != 2:
-            return []
+        """Where along the legs each flagged muscle's volumes differ most (one line per flagged ratio; none for
+        one leg, which has no ratios)."""
         return where_flagged_muscles_differ(self.volumes, self.profile)
 
     @property
@@ -76,7 +75,8 @@ class ScanReport:
                 "volumes_ml": _rounded(self.volumes.volumes_ml, 2),
                 "left_right_ratio": _rounded(self.volumes.ratios, 3),
                 "volume_profile_ml": self.profile.to_dict(),
-                "flags": list(self.flags), "where_flagged_ratios_differ": self.differences, "uncertainty_score": round(self.uncertainty_score, 4),
+                "flags": list(self.flags), "where_flagged_ratios_differ": self.differences,
+                "uncertainty_score": round(self.uncertainty_score, 4),
                 "coverage": self.levels.coverage, "overlay": self.overlay.name,
                 "slices": [{"level": level.name, "index": level.index, "z_mm": round(level.height_mm, 1)}
                            for level in self.levels.levels],
@@ -176,9 +176,8 @@ class RealCheck:
                                                       result.labels, cancel), share, 1.0 - share)
         profile = volume_profile(result.labels, split, volume.spacing)
         levels = choose_levels(body.mask.any(axis=(1, 2)), volume.spacing[0])
-        if len(split.sides) == 2:
-            levels = LevelChoice(levels.levels + flag_slices(result.labels, split, volumes, profile, levels.levels),
-                                 levels.coverage)
+        levels = LevelChoice(levels.levels + flag_slices(result.labels, split, volumes, profile, levels.levels),
+                             levels.coverage)
         yield Progress(1, 1, "drawing")
         box = in_plane_box(body.mask, body.block, margin=10, shape=volume.shape[1:])
         overlay = write_overlay(volume.data, result.labels, levels.levels, out / f"{scan.key}.png",
