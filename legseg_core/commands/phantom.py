@@ -101,6 +101,11 @@ def _register_synthetic(kinds: argparse._SubParsersAction) -> None:
                            help="share of the legs drawn from real templates when any are given (default 0.4)")
     synthetic.add_argument("--phantom-templates", type=int, default=24,
                            help="whole phantom legs in the template pool (default 24)")
+    synthetic.add_argument("--knee-mm", type=float, default=0.0, metavar="MM",
+                           help="each phantom template reaches a random 0 to MM mm above the tibial plateau, over "
+                                "the knee joint (femoral condyles, patella, the popliteal fossa, the thigh's muscles "
+                                "as background, the gastrocnemius heads up to their origins), as whole-leg scans "
+                                "often do; at most 150 (default 0: the templates end at the plateau)")
     synthetic.add_argument("--streaks", type=float, default=0.0, metavar="P",
                            help="chance of thin fatty streaks inside the muscles (default 0)")
     synthetic.add_argument("--boundary-lines", type=float, default=0.0, metavar="P",
@@ -133,6 +138,7 @@ def _register_synthetic(kinds: argparse._SubParsersAction) -> None:
 def run_synthetic(args: argparse.Namespace) -> int:
     from legseg_core.errors import InputPathError
     from legseg_core.phantom import PhantomParameterError
+    from legseg_core.phantom.validation import MAX_KNEE_MM
     from legseg_core.synth import SynthesisSettings, SyntheticMix, generate_synthetic_cohort
     from legseg_core.synth.templates import load_template_files
 
@@ -144,6 +150,9 @@ def run_synthetic(args: argparse.Namespace) -> int:
     for name in ("streaks", "boundary_lines", "faint_septa", "alike_muscles", "local_shading"):
         if not 0.0 <= getattr(args, name) <= 1.0:
             raise PhantomParameterError(f"--{name.replace('_', '-')} {getattr(args, name)!r} must be a chance in 0..1")
+    if not 0.0 <= args.knee_mm <= MAX_KNEE_MM:
+        raise PhantomParameterError(f"--knee-mm {args.knee_mm!r} must lie in 0..{MAX_KNEE_MM:g} mm above the tibial "
+                                    "plateau")
     if not 0.0 <= args.blur <= 3.0:
         raise PhantomParameterError(f"--blur {args.blur!r} must lie in 0..3 voxels")
     if not 0.0 <= args.muscle_resize <= 0.4:
@@ -153,7 +162,8 @@ def run_synthetic(args: argparse.Namespace) -> int:
                                  faint_septum_probability=args.faint_septa,
                                  alike_muscle_probability=args.alike_muscles, muscle_resize=args.muscle_resize,
                                  blur_voxels=(0.0, args.blur), local_shading_probability=args.local_shading)
-    mix = SyntheticMix(real_share=args.real_share, phantom_templates=args.phantom_templates, settings=settings)
+    mix = SyntheticMix(real_share=args.real_share, phantom_templates=args.phantom_templates, knee_mm=args.knee_mm,
+                       settings=settings)
     check_output_folder(args.out, inputs=[*args.template_image, *args.template_labels], what="cohort folder")
     work = generate_synthetic_cohort(args.n, args.out, args.seed, real_templates=templates, mix=mix)
     cases = with_progress_bar(work, "synthetic cohort", enabled=not args.no_progress and not args.json)

@@ -21,12 +21,13 @@ from a fixed distance below the tibial plateau, Dixon water and fat by default);
 overrides the count; ``contrasts`` any of :data:`CONTRASTS`; ``health`` "healthy" or
 "patient", ``diagnosis`` one of :data:`DIAGNOSES` (None picks one for a patient); ``legs``
 "both", "right" or "left"; ``size`` "tiny" (a coarse grid for tests, under a second),
-"default" or "fine"; ``randomize_intensity`` swaps the signal equations for random tissue
+"default" or "fine"; ``knee_mm`` (protocol A) extends the field of view that far above the tibial
+plateau, over the knee joint (:mod:`.knee`); ``randomize_intensity`` swaps the signal equations for random tissue
 intensities, gamma, inversion, blur and a strong bias field (domain randomisation).
 
 How a case is made: :mod:`.subject` draws the body, :mod:`.profiles` and :mod:`.landmarks`
 say where each structure lies along the leg, :mod:`.anatomy` rasterises tissue classes on
-supersampled sub-slices, :mod:`.simulate` reduces them to the grid (partial volume) with the
+supersampled sub-slices (:mod:`.knee` those above the tibial plateau), :mod:`.simulate` reduces them to the grid (partial volume) with the
 fat of :mod:`.disease`, :mod:`.contrast` applies the signal equations and :mod:`.acquisition`
 the bias field and Rician noise. :func:`generate_cohort` writes many cases and a metadata.csv.
 """

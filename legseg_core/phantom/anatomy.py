@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from legseg_core.phantom.knee import knee_tissue
 from legseg_core.phantom.landmarks import Landmarks, direction
+from legseg_core.phantom.landmarks import per_slice as _col
 from legseg_core.phantom.subject import LegParameters
 from legseg_core.phantom.tissue import (AIR, CORTEX, FASCIA, FAT, FDL, FHL, IS_MUSCLE, MARROW, MUSCLE_CLASS,
                                         NUM_TISSUE_CLASSES, SKIN, TENDON, VESSEL)
@@ -40,12 +42,6 @@ GL_CENTRE_DEG, GL_HALF_WIDTH_DEG = 92.0, 42.0  # GL: posterior / posterolateral
 RAPHE_DEG = 65.0  # the line between the two heads
 CROP_MARGIN_MM = 2.0  # beyond the bound of the outer contour when cropping to the leg
 CHUNK_POINTS = 300_000  # points per chunk of sub-slices (keeps temporaries small)
-
-
-def _col(values: np.ndarray) -> np.ndarray:
-    """A per-sub-slice array ``(S,)`` as ``(S, 1, 1)`` float32 for broadcasting (scalars stay scalars)."""
-    values = np.asarray(values, dtype=np.float32)
-    return values[:, None, None] if values.ndim else values
 
 
 def _cross(au, av, bu, bv):
@@ -87,7 +83,28 @@ def _leg_tissue_chunk(leg: LegParameters, marks: Landmarks, x_mm: np.ndarray, y_
 
 
 def _inside_leg(leg: LegParameters, marks: Landmarks, u, v, outer, grid_xy) -> np.ndarray:
-    """Tissue classes of points near the leg (``u``, ``v`` local mm; ``outer`` from :func:`_outer`)."""
+    """Tissue classes of points near the leg (``u``, ``v`` local mm; ``outer`` from :func:`_outer`).
+
+    Sub-slices above the tibial plateau (``t > 1``, the last ones: heights rise with the index)
+    are the knee's (:mod:`legseg_core.phantom.knee`).
+    """
+    knee = int(np.searchsorted(marks.t, 1.0, side="right"))
+    if knee == marks.t.size:
+        return _calf(leg, marks, u, v, outer, grid_xy)
+    cls = np.empty(u.shape, dtype=np.uint8)
+    calf, above = slice(0, knee), slice(knee, marks.t.size)
+    if knee:
+        cls[calf] = _calf(leg, marks.take(calf), u[calf], v[calf], {k: a[calf] for k, a in outer.items()},
+                          (grid_xy[0], grid_xy[1]))
+    part = {k: a[above] for k, a in outer.items()}
+    cls[above] = knee_tissue(leg, marks.take(above), u[above], v[above], part)
+    np.putmask(cls[above], part["depth"] < leg.skin_mm, SKIN)
+    np.putmask(cls[above], part["depth"] < 0, AIR)
+    return cls
+
+
+def _calf(leg: LegParameters, marks: Landmarks, u, v, outer, grid_xy) -> np.ndarray:
+    """Tissue classes of calf sub-slices (at or below the tibial plateau)."""
     bones = _bones(marks, u, v)
     parts = _compartments(marks, u, v, bones)
     cls = np.full(u.shape, SOL, dtype=np.uint8)
@@ -144,6 +161,8 @@ def _outer(leg: LegParameters, marks: Landmarks, u, v) -> dict[str, np.ndarray]:
     nu, nv = (float(c) for c in direction(-45.0))
     inset = tib["radius"] * (1 - tib["triangle"]) + leg.skin_mm + 0.22 * leg.fat_mm + 4.0
     plane = (u - _col(tib["u"])) * nu + (v - _col(tib["v"])) * nv - _col(inset)
+    if marks.t[-1] > 1:  # no subcutaneous tibia above the plateau
+        plane = np.where(_col(marks.t > 1), np.float32(-1e4), plane)
     k = np.float32(16.0)
     gap = np.maximum(k - np.abs(main - plane), 0) / k
     outside = np.maximum(main, plane) + gap * gap * k / 4

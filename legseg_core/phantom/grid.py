@@ -89,12 +89,16 @@ def sub_positions(centres: np.ndarray, spacing: float, factor: int) -> np.ndarra
 
 
 def plan_grid(rng: np.random.Generator, protocol: str, slices: int | None, legs: tuple[LegParameters, ...],
-              size: str) -> Grid:
-    """The voxel grid of a case: the slab along the leg, then the in-plane field of view."""
+              size: str, knee_mm: float = 0.0) -> Grid:
+    """The voxel grid of a case: the slab along the leg, then the in-plane field of view.
+
+    ``knee_mm`` (protocol A) moves the top of the field of view that far above the tibial plateau,
+    over the knee.
+    """
     preset = SIZES[size]
     plan = PROTOCOLS[protocol]
     count = slices if slices is not None else (preset.slices or plan.slices)
-    z_mm, thickness = _slab(rng, protocol, count, legs[0])
+    z_mm, thickness = _slab(rng, protocol, count, legs[0], knee_mm)
     bilateral = len(legs) == 2
     low, high = plan.pixel_mm_both if bilateral else plan.pixel_mm_single
     pixel = float(rng.uniform(low, high)) * preset.pixel_scale
@@ -120,11 +124,13 @@ def _shift(rng: np.random.Generator, room: float) -> float:
     return float(np.clip(rng.normal(0, 0.5), -0.9, 0.9)) * half_room
 
 
-def _slab(rng: np.random.Generator, protocol: str, count: int, leg: LegParameters) -> tuple[np.ndarray, float]:
+def _slab(rng: np.random.Generator, protocol: str, count: int, leg: LegParameters,
+          knee_mm: float = 0.0) -> tuple[np.ndarray, float]:
     """Slice centres (mm, inferior first) and thickness of protocol A (whole leg) or B (slab)."""
     if protocol == "A":
         bottom = leg.ankle_z + float(rng.uniform(0.0, 0.04)) * leg.length_mm
-        top = leg.plateau_z() - float(rng.uniform(0.0, 0.03)) * leg.length_mm
+        below = float(rng.uniform(0.0, 0.03)) * leg.length_mm
+        top = leg.plateau_z() + (knee_mm if knee_mm > 0 else -below)
         thickness = (top - bottom) / count
     else:
         thickness = (6.0 if count <= 30 else 4.0) * float(rng.uniform(0.95, 1.05))

@@ -22,6 +22,12 @@ MUSCLE_CLASS_BY_ABBR: dict[str, int] = {
     **{abbr: MUSCLE_CLASS[MUSCLE_BY_ABBR[abbr].id] for abbr in MUSCLE_BY_ABBR}, "FDL": FDL, "FHL": FHL}
 
 
+def per_slice(values: np.ndarray | float) -> np.ndarray:
+    """A per-sub-slice array ``(S,)`` as ``(S, 1, 1)`` float32 for broadcasting (scalars stay scalars)."""
+    values = np.asarray(values, dtype=np.float32)
+    return values[:, None, None] if values.ndim else values
+
+
 def direction(angle_deg: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
     """Unit vector (u, v) at an angle in degrees (0 = medial, 90 = posterior, 180 = lateral)."""
     radians = np.radians(angle_deg)

@@ -1,7 +1,8 @@
 """How each structure of the calf changes along the leg: keyframe tables over ``t``.
 
 ``t`` is the height along the lower leg as a fraction of its length: 0 at the ankle joint,
-1 at the tibial plateau. Each profile is a table of ``(t, value)`` keyframes, linearly
+1 at the tibial plateau. The outer contour goes on above it, over the knee
+(:mod:`legseg_core.phantom.knee`); every other table holds its last value there, unused. Each profile is a table of ``(t, value)`` keyframes, linearly
 interpolated; values are for a reference adult leg (girth and bone scale 1) and are scaled per
 subject (:mod:`legseg_core.phantom.subject`). Lengths are in mm, fractions are of the deep
 fascia's half-axes. The shapes follow cross-sectional anatomy atlases: the gastrocnemius
@@ -20,9 +21,11 @@ Table = tuple[tuple[float, float], ...]
 PROFILES: dict[str, Table] = {
     # outer contour: medio-lateral half-width (mm) and antero-posterior / medio-lateral ratio
     "half_width": ((0, 35), (.1, 36), (.2, 39), (.3, 44), (.4, 49), (.5, 54), (.6, 57), (.7, 59),
-                   (.8, 59), (.9, 57), (1, 55)),
-    "depth_ratio": ((0, .84), (.3, .88), (.5, .95), (.8, .97), (1, .92)),
-    "calf_bulge": ((0, 0), (.3, .02), (.45, .08), (.6, .13), (.75, .15), (.85, .14), (1, .1)),
+                   (.8, 59), (.9, 57), (1, 55),
+                   (1.1, 55), (1.25, 59), (1.4, 65)),  # above the plateau: the knee, then the thigh
+    "depth_ratio": ((0, .84), (.3, .88), (.5, .95), (.8, .97), (1, .92), (1.06, 1.0), (1.4, 1.0)),
+    "calf_bulge": ((0, 0), (.3, .02), (.45, .08), (.6, .13), (.75, .15), (.85, .14), (1, .1), (1.1, .03),
+                   (1.15, 0)),
     # tibia: mean radius, medio-lateral aspect, three-fold (triangular) harmonic, cortex (mm)
     "tibia_radius": ((0, 16), (.1, 14), (.2, 12.5), (.3, 11.5), (.6, 11.5), (.7, 12), (.8, 13.5),
                      (.88, 16), (.95, 21), (1, 27)),

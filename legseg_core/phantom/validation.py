@@ -11,6 +11,8 @@ from legseg_core.phantom.grid import PROTOCOLS, SIZES
 
 LEG_CHOICES: tuple[str, ...] = ("both", "right", "left")
 MAX_SLICES = 400
+#: The furthest (mm) a whole-leg phantom's field of view may reach above the tibial plateau.
+MAX_KNEE_MM = 150.0
 
 
 class PhantomParameterError(LegsegError):
@@ -30,7 +32,7 @@ def check_seed(seed: object) -> int:
 
 
 def check_options(*, protocol: str, slices: int | None, contrasts: tuple[str, ...], health: str,
-                  diagnosis: str | None, legs: str, size: str) -> None:
+                  diagnosis: str | None, legs: str, size: str, knee_mm: float = 0.0) -> None:
     """Raise :class:`PhantomParameterError` for the first invalid option of :func:`make_case`."""
     _choose("protocol", protocol, tuple(PROTOCOLS))
     _choose("size", size, tuple(SIZES))
@@ -49,3 +51,16 @@ def check_options(*, protocol: str, slices: int | None, contrasts: tuple[str, ..
     if slices is not None and (isinstance(slices, bool) or not isinstance(slices, int) or
                                not 1 <= slices <= MAX_SLICES):
         raise PhantomParameterError(f"slices must be a whole number from 1 to {MAX_SLICES}, got {slices!r}")
+    check_knee_mm(knee_mm)
+    if knee_mm and protocol != "A":
+        raise PhantomParameterError(f"knee_mm={knee_mm!r} needs the whole-leg protocol A; protocol {protocol!r} "
+                                    "is a slab below the knee")
+
+
+def check_knee_mm(knee_mm: object) -> float:
+    """``knee_mm`` as a float, or :class:`PhantomParameterError` unless it is from 0 to :data:`MAX_KNEE_MM`."""
+    if isinstance(knee_mm, bool) or not isinstance(knee_mm, (int, float, np.integer, np.floating)) \
+            or not 0 <= float(knee_mm) <= MAX_KNEE_MM:
+        raise PhantomParameterError(f"knee_mm must be a number of mm from 0 to {MAX_KNEE_MM:g} above the tibial "
+                                    f"plateau, got {knee_mm!r}")
+    return float(knee_mm)

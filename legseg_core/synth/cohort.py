@@ -24,7 +24,7 @@ from legseg_core.atomic import atomic_text_file, write_text_atomically
 from legseg_core.errors import InputPathError
 from legseg_core.io import save_image, save_labels
 from legseg_core.phantom.disease import DIAGNOSES
-from legseg_core.phantom.validation import PhantomParameterError, check_seed
+from legseg_core.phantom.validation import PhantomParameterError, check_knee_mm, check_seed
 from legseg_core.progress import Progress, ProgressWork
 from legseg_core.synth.generate import SynthesisSettings, synthesize_case
 from legseg_core.synth.templates import Template, phantom_template
@@ -38,6 +38,7 @@ class SyntheticMix:
     single_share: float = 0.1  # one leg alone
     mixed_share: float = 0.15  # two legs of different templates
     phantom_templates: int = 24  # whole phantom legs in the pool (a third of them patients)
+    knee_mm: float = 0.0  # each phantom template reaches a random 0..knee_mm above the tibial plateau
     settings: SynthesisSettings = SynthesisSettings()
 
     def __post_init__(self) -> None:
@@ -47,6 +48,7 @@ class SyntheticMix:
                 raise PhantomParameterError(f"synthetic mix: {name}={value!r} must lie in 0..1")
         if self.phantom_templates < 1:
             raise PhantomParameterError(f"synthetic mix: phantom_templates={self.phantom_templates!r} must be >= 1")
+        check_knee_mm(self.knee_mm)
 
 
 def generate_synthetic_cohort(n: int, out_dir: str | Path, seed: int = 0, *,
@@ -60,7 +62,7 @@ def generate_synthetic_cohort(n: int, out_dir: str | Path, seed: int = 0, *,
     if out_dir.exists() and not out_dir.is_dir():
         raise InputPathError(f"{out_dir}: exists and is not a folder")
     out_dir.mkdir(parents=True, exist_ok=True)
-    pool = _PhantomPool(seed, mix.phantom_templates)
+    pool = _PhantomPool(seed, mix.phantom_templates, mix.knee_mm)
     written: list[dict[str, Any]] = []
     yield Progress(0, n, "starting")
     for index in range(n):
@@ -109,12 +111,14 @@ def _usable_case(seed: int, index: int, pool: "_PhantomPool", real_templates: tu
 
 
 class _PhantomPool:
-    """Phantom leg templates, made on first use: seeds drawn from the cohort seed, a third patients."""
+    """Phantom leg templates, made on first use: seeds drawn from the cohort seed, a third patients, each
+    reaching a random 0..``knee_mm`` above the tibial plateau."""
 
-    def __init__(self, seed: int, size: int):
+    def __init__(self, seed: int, size: int, knee_mm: float = 0.0):
         rng = np.random.default_rng([seed, 11])
         self.seeds = [int(s) for s in rng.integers(0, 2**31 - 1, size)]
         self.diagnoses = [str(rng.choice(DIAGNOSES)) if i % 3 == 2 else None for i in range(size)]
+        self.knee_mm = [round(float(k), 1) for k in np.random.default_rng([seed, 12]).uniform(0, knee_mm, size)]
         self.made: dict[int, Template] = {}
 
     def __len__(self) -> int:
@@ -124,7 +128,7 @@ class _PhantomPool:
         if index not in self.made:
             diagnosis = self.diagnoses[index]
             self.made[index] = phantom_template(self.seeds[index], health="patient" if diagnosis else "healthy",
-                                                diagnosis=diagnosis)
+                                                diagnosis=diagnosis, knee_mm=self.knee_mm[index])
         return self.made[index]
 
 

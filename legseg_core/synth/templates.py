@@ -64,14 +64,18 @@ class Template:
         return np.asarray(self.tissue.shape) * np.asarray(self.spacing)
 
 
-def phantom_template(seed: int, *, health: str = "healthy", diagnosis: str | None = None) -> Template:
-    """A whole right leg (ankle to knee, protocol A) of the parametric phantom."""
+def phantom_template(seed: int, *, health: str = "healthy", diagnosis: str | None = None,
+                     knee_mm: float = 0.0) -> Template:
+    """A whole right leg (ankle to knee, protocol A) of the parametric phantom; with ``knee_mm`` it
+    reaches that far above the tibial plateau, over the knee joint."""
     from legseg_core.phantom import make_case
 
-    case = make_case(seed=seed, protocol="A", legs="right", contrasts=("t1w",), health=health, diagnosis=diagnosis)
+    case = make_case(seed=seed, protocol="A", legs="right", contrasts=("t1w",), health=health, diagnosis=diagnosis,
+                     knee_mm=knee_mm)
     tissue = case.tissue.data
+    over = f", {knee_mm:g} mm over the knee" if knee_mm else ""
     return Template(_crop(tissue, tissue > AIR, case.tissue.spacing), tuple(case.tissue.spacing),
-                    f"phantom seed {seed} ({health})")
+                    f"phantom seed {seed} ({health}{over})")
 
 
 def labelled_leg_template(image: np.ndarray, labels: np.ndarray, spacing: tuple[float, float, float], *,

@@ -148,6 +148,10 @@ def test_save_refuses_a_file_as_folder(tiny_case, tmp_path):
     ({"slices": 2.5}, "got 2.5"),
     ({"seed": -1}, "seed must be a whole number >= 0, got -1"),
     ({"seed": "one"}, "seed must be a whole number >= 0, got 'one'"),
+    ({"protocol": "A", "knee_mm": -5.0}, "knee_mm must be a number of mm from 0 to 150 above the tibial plateau, got -5.0"),
+    ({"protocol": "A", "knee_mm": 400}, "got 400"),
+    ({"protocol": "A", "knee_mm": "far"}, "got 'far'"),
+    ({"protocol": "B", "knee_mm": 50.0}, "knee_mm=50.0 needs the whole-leg protocol A; protocol 'B' is a slab"),
 ])
 def test_invalid_options_are_refused_with_the_value_named(options, message):
     with pytest.raises(PhantomParameterError, match=message):

@@ -8,7 +8,7 @@ from scipy import ndimage
 
 from legseg_core.labels import MUSCLE_ABBRS, MUSCLE_BY_ABBR
 from legseg_core.phantom import make_case
-from legseg_core.phantom.tissue import FAT
+from legseg_core.phantom.tissue import FAT, IS_MUSCLE, MARROW
 
 
 def _shares(labels: np.ndarray) -> np.ndarray:
@@ -66,6 +66,31 @@ def test_protocol_a_covers_every_muscle_and_the_gastrocnemius_ends_mid_calf():
     assert per_slice[heights > 0.7].min() > 0
     sol = (labels == MUSCLE_BY_ABBR["SOL"].id).sum(axis=(1, 2))
     assert sol[(heights > 0.3) & (heights < 0.6)].mean() > sol[heights > 0.85].mean()
+
+
+def test_over_the_knee_only_the_gastrocnemius_heads_are_labelled_and_end_at_their_origins():
+    """Above the tibial plateau lie the femur, the patella, the thigh's muscles (unlabelled) and the two
+    gastrocnemius heads, which rise over the condyles to their origins some 5 cm above the joint."""
+    case = make_case(seed=7, protocol="A", legs="right", knee_mm=100.0, slices=60, size="tiny")
+    plain = make_case(seed=7, protocol="A", legs="right", slices=60, size="tiny")
+    labels, tissue = case.labels.data, case.tissue.data
+    coverage, dz = case.metadata["coverage"], case.labels.spacing[0]
+    assert coverage["top_below_plateau_mm"] == -100.0 and plain.metadata["coverage"]["top_below_plateau_mm"] > 0
+    # height of each slice's centre above the plateau (mm)
+    above = coverage["top_below_plateau_mm"] * -1 - dz * (labels.shape[0] - 0.5 - np.arange(labels.shape[0]))
+    knee = above > dz / 2 + 3  # slices wholly above the joint space
+    assert knee.sum() >= 8
+    knee_labels = np.unique(labels[knee])
+    gl, gm = MUSCLE_BY_ABBR["GL"].id, MUSCLE_BY_ABBR["GM"].id
+    assert set(knee_labels) <= {0, gl, gm}, f"labels {knee_labels} over the knee"
+    heads = (np.isin(labels, (gl, gm))).sum(axis=(1, 2))
+    assert heads[knee & (above < 25)].min() > 0, "the heads cover the condyles"
+    assert heads[above > 60].sum() == 0, "and end at their origins"
+    thigh = above > 60
+    body = tissue[thigh][tissue[thigh] > 0]
+    assert (body == MARROW).mean() > 0.03 and IS_MUSCLE[body].mean() > 0.2, \
+        "the femur and the thigh's muscles fill the sections above"
+    assert set(np.unique(labels[above < -dz])) == set(range(8)), "the calf below keeps all seven muscles"
 
 
 def test_right_leg_lies_at_smaller_x_with_compartments_in_place(b25_cases):

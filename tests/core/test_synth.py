@@ -8,6 +8,7 @@ from scipy import ndimage
 
 from legseg_core.cli import main
 from legseg_core.labels import MUSCLE_BY_ABBR
+from legseg_core.phantom import PhantomParameterError
 from legseg_core.phantom.tissue import AIR, CORTEX, FASCIA, FAT, MARROW, MUSCLE_CLASS, SKIN
 from legseg_core.synth import (HeldOutLegError, SynthesisSettings, SyntheticMix, TemplateError,
                                generate_synthetic_cohort, labelled_leg_template, synthesize_case)
@@ -317,6 +318,26 @@ def test_the_cli_refuses_a_chance_outside_0_to_1(tmp_path, capsys):
     code = main(["phantom", "synthetic", "--n", "1", "--out", str(tmp_path / "c"), "--seed", "1", "--local-shading", "2"])
     err = capsys.readouterr().err
     assert code != 0 and "--local-shading 2" in err and "Traceback" not in err
+
+
+def test_the_cli_refuses_a_reach_over_the_knee_outside_0_to_150_mm(tmp_path, capsys):
+    for value in ("-10", "200", "nan"):
+        code = main(["phantom", "synthetic", "--n", "1", "--out", str(tmp_path / "c"), "--seed", "1",
+                     "--knee-mm", value])
+        err = capsys.readouterr().err
+        assert code != 0 and f"--knee-mm {float(value)!r} must lie in 0..150 mm" in err and "Traceback" not in err
+    assert not (tmp_path / "c").exists()
+    with pytest.raises(PhantomParameterError, match="knee_mm must be a number of mm from 0 to 150"):
+        SyntheticMix(knee_mm=-1.0)
+
+
+def test_phantom_templates_reach_over_the_knee_by_a_random_height_and_keep_their_seeds():
+    from legseg_core.synth.cohort import _PhantomPool
+
+    plain, knees = _PhantomPool(9, 12), _PhantomPool(9, 12, knee_mm=100.0)
+    assert knees.seeds == plain.seeds and knees.diagnoses == plain.diagnoses, "cohorts without knees come out as before"
+    assert plain.knee_mm == [0.0] * 12
+    assert all(0.0 <= k <= 100.0 for k in knees.knee_mm) and np.ptp(knees.knee_mm) > 40, "every height up to 100 mm"
 
 
 def test_legseg_train_refuses_a_store_that_holds_the_held_out_leg(tmp_path, real_case, capsys):
