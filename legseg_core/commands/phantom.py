@@ -51,6 +51,9 @@ def _register_case(kinds: argparse._SubParsersAction) -> None:
     case.add_argument("--legs", choices=LEGS_CHOICES, default="both", help="both legs or one (default both)")
     case.add_argument("--size", choices=SIZE_CHOICES, default="default", help="grid size preset (default)")
     case.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    case.add_argument("--knee-mm", type=float, default=0.0, metavar="MM",
+                      help="protocol A: reach MM mm above the tibial plateau, over the knee joint (0 to 150; "
+                           "default 0: end just below the plateau)")
     case.add_argument("--randomize-intensity", action="store_true",
                       help="domain randomisation: random tissue intensities, gamma, inversion, blur, bias")
     case.add_argument("--png", action="store_true", help="also write preview.png (middle slice, labels overlaid)")
@@ -193,7 +196,7 @@ def run_case(args: argparse.Namespace) -> int:
     check_output_folder(args.out, what="case folder")
     case = make_case(seed=args.seed, protocol=args.protocol, slices=args.slices, contrasts=_contrasts(args.contrast),
                      health=args.health, diagnosis=args.diagnosis, legs=args.legs, size=args.size,
-                     randomize_intensity=args.randomize_intensity)
+                     randomize_intensity=args.randomize_intensity, knee_mm=args.knee_mm)
     paths = case.save(args.out)
     if args.png:
         paths["preview"] = render_case_png(case, Path(args.out) / "preview.png")

@@ -104,10 +104,11 @@ def test_cli_case_writes_files_and_reports_json(tmp_path, capsys):
     out = tmp_path / "case"
     code = main(["phantom", "case", "--out", str(out), "--size", "tiny", "--protocol", "A", "--contrast", "t1w,pd",
                  "--contrast", "diffusion", "--health", "patient", "--diagnosis", "dm1", "--seed", "4", "--png",
-                 "--json"])
+                 "--knee-mm", "60", "--json"])
     assert code == 0
     report = json.loads(capsys.readouterr().out)
     assert report["metadata"]["contrasts"] == ["t1w", "pd", "diffusion"]
+    assert report["metadata"]["coverage"]["top_below_plateau_mm"] == -60.0, "the field of view reaches over the knee"
     assert report["metadata"]["diagnosis"] == "dm1"
     for name in ("t1w", "pd", "diffusion", "labels"):
         assert (out / f"{name}.nii.gz").is_file()
@@ -127,6 +128,9 @@ def test_cli_errors_are_one_line_without_traceback(tmp_path, capsys):
     assert main(["phantom", "case", "--out", str(tmp_path), "--contrast", "flair", "--size", "tiny"]) == 2
     error = capsys.readouterr().err
     assert "unknown contrast 'flair'" in error and "Traceback" not in error
+    assert main(["phantom", "case", "--out", str(tmp_path), "--protocol", "A", "--knee-mm", "200", "--size", "tiny"]) == 2
+    error = capsys.readouterr().err
+    assert "knee_mm must be a number of mm from 0 to 150 above the tibial plateau, got 200.0" in error
     assert main(["phantom", "cohort", "--n", "1", "--out", str(tmp_path), "--seed", "1", "--mix", "legs=four"]) == 2
     assert "mix legs: unknown 'four'" in capsys.readouterr().err
 
