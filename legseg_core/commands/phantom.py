@@ -54,6 +54,9 @@ def _register_case(kinds: argparse._SubParsersAction) -> None:
     case.add_argument("--knee-mm", type=float, default=0.0, metavar="MM",
                       help="protocol A: reach MM mm above the tibial plateau, over the knee joint (0 to 150; "
                            "default 0: end just below the plateau)")
+    case.add_argument("--foot-mm", type=float, default=0.0, metavar="MM",
+                      help="protocol A: start MM mm below the ankle joint, over the heel and the midfoot (0 to 80; "
+                           "default 0: start just above the joint)")
     case.add_argument("--randomize-intensity", action="store_true",
                       help="domain randomisation: random tissue intensities, gamma, inversion, blur, bias")
     case.add_argument("--png", action="store_true", help="also write preview.png (middle slice, labels overlaid)")
@@ -109,6 +112,11 @@ def _register_synthetic(kinds: argparse._SubParsersAction) -> None:
                                 "the knee joint (femoral condyles, patella, the popliteal fossa, the thigh's muscles "
                                 "as background, the gastrocnemius heads up to their origins), as whole-leg scans "
                                 "often do; at most 150 (default 0: the templates end at the plateau)")
+    synthetic.add_argument("--foot-mm", type=float, default=0.0, metavar="MM",
+                           help="each phantom template starts a random 0 to MM mm below the ankle joint, over the "
+                                "heel and the midfoot (talus, calcaneus, the midfoot's bones, the tendons around the "
+                                "ankle, the foot's own muscles as background), as scans from the heel do; at most 80 "
+                                "(default 0: the templates start at the ankle joint)")
     synthetic.add_argument("--streaks", type=float, default=0.0, metavar="P",
                            help="chance of thin fatty streaks inside the muscles (default 0)")
     synthetic.add_argument("--boundary-lines", type=float, default=0.0, metavar="P",
@@ -141,7 +149,7 @@ def _register_synthetic(kinds: argparse._SubParsersAction) -> None:
 def run_synthetic(args: argparse.Namespace) -> int:
     from legseg_core.errors import InputPathError
     from legseg_core.phantom import PhantomParameterError
-    from legseg_core.phantom.validation import MAX_KNEE_MM
+    from legseg_core.phantom.validation import MAX_FOOT_MM, MAX_KNEE_MM
     from legseg_core.synth import SynthesisSettings, SyntheticMix, generate_synthetic_cohort
     from legseg_core.synth.templates import load_template_files
 
@@ -156,6 +164,9 @@ def run_synthetic(args: argparse.Namespace) -> int:
     if not 0.0 <= args.knee_mm <= MAX_KNEE_MM:
         raise PhantomParameterError(f"--knee-mm {args.knee_mm!r} must lie in 0..{MAX_KNEE_MM:g} mm above the tibial "
                                     "plateau")
+    if not 0.0 <= args.foot_mm <= MAX_FOOT_MM:
+        raise PhantomParameterError(f"--foot-mm {args.foot_mm!r} must lie in 0..{MAX_FOOT_MM:g} mm below the ankle "
+                                    "joint")
     if not 0.0 <= args.blur <= 3.0:
         raise PhantomParameterError(f"--blur {args.blur!r} must lie in 0..3 voxels")
     if not 0.0 <= args.muscle_resize <= 0.4:
@@ -166,7 +177,7 @@ def run_synthetic(args: argparse.Namespace) -> int:
                                  alike_muscle_probability=args.alike_muscles, muscle_resize=args.muscle_resize,
                                  blur_voxels=(0.0, args.blur), local_shading_probability=args.local_shading)
     mix = SyntheticMix(real_share=args.real_share, phantom_templates=args.phantom_templates, knee_mm=args.knee_mm,
-                       settings=settings)
+                       foot_mm=args.foot_mm, settings=settings)
     check_output_folder(args.out, inputs=[*args.template_image, *args.template_labels], what="cohort folder")
     work = generate_synthetic_cohort(args.n, args.out, args.seed, real_templates=templates, mix=mix)
     cases = with_progress_bar(work, "synthetic cohort", enabled=not args.no_progress and not args.json)
@@ -196,7 +207,7 @@ def run_case(args: argparse.Namespace) -> int:
     check_output_folder(args.out, what="case folder")
     case = make_case(seed=args.seed, protocol=args.protocol, slices=args.slices, contrasts=_contrasts(args.contrast),
                      health=args.health, diagnosis=args.diagnosis, legs=args.legs, size=args.size,
-                     randomize_intensity=args.randomize_intensity, knee_mm=args.knee_mm)
+                     randomize_intensity=args.randomize_intensity, knee_mm=args.knee_mm, foot_mm=args.foot_mm)
     paths = case.save(args.out)
     if args.png:
         paths["preview"] = render_case_png(case, Path(args.out) / "preview.png")

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from legseg_core.phantom.foot import foot_reach_mm, foot_tissue
 from legseg_core.phantom.knee import knee_tissue
 from legseg_core.phantom.landmarks import Landmarks, direction
 from legseg_core.phantom.landmarks import per_slice as _col
@@ -71,7 +72,7 @@ def _leg_tissue_chunk(leg: LegParameters, marks: Landmarks, x_mm: np.ndarray, y_
     cls = np.zeros(u.shape, dtype=np.uint8)
     widest = 1.02 + sum(abs(h) for h in leg.outline_harmonics) + marks.bulge  # bound of the outline's shape
     margin_u = _col(marks.half_width * widest + CROP_MARGIN_MM)
-    margin_v = _col(marks.half_depth * widest + CROP_MARGIN_MM)
+    margin_v = _col(marks.half_depth * widest + CROP_MARGIN_MM + np.where(marks.t < 0, foot_reach_mm(leg), 0.0))
     near = (u / margin_u) ** 2 + (v / margin_v) ** 2 < 1
     rows, cols = np.flatnonzero(near.any(axis=(0, 2))), np.flatnonzero(near.any(axis=(0, 1)))
     if rows.size == 0:
@@ -85,21 +86,25 @@ def _leg_tissue_chunk(leg: LegParameters, marks: Landmarks, x_mm: np.ndarray, y_
 def _inside_leg(leg: LegParameters, marks: Landmarks, u, v, outer, grid_xy) -> np.ndarray:
     """Tissue classes of points near the leg (``u``, ``v`` local mm; ``outer`` from :func:`_outer`).
 
-    Sub-slices above the tibial plateau (``t > 1``, the last ones: heights rise with the index)
-    are the knee's (:mod:`legseg_core.phantom.knee`).
+    Sub-slices below the ankle joint (``t < 0``, the first ones: heights rise with the index) are
+    the foot's (:mod:`legseg_core.phantom.foot`), those above the tibial plateau (``t > 1``, the
+    last ones) the knee's (:mod:`legseg_core.phantom.knee`).
     """
+    foot = int(np.searchsorted(marks.t, 0.0, side="left"))
     knee = int(np.searchsorted(marks.t, 1.0, side="right"))
-    if knee == marks.t.size:
+    if foot == 0 and knee == marks.t.size:
         return _calf(leg, marks, u, v, outer, grid_xy)
     cls = np.empty(u.shape, dtype=np.uint8)
-    calf, above = slice(0, knee), slice(knee, marks.t.size)
-    if knee:
-        cls[calf] = _calf(leg, marks.take(calf), u[calf], v[calf], {k: a[calf] for k, a in outer.items()},
-                          (grid_xy[0], grid_xy[1]))
-    part = {k: a[above] for k, a in outer.items()}
-    cls[above] = knee_tissue(leg, marks.take(above), u[above], v[above], part)
-    np.putmask(cls[above], part["depth"] < leg.skin_mm, SKIN)
-    np.putmask(cls[above], part["depth"] < 0, AIR)
+    below, calf, above = slice(0, foot), slice(foot, knee), slice(knee, marks.t.size)
+    if foot:
+        cls[below] = foot_tissue(leg, marks.take(below), u[below], v[below])
+    if knee > foot:
+        cls[calf] = _calf(leg, marks.take(calf), u[calf], v[calf], {k: a[calf] for k, a in outer.items()}, grid_xy)
+    if knee < marks.t.size:
+        part = {k: a[above] for k, a in outer.items()}
+        cls[above] = knee_tissue(leg, marks.take(above), u[above], v[above], part)
+        np.putmask(cls[above], part["depth"] < leg.skin_mm, SKIN)
+        np.putmask(cls[above], part["depth"] < 0, AIR)
     return cls
 
 

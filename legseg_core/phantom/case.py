@@ -71,11 +71,14 @@ class PhantomCase:
 def make_case(seed: int = 0, protocol: str = "B", slices: int | None = None,
               contrasts: str | tuple[str, ...] | list[str] | None = None, health: str = "healthy",
               diagnosis: str | None = None, legs: str = "both", size: str = "default",
-              randomize_intensity: bool = False, case_id: str | None = None, knee_mm: float = 0.0) -> PhantomCase:
+              randomize_intensity: bool = False, case_id: str | None = None, knee_mm: float = 0.0,
+              foot_mm: float = 0.0) -> PhantomCase:
     """Simulate one case (see the package docstring for every option).
 
     ``knee_mm`` (protocol A only) extends the field of view that far above the tibial plateau,
     over the knee joint (:mod:`legseg_core.phantom.knee`); 0 ends it just below the plateau.
+    ``foot_mm`` (protocol A only) starts it that far below the ankle joint, over the heel and the
+    midfoot (:mod:`legseg_core.phantom.foot`); 0 starts it just above the joint.
 
     ``contrasts=None`` takes the protocol's default (A: T1w; B: Dixon water and fat);
     ``slices=None`` the protocol's count (A 90, B 45; 20 at ``size="tiny"``).
@@ -85,12 +88,12 @@ def make_case(seed: int = 0, protocol: str = "B", slices: int | None = None,
         contrasts = PROTOCOLS[protocol].contrasts if protocol in PROTOCOLS else ()
     contrasts = (contrasts,) if isinstance(contrasts, str) else tuple(contrasts)
     check_options(protocol=protocol, slices=slices, contrasts=contrasts, health=health, diagnosis=diagnosis,
-                  legs=legs, size=size, knee_mm=knee_mm)
+                  legs=legs, size=size, knee_mm=knee_mm, foot_mm=foot_mm)
     disease = sample_disease(_stream(seed, "disease"), health, diagnosis)
     leg_set = sample_legs(_stream(seed, "anatomy"), legs, girth_factor=1 - disease.girth_loss,
                           fat_factor=disease.fat_factor)
     leg_set = with_atrophy(leg_set, disease.atrophy_mm, 0.0)
-    grid = plan_grid(_stream(seed, "grid"), protocol, slices, leg_set, size, float(knee_mm))
+    grid = plan_grid(_stream(seed, "grid"), protocol, slices, leg_set, size, float(knee_mm), float(foot_mm))
     textures = _textures(_stream(seed, "texture"), grid, disease)
     result = simulate(leg_set, grid, disease, _signal_tables(seed, contrasts, randomize_intensity), textures)
     images = {c: _acquire(seed, c, grid, result, randomize_intensity) for c in contrasts}

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from legseg_core.phantom.foot import foot_reach_mm
 from legseg_core.phantom.profiles import profile
 from legseg_core.phantom.subject import LegParameters
 
@@ -89,16 +90,16 @@ def sub_positions(centres: np.ndarray, spacing: float, factor: int) -> np.ndarra
 
 
 def plan_grid(rng: np.random.Generator, protocol: str, slices: int | None, legs: tuple[LegParameters, ...],
-              size: str, knee_mm: float = 0.0) -> Grid:
+              size: str, knee_mm: float = 0.0, foot_mm: float = 0.0) -> Grid:
     """The voxel grid of a case: the slab along the leg, then the in-plane field of view.
 
     ``knee_mm`` (protocol A) moves the top of the field of view that far above the tibial plateau,
-    over the knee.
+    over the knee, and ``foot_mm`` its bottom that far below the ankle joint, over the foot.
     """
     preset = SIZES[size]
     plan = PROTOCOLS[protocol]
     count = slices if slices is not None else (preset.slices or plan.slices)
-    z_mm, thickness = _slab(rng, protocol, count, legs[0], knee_mm)
+    z_mm, thickness = _slab(rng, protocol, count, legs[0], knee_mm, foot_mm)
     bilateral = len(legs) == 2
     low, high = plan.pixel_mm_both if bilateral else plan.pixel_mm_single
     pixel = float(rng.uniform(low, high)) * preset.pixel_scale
@@ -125,10 +126,11 @@ def _shift(rng: np.random.Generator, room: float) -> float:
 
 
 def _slab(rng: np.random.Generator, protocol: str, count: int, leg: LegParameters,
-          knee_mm: float = 0.0) -> tuple[np.ndarray, float]:
+          knee_mm: float = 0.0, foot_mm: float = 0.0) -> tuple[np.ndarray, float]:
     """Slice centres (mm, inferior first) and thickness of protocol A (whole leg) or B (slab)."""
     if protocol == "A":
-        bottom = leg.ankle_z + float(rng.uniform(0.0, 0.04)) * leg.length_mm
+        above = float(rng.uniform(0.0, 0.04)) * leg.length_mm
+        bottom = leg.ankle_z + (-foot_mm if foot_mm > 0 else above)
         below = float(rng.uniform(0.0, 0.03)) * leg.length_mm
         top = leg.plateau_z() + (knee_mm if knee_mm > 0 else -below)
         thickness = (top - bottom) / count
@@ -158,6 +160,8 @@ def leg_half_extent(leg: LegParameters, t: np.ndarray) -> tuple[float, float]:
     widest = float(np.max(profile("half_width", t))) * leg.girth * 1.1
     half_width = widest + sum(leg.warp[0:2]) + 2.0
     half_depth = widest * 0.9 * leg.depth_scale + sum(leg.warp[2:4]) + 2.0
+    if np.min(t) < 0:  # the foot reaches forward of the heel
+        half_depth += foot_reach_mm(leg)
     angle = math.radians(abs(leg.rotation_deg))
     return (half_width * math.cos(angle) + half_depth * math.sin(angle),
             half_width * math.sin(angle) + half_depth * math.cos(angle))

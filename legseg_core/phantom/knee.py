@@ -34,6 +34,7 @@ from __future__ import annotations
 import numpy as np
 
 from legseg_core.phantom.landmarks import Landmarks, per_slice
+from legseg_core.phantom.shapes import Section, Table, keyframes
 from legseg_core.phantom.subject import LegParameters
 from legseg_core.phantom.tissue import (CORTEX, FASCIA, FAT, FDL, FHL, MARROW, MUSCLE_CLASS, TENDON,
                                         VESSEL)
@@ -47,8 +48,6 @@ JOINT_MM = 3.0
 MENISCUS_MM = 7.0
 #: Fat left between neighbouring muscles of the thigh (mm).
 SEPTUM_MM = 1.0
-
-Table = tuple[tuple[float, float], ...]
 
 #: How each structure's size changes with the height above the plateau: (h mm, factor) keyframes.
 KNEE_PROFILES: dict[str, Table] = {
@@ -74,8 +73,7 @@ HEAD_TOP_MM = {"GM": 48.0, "GL": 36.0}
 
 
 def _knee_profile(name: str, h: np.ndarray) -> np.ndarray:
-    table = KNEE_PROFILES[name]
-    return np.interp(h, [k for k, _ in table], [v for _, v in table])
+    return keyframes(KNEE_PROFILES[name], h)
 
 
 def knee_tissue(leg: LegParameters, marks: Landmarks, u: np.ndarray, v: np.ndarray,
@@ -88,7 +86,7 @@ def knee_tissue(leg: LegParameters, marks: Landmarks, u: np.ndarray, v: np.ndarr
     """
     h = np.maximum(marks.t - 1.0, 0.0) * REFERENCE_LENGTH_MM
     a, b = marks.half_width, marks.half_depth
-    section = _Section(u, v, a, b)
+    section = Section(u, v, a, b)
     cls = np.full(u.shape, FAT, dtype=np.uint8)  # Hoffa's fat pad, the popliteal fossa, fat between muscles
     _thigh_muscles(section, h, cls)
     _gastrocnemius_heads(leg, section, h, cls)
@@ -99,29 +97,7 @@ def knee_tissue(leg: LegParameters, marks: Landmarks, u: np.ndarray, v: np.ndarr
     return cls
 
 
-class _Section:
-    """Points of the knee's sub-slices and the half-axes that structures are placed by."""
-
-    def __init__(self, u: np.ndarray, v: np.ndarray, a: np.ndarray, b: np.ndarray):
-        self.u, self.v, self.a, self.b = u, v, a, b
-
-    def depth(self, centre: tuple[float, float], radii: tuple[np.ndarray | float, np.ndarray | float]) -> np.ndarray:
-        """Depth (mm, about; negative outside) inside an ellipse given in fractions of the half-axes.
-
-        ``centre`` is fixed, ``radii`` may change per sub-slice; a sub-slice with a zero radius
-        has no ellipse (the depth there is very negative).
-        """
-        ru = np.broadcast_to(np.asarray(radii[0], dtype=float), self.a.shape) * self.a
-        rv = np.broadcast_to(np.asarray(radii[1], dtype=float), self.b.shape) * self.b
-        present = (ru > 0.1) & (rv > 0.1)
-        ru, rv = np.maximum(ru, 0.1), np.maximum(rv, 0.1)
-        du = (self.u - per_slice(centre[0] * self.a)) / per_slice(ru)
-        dv = (self.v - per_slice(centre[1] * self.b)) / per_slice(rv)
-        depth = (1 - np.sqrt(du * du + dv * dv)) * per_slice(np.minimum(ru, rv))
-        return np.where(present[:, None, None], depth, np.float32(-1e4))
-
-
-def _thigh_muscles(section: _Section, h: np.ndarray, cls: np.ndarray) -> None:
+def _thigh_muscles(section: Section, h: np.ndarray, cls: np.ndarray) -> None:
     """The vasti in front and at the sides of the femur, semimembranosus, sartorius, biceps femoris."""
     muscles = (  # (class, centre (u, v), radii (u, v) at full size, profile)
         (FDL, (.45, -.35), (.42, .45), "vastus_medialis"),
@@ -138,7 +114,7 @@ def _thigh_muscles(section: _Section, h: np.ndarray, cls: np.ndarray) -> None:
     np.putmask(cls, sartorius > SEPTUM_MM / 2, FHL)
 
 
-def _gastrocnemius_heads(leg: LegParameters, section: _Section, h: np.ndarray, cls: np.ndarray) -> None:
+def _gastrocnemius_heads(leg: LegParameters, section: Section, h: np.ndarray, cls: np.ndarray) -> None:
     """GM and GL: the calf's two heads, narrowing as they rise over the back of the condyles."""
     scale = leg.gastrocnemius_scale
     for cls_value, centre, radii, top in ((GM, (.35, .68), (.36, .28), HEAD_TOP_MM["GM"]),
@@ -148,7 +124,7 @@ def _gastrocnemius_heads(leg: LegParameters, section: _Section, h: np.ndarray, c
         np.putmask(cls, depth > SEPTUM_MM / 2, cls_value)
 
 
-def _tendons_and_vessels(section: _Section, h: np.ndarray, outer: dict[str, np.ndarray], cls: np.ndarray) -> None:
+def _tendons_and_vessels(section: Section, h: np.ndarray, outer: dict[str, np.ndarray], cls: np.ndarray) -> None:
     """Patellar and quadriceps tendons, hamstring tendons, the iliotibial band, the popliteal vessels."""
     u, v, a, b = section.u, section.v, per_slice(section.a), per_slice(section.b)
     for name, centre_v, half_u, half_v in (("patellar_tendon", -.80, .24, .05), ("quadriceps_tendon", -.76, .30, .06)):
@@ -166,7 +142,7 @@ def _tendons_and_vessels(section: _Section, h: np.ndarray, outer: dict[str, np.n
         np.putmask(cls, section.depth(centre, (radius, radius)) > 0, VESSEL)
 
 
-def _femur_and_patella(section: _Section, h: np.ndarray, cls: np.ndarray) -> None:
+def _femur_and_patella(section: Section, h: np.ndarray, cls: np.ndarray) -> None:
     """The joint space, the femur (condyles, trochlea, notch, shaft) and the patella, with cortex."""
     condyles = _knee_profile("condyles", h)
     trochlea = _knee_profile("trochlea", h)

@@ -13,6 +13,8 @@ LEG_CHOICES: tuple[str, ...] = ("both", "right", "left")
 MAX_SLICES = 400
 #: The furthest (mm) a whole-leg phantom's field of view may reach above the tibial plateau.
 MAX_KNEE_MM = 150.0
+#: The furthest (mm) it may reach below the ankle joint (the sole lies about 70 mm below it).
+MAX_FOOT_MM = 80.0
 
 
 class PhantomParameterError(LegsegError):
@@ -32,7 +34,7 @@ def check_seed(seed: object) -> int:
 
 
 def check_options(*, protocol: str, slices: int | None, contrasts: tuple[str, ...], health: str,
-                  diagnosis: str | None, legs: str, size: str, knee_mm: float = 0.0) -> None:
+                  diagnosis: str | None, legs: str, size: str, knee_mm: float = 0.0, foot_mm: float = 0.0) -> None:
     """Raise :class:`PhantomParameterError` for the first invalid option of :func:`make_case`."""
     _choose("protocol", protocol, tuple(PROTOCOLS))
     _choose("size", size, tuple(SIZES))
@@ -52,15 +54,25 @@ def check_options(*, protocol: str, slices: int | None, contrasts: tuple[str, ..
                                not 1 <= slices <= MAX_SLICES):
         raise PhantomParameterError(f"slices must be a whole number from 1 to {MAX_SLICES}, got {slices!r}")
     check_knee_mm(knee_mm)
-    if knee_mm and protocol != "A":
-        raise PhantomParameterError(f"knee_mm={knee_mm!r} needs the whole-leg protocol A; protocol {protocol!r} "
-                                    "is a slab below the knee")
+    check_foot_mm(foot_mm)
+    for name, value in (("knee_mm", knee_mm), ("foot_mm", foot_mm)):
+        if value and protocol != "A":
+            raise PhantomParameterError(f"{name}={value!r} needs the whole-leg protocol A; protocol {protocol!r} "
+                                        "is a slab below the knee")
 
 
 def check_knee_mm(knee_mm: object) -> float:
     """``knee_mm`` as a float, or :class:`PhantomParameterError` unless it is from 0 to :data:`MAX_KNEE_MM`."""
-    if isinstance(knee_mm, bool) or not isinstance(knee_mm, (int, float, np.integer, np.floating)) \
-            or not 0 <= float(knee_mm) <= MAX_KNEE_MM:
-        raise PhantomParameterError(f"knee_mm must be a number of mm from 0 to {MAX_KNEE_MM:g} above the tibial "
-                                    f"plateau, got {knee_mm!r}")
-    return float(knee_mm)
+    return _check_reach("knee_mm", knee_mm, MAX_KNEE_MM, "above the tibial plateau")
+
+
+def check_foot_mm(foot_mm: object) -> float:
+    """``foot_mm`` as a float, or :class:`PhantomParameterError` unless it is from 0 to :data:`MAX_FOOT_MM`."""
+    return _check_reach("foot_mm", foot_mm, MAX_FOOT_MM, "below the ankle joint")
+
+
+def _check_reach(name: str, value: object, most: float, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or not 0 <= float(value) <= most:
+        raise PhantomParameterError(f"{name} must be a number of mm from 0 to {most:g} {where}, got {value!r}")
+    return float(value)

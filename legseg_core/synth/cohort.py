@@ -24,7 +24,7 @@ from legseg_core.atomic import atomic_text_file, write_text_atomically
 from legseg_core.errors import InputPathError
 from legseg_core.io import save_image, save_labels
 from legseg_core.phantom.disease import DIAGNOSES
-from legseg_core.phantom.validation import PhantomParameterError, check_knee_mm, check_seed
+from legseg_core.phantom.validation import PhantomParameterError, check_foot_mm, check_knee_mm, check_seed
 from legseg_core.progress import Progress, ProgressWork
 from legseg_core.synth.generate import SynthesisSettings, synthesize_case
 from legseg_core.synth.templates import Template, phantom_template
@@ -39,6 +39,7 @@ class SyntheticMix:
     mixed_share: float = 0.15  # two legs of different templates
     phantom_templates: int = 24  # whole phantom legs in the pool (a third of them patients)
     knee_mm: float = 0.0  # each phantom template reaches a random 0..knee_mm above the tibial plateau
+    foot_mm: float = 0.0  # and a random 0..foot_mm below the ankle joint
     settings: SynthesisSettings = SynthesisSettings()
 
     def __post_init__(self) -> None:
@@ -49,6 +50,7 @@ class SyntheticMix:
         if self.phantom_templates < 1:
             raise PhantomParameterError(f"synthetic mix: phantom_templates={self.phantom_templates!r} must be >= 1")
         check_knee_mm(self.knee_mm)
+        check_foot_mm(self.foot_mm)
 
 
 def generate_synthetic_cohort(n: int, out_dir: str | Path, seed: int = 0, *,
@@ -62,7 +64,7 @@ def generate_synthetic_cohort(n: int, out_dir: str | Path, seed: int = 0, *,
     if out_dir.exists() and not out_dir.is_dir():
         raise InputPathError(f"{out_dir}: exists and is not a folder")
     out_dir.mkdir(parents=True, exist_ok=True)
-    pool = _PhantomPool(seed, mix.phantom_templates, mix.knee_mm)
+    pool = _PhantomPool(seed, mix.phantom_templates, mix.knee_mm, mix.foot_mm)
     written: list[dict[str, Any]] = []
     yield Progress(0, n, "starting")
     for index in range(n):
@@ -112,13 +114,14 @@ def _usable_case(seed: int, index: int, pool: "_PhantomPool", real_templates: tu
 
 class _PhantomPool:
     """Phantom leg templates, made on first use: seeds drawn from the cohort seed, a third patients, each
-    reaching a random 0..``knee_mm`` above the tibial plateau."""
+    reaching a random 0..``knee_mm`` above the tibial plateau and 0..``foot_mm`` below the ankle joint."""
 
-    def __init__(self, seed: int, size: int, knee_mm: float = 0.0):
+    def __init__(self, seed: int, size: int, knee_mm: float = 0.0, foot_mm: float = 0.0):
         rng = np.random.default_rng([seed, 11])
         self.seeds = [int(s) for s in rng.integers(0, 2**31 - 1, size)]
         self.diagnoses = [str(rng.choice(DIAGNOSES)) if i % 3 == 2 else None for i in range(size)]
         self.knee_mm = [round(float(k), 1) for k in np.random.default_rng([seed, 12]).uniform(0, knee_mm, size)]
+        self.foot_mm = [round(float(k), 1) for k in np.random.default_rng([seed, 13]).uniform(0, foot_mm, size)]
         self.made: dict[int, Template] = {}
 
     def __len__(self) -> int:
@@ -128,7 +131,8 @@ class _PhantomPool:
         if index not in self.made:
             diagnosis = self.diagnoses[index]
             self.made[index] = phantom_template(self.seeds[index], health="patient" if diagnosis else "healthy",
-                                                diagnosis=diagnosis, knee_mm=self.knee_mm[index])
+                                                diagnosis=diagnosis, knee_mm=self.knee_mm[index],
+                                                foot_mm=self.foot_mm[index])
         return self.made[index]
 
 

@@ -65,15 +65,16 @@ class Template:
 
 
 def phantom_template(seed: int, *, health: str = "healthy", diagnosis: str | None = None,
-                     knee_mm: float = 0.0) -> Template:
+                     knee_mm: float = 0.0, foot_mm: float = 0.0) -> Template:
     """A whole right leg (ankle to knee, protocol A) of the parametric phantom; with ``knee_mm`` it
-    reaches that far above the tibial plateau, over the knee joint."""
+    reaches that far above the tibial plateau, over the knee joint, with ``foot_mm`` that far below the
+    ankle joint, over the heel and the midfoot."""
     from legseg_core.phantom import make_case
 
     case = make_case(seed=seed, protocol="A", legs="right", contrasts=("t1w",), health=health, diagnosis=diagnosis,
-                     knee_mm=knee_mm)
+                     knee_mm=knee_mm, foot_mm=foot_mm)
     tissue = case.tissue.data
-    over = f", {knee_mm:g} mm over the knee" if knee_mm else ""
+    over = (f", {knee_mm:g} mm over the knee" if knee_mm else "") + (f", {foot_mm:g} mm below the ankle" if foot_mm else "")
     return Template(_crop(tissue, tissue > AIR, case.tissue.spacing), tuple(case.tissue.spacing),
                     f"phantom seed {seed} ({health}{over})")
 

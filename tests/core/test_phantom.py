@@ -152,6 +152,9 @@ def test_save_refuses_a_file_as_folder(tiny_case, tmp_path):
     ({"protocol": "A", "knee_mm": 400}, "got 400"),
     ({"protocol": "A", "knee_mm": "far"}, "got 'far'"),
     ({"protocol": "B", "knee_mm": 50.0}, "knee_mm=50.0 needs the whole-leg protocol A; protocol 'B' is a slab"),
+    ({"protocol": "A", "foot_mm": 90.0}, "foot_mm must be a number of mm from 0 to 80 below the ankle joint, got 90.0"),
+    ({"protocol": "A", "foot_mm": True}, "got True"),
+    ({"protocol": "B", "foot_mm": 20}, "foot_mm=20 needs the whole-leg protocol A"),
 ])
 def test_invalid_options_are_refused_with_the_value_named(options, message):
     with pytest.raises(PhantomParameterError, match=message):

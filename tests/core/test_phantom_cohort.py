@@ -104,11 +104,14 @@ def test_cli_case_writes_files_and_reports_json(tmp_path, capsys):
     out = tmp_path / "case"
     code = main(["phantom", "case", "--out", str(out), "--size", "tiny", "--protocol", "A", "--contrast", "t1w,pd",
                  "--contrast", "diffusion", "--health", "patient", "--diagnosis", "dm1", "--seed", "4", "--png",
-                 "--knee-mm", "60", "--json"])
+                 "--knee-mm", "60", "--foot-mm", "30", "--json"])
     assert code == 0
     report = json.loads(capsys.readouterr().out)
     assert report["metadata"]["contrasts"] == ["t1w", "pd", "diffusion"]
-    assert report["metadata"]["coverage"]["top_below_plateau_mm"] == -60.0, "the field of view reaches over the knee"
+    coverage = report["metadata"]["coverage"]
+    assert coverage["top_below_plateau_mm"] == -60.0, "the field of view reaches over the knee"
+    assert coverage["bottom_below_plateau_mm"] == pytest.approx(coverage["leg_length_mm"] + 30.0, abs=0.01), \
+        "and starts below the ankle"
     assert report["metadata"]["diagnosis"] == "dm1"
     for name in ("t1w", "pd", "diffusion", "labels"):
         assert (out / f"{name}.nii.gz").is_file()

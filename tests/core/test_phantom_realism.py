@@ -93,6 +93,28 @@ def test_over_the_knee_only_the_gastrocnemius_heads_are_labelled_and_end_at_thei
     assert set(np.unique(labels[above < -dz])) == set(range(8)), "the calf below keeps all seven muscles"
 
 
+def test_below_the_ankle_the_foot_reaches_forward_and_holds_no_labelled_muscle():
+    """Below the ankle joint lie the talus and the calcaneus, the foot reaching forward from the heel,
+    tendons and the foot's own muscles: none of the seven labelled muscles."""
+    case = make_case(seed=8, protocol="A", legs="right", foot_mm=70.0, slices=60, size="tiny")
+    labels, tissue = case.labels.data, case.tissue.data
+    coverage, dz = case.metadata["coverage"], case.labels.spacing[0]
+    assert coverage["bottom_below_plateau_mm"] == pytest.approx(coverage["leg_length_mm"] + 70.0, abs=0.01)
+    # height of each slice's centre above the ankle joint (mm)
+    height = (np.arange(labels.shape[0]) + 0.5) * dz - 70.0
+    foot = height < -dz / 2 - 2
+    assert foot.sum() >= 6
+    assert labels[foot].max() == 0, "no labelled muscle below the ankle"
+    body = tissue[foot][tissue[foot] > 0]
+    assert (body == MARROW).mean() > 0.05 and IS_MUSCLE[body].mean() > 0.02, "the foot's bones and its own muscles"
+    rows = [np.flatnonzero((tissue[k] > 0).any(axis=1)) for k in range(labels.shape[0])]
+    reach = np.array([r[-1] - r[0] + 1 if r.size else 0 for r in rows]) * case.labels.spacing[1]
+    ankle = (height > 10) & (height < 40)
+    assert reach[foot & (height < -25) & (height > -55)].min() > 1.5 * reach[ankle].max(), \
+        "the section grows forward from the heel into the foot"
+    assert set(np.unique(labels[height > 60])) == set(range(8))
+
+
 def test_right_leg_lies_at_smaller_x_with_compartments_in_place(b25_cases):
     for case in b25_cases:
         labels = case.labels.data

@@ -320,24 +320,31 @@ def test_the_cli_refuses_a_chance_outside_0_to_1(tmp_path, capsys):
     assert code != 0 and "--local-shading 2" in err and "Traceback" not in err
 
 
-def test_the_cli_refuses_a_reach_over_the_knee_outside_0_to_150_mm(tmp_path, capsys):
+def test_the_cli_refuses_a_reach_over_the_knee_or_the_foot_out_of_range(tmp_path, capsys):
     for value in ("-10", "200", "nan"):
         code = main(["phantom", "synthetic", "--n", "1", "--out", str(tmp_path / "c"), "--seed", "1",
                      "--knee-mm", value])
         err = capsys.readouterr().err
         assert code != 0 and f"--knee-mm {float(value)!r} must lie in 0..150 mm" in err and "Traceback" not in err
+    code = main(["phantom", "synthetic", "--n", "1", "--out", str(tmp_path / "c"), "--seed", "1", "--foot-mm", "81"])
+    err = capsys.readouterr().err
+    assert code != 0 and "--foot-mm 81.0 must lie in 0..80 mm below the ankle joint" in err and "Traceback" not in err
     assert not (tmp_path / "c").exists()
     with pytest.raises(PhantomParameterError, match="knee_mm must be a number of mm from 0 to 150"):
         SyntheticMix(knee_mm=-1.0)
+    with pytest.raises(PhantomParameterError, match="foot_mm must be a number of mm from 0 to 80"):
+        SyntheticMix(foot_mm=100.0)
 
 
-def test_phantom_templates_reach_over_the_knee_by_a_random_height_and_keep_their_seeds():
+def test_phantom_templates_reach_over_the_knee_and_the_foot_by_random_amounts_and_keep_their_seeds():
     from legseg_core.synth.cohort import _PhantomPool
 
-    plain, knees = _PhantomPool(9, 12), _PhantomPool(9, 12, knee_mm=100.0)
+    plain, knees = _PhantomPool(9, 12), _PhantomPool(9, 12, knee_mm=100.0, foot_mm=60.0)
     assert knees.seeds == plain.seeds and knees.diagnoses == plain.diagnoses, "cohorts without knees come out as before"
-    assert plain.knee_mm == [0.0] * 12
+    assert plain.knee_mm == [0.0] * 12 and plain.foot_mm == [0.0] * 12
     assert all(0.0 <= k <= 100.0 for k in knees.knee_mm) and np.ptp(knees.knee_mm) > 40, "every height up to 100 mm"
+    assert all(0.0 <= k <= 60.0 for k in knees.foot_mm) and np.ptp(knees.foot_mm) > 25, "every depth up to 60 mm"
+    assert knees.foot_mm != knees.knee_mm
 
 
 def test_legseg_train_refuses_a_store_that_holds_the_held_out_leg(tmp_path, real_case, capsys):
