@@ -138,8 +138,8 @@ def _tendons_and_vessels(section: Section, h: np.ndarray, outer: dict[str, np.nd
     band = per_slice(_knee_profile("iliotibial_band", h))
     lateral = (outer["cos"] < -0.95) & (outer["inner_depth"] >= 0) & (outer["inner_depth"] < band)
     np.putmask(cls, lateral, TENDON)
-    for centre, radius in (((.02, .42), .06), ((-.07, .52), .08)):
-        np.putmask(cls, section.depth(centre, (radius, radius)) > 0, VESSEL)
+    for centre, size in (((.02, .42), .06), ((-.07, .52), .08)):  # the popliteal artery and vein
+        np.putmask(cls, section.depth(centre, (size, size)) > 0, VESSEL)
 
 
 def _femur_and_patella(section: Section, h: np.ndarray, cls: np.ndarray) -> None:
