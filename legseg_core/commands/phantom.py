@@ -161,12 +161,10 @@ def run_synthetic(args: argparse.Namespace) -> int:
     for name in ("streaks", "boundary_lines", "faint_septa", "alike_muscles", "local_shading"):
         if not 0.0 <= getattr(args, name) <= 1.0:
             raise PhantomParameterError(f"--{name.replace('_', '-')} {getattr(args, name)!r} must be a chance in 0..1")
-    if not 0.0 <= args.knee_mm <= MAX_KNEE_MM:
-        raise PhantomParameterError(f"--knee-mm {args.knee_mm!r} must lie in 0..{MAX_KNEE_MM:g} mm above the tibial "
-                                    "plateau")
-    if not 0.0 <= args.foot_mm <= MAX_FOOT_MM:
-        raise PhantomParameterError(f"--foot-mm {args.foot_mm!r} must lie in 0..{MAX_FOOT_MM:g} mm below the ankle "
-                                    "joint")
+    for flag, value, most, where in (("--knee-mm", args.knee_mm, MAX_KNEE_MM, "above the tibial plateau"),
+                                     ("--foot-mm", args.foot_mm, MAX_FOOT_MM, "below the ankle joint")):
+        if not 0.0 <= value <= most:
+            raise PhantomParameterError(f"{flag} {value!r} must lie in 0..{most:g} mm {where}")
     if not 0.0 <= args.blur <= 3.0:
         raise PhantomParameterError(f"--blur {args.blur!r} must lie in 0..3 voxels")
     if not 0.0 <= args.muscle_resize <= 0.4:

@@ -101,10 +101,7 @@ def _inside_leg(leg: LegParameters, marks: Landmarks, u, v, outer, grid_xy) -> n
     if knee > foot:
         cls[calf] = _calf(leg, marks.take(calf), u[calf], v[calf], {k: a[calf] for k, a in outer.items()}, grid_xy)
     if knee < marks.t.size:
-        part = {k: a[above] for k, a in outer.items()}
-        cls[above] = knee_tissue(leg, marks.take(above), u[above], v[above], part)
-        np.putmask(cls[above], part["depth"] < leg.skin_mm, SKIN)
-        np.putmask(cls[above], part["depth"] < 0, AIR)
+        cls[above] = knee_tissue(leg, marks.take(above), u[above], v[above], {k: a[above] for k, a in outer.items()})
     return cls
 
 

@@ -36,8 +36,8 @@ import numpy as np
 from legseg_core.phantom.landmarks import Landmarks, per_slice
 from legseg_core.phantom.shapes import Section, Table, keyframes
 from legseg_core.phantom.subject import LegParameters
-from legseg_core.phantom.tissue import (CORTEX, FASCIA, FAT, FDL, FHL, MARROW, MUSCLE_CLASS, TENDON,
-                                        VESSEL)
+from legseg_core.phantom.tissue import (AIR, CORTEX, FASCIA, FAT, FDL, FHL, MARROW, MUSCLE_CLASS, SKIN,
+                                        TENDON, VESSEL)
 
 GL, GM = MUSCLE_CLASS[1], MUSCLE_CLASS[2]
 #: Leg length (ankle joint to tibial plateau, mm) on which the heights of this module are given.
@@ -94,6 +94,8 @@ def knee_tissue(leg: LegParameters, marks: Landmarks, u: np.ndarray, v: np.ndarr
     _femur_and_patella(section, h, cls)
     np.putmask(cls, outer["depth"] < outer["fascia_depth"], FASCIA)
     np.putmask(cls, outer["depth"] < outer["fat_depth"], FAT)
+    np.putmask(cls, outer["depth"] < leg.skin_mm, SKIN)
+    np.putmask(cls, outer["depth"] < 0, AIR)
     return cls
 
 
@@ -108,10 +110,8 @@ def _thigh_muscles(section: Section, h: np.ndarray, cls: np.ndarray) -> None:
     )
     for cls_value, centre, radii, name in muscles:
         scale = _knee_profile(name, h)
-        depth = section.depth(centre, (radii[0] * scale, radii[1] * scale))
-        np.putmask(cls, depth > SEPTUM_MM / 2, cls_value)
-    sartorius = section.depth((.80, .20), (.16, .18))
-    np.putmask(cls, sartorius > SEPTUM_MM / 2, FHL)
+        section.paint(cls, cls_value, centre, (radii[0] * scale, radii[1] * scale), SEPTUM_MM / 2)
+    section.paint(cls, FHL, (.80, .20), (.16, .18), SEPTUM_MM / 2)  # sartorius
 
 
 def _gastrocnemius_heads(leg: LegParameters, section: Section, h: np.ndarray, cls: np.ndarray) -> None:
@@ -120,8 +120,7 @@ def _gastrocnemius_heads(leg: LegParameters, section: Section, h: np.ndarray, cl
     for cls_value, centre, radii, top in ((GM, (.35, .68), (.36, .28), HEAD_TOP_MM["GM"]),
                                           (GL, (-.35, .68), (.30, .26), HEAD_TOP_MM["GL"])):
         size = np.sqrt(np.clip(1 - h / (top * scale), 0, 1))
-        depth = section.depth(centre, (radii[0] * size, radii[1] * size))
-        np.putmask(cls, depth > SEPTUM_MM / 2, cls_value)
+        section.paint(cls, cls_value, centre, (radii[0] * size, radii[1] * size), SEPTUM_MM / 2)
 
 
 def _tendons_and_vessels(section: Section, h: np.ndarray, outer: dict[str, np.ndarray], cls: np.ndarray) -> None:
@@ -134,12 +133,12 @@ def _tendons_and_vessels(section: Section, h: np.ndarray, outer: dict[str, np.nd
     biceps = _knee_profile("biceps_tendon", h)
     for centre, radius in (((.60, .68), np.full(h.shape, .06)), ((.74, .52), np.full(h.shape, .05)),
                            ((-.66, .40), .08 * biceps)):
-        np.putmask(cls, section.depth(centre, (radius, radius)) > 0, TENDON)
+        section.paint(cls, TENDON, centre, (radius, radius))
     band = per_slice(_knee_profile("iliotibial_band", h))
     lateral = (outer["cos"] < -0.95) & (outer["inner_depth"] >= 0) & (outer["inner_depth"] < band)
     np.putmask(cls, lateral, TENDON)
     for centre, size in (((.02, .42), .06), ((-.07, .52), .08)):  # the popliteal artery and vein
-        np.putmask(cls, section.depth(centre, (size, size)) > 0, VESSEL)
+        section.paint(cls, VESSEL, centre, (size, size))
 
 
 def _femur_and_patella(section: Section, h: np.ndarray, cls: np.ndarray) -> None:
