@@ -8,6 +8,7 @@ models shipped with LegSeg, and the models registered in the store; the registry
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 from legseg_core.commands.common import print_json
@@ -26,6 +27,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_store_option(listing)
     listing.set_defaults(handler=run_list)
     add_registry_commands(commands)
+    average = commands.add_parser(
+        "average", help="one model from the mean of the weights of several runs of one network",
+        description="Write the uniform mean of the weights of two or more model files of one network "
+                    "(architecture, preset, arguments and preprocessing all equal) as a new model file. Meant for "
+                    "runs from one starting model that differ in seed or data ('model soup'): the mean often "
+                    "generalises better and varies less between seeds than one run. The new card lists every "
+                    "source (file, model id, sha256, starting model) and the union of their training cases.")
+    average.add_argument("models", nargs="+", metavar="MODEL",
+                         help="model files or model names (shipped or registered in the store)")
+    average.add_argument("--out", required=True, metavar="FILE", help="the new model file (.pt)")
+    average.add_argument("--name", default="", help="a display name for the new model's card")
+    average.add_argument("--half", action="store_true", help="store the weights as float16 (half the size)")
+    average.add_argument("--json", action="store_true", help="print the new card as JSON")
+    add_store_option(average)
+    average.set_defaults(handler=run_average)
     parser.set_defaults(handler=lambda args: parser.print_help() or 2)
 
 
@@ -61,6 +77,25 @@ def run_list(args: argparse.Namespace) -> int:
     shipped = available_models(args.store).get("shipped with LegSeg", [])
     print(f"shipped models: {', '.join(shipped) if shipped else 'none'}")
     print_registered(args)
+    return 0
+
+
+def run_average(args: argparse.Namespace) -> int:
+    from legseg_core.errors import InputPathError
+    from legseg_core.model_lookup import resolve_model
+    from legseg_core.models import save_checkpoint
+    from legseg_core.models.average import average_models
+
+    if Path(args.out).is_dir():
+        raise InputPathError(f"{args.out}: is a folder; --out names the new model file, e.g. {Path(args.out) / 'mean.pt'}")
+    files = [resolve_model(model, store=args.store) for model in args.models]
+    network, card = average_models(files, name=args.name)
+    out = save_checkpoint(network, card, args.out, half=args.half)
+    if args.json:
+        print_json(card.to_dict())
+        return 0
+    print(f"{out}: {card.model_id}, the mean of {len(files)} {card.architecture}/{card.preset} models "
+          f"({', '.join(str(path) for path in files)}); {card.notes}")
     return 0
 
 
