@@ -36,6 +36,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="default (Dice+CE, AdamW, augmentation) or paper (section 2.6: Adam 1e-5, CE, 200 "
                              "epochs, 80/20 split)")
     parser.add_argument("--epochs", type=int, default=None, help="number of epochs (default: the recipe's)")
+    parser.add_argument("--stop-after-epochs", metavar="K", type=int, default=None,
+                        help="stop after epoch K of the schedule --epochs plans (learning rate and steps as in the "
+                             "whole run) and register that model; the same command without this option resumes "
+                             "the run to its end")
     add_run_options(parser)
     parser.add_argument("--resume", metavar="RUN_DIR", type=Path, default=None,
                         help="resume (or start) the run in this folder")
@@ -132,7 +136,7 @@ def launch_if_asked(args: argparse.Namespace, command: str, names: tuple[str, ..
     return launch(relaunch_arguments(args, command, {name: getattr(args, name) for name in names}), args.nproc)
 
 
-TRAIN_OPTIONS = ("arch", "preset", "init", "recipe", "epochs", "store", "device", "seed", "recipe_option", "threads",
+TRAIN_OPTIONS = ("arch", "preset", "init", "recipe", "epochs", "stop_after_epochs", "store", "device", "seed", "recipe_option", "threads",
                  "no_progress", "resume", "out", "where", "model_option", "preprocess_option", "json")
 
 
@@ -158,7 +162,8 @@ def run(args: argparse.Namespace) -> int:
                                model_options=parse_pairs(args.model_option, "--model-option"),
                                recipe_options=parse_pairs(args.recipe_option, "--recipe-option"),
                                preprocess=parse_pairs(args.preprocess_option, "--preprocess-option"),
-                               filters=parse_filters(args.where), run_dir=args.resume)
+                               filters=parse_filters(args.where), run_dir=args.resume,
+                               stop_after_epochs=args.stop_after_epochs)
         main = _rank() == 0
         report = with_progress_bar(train_from_store(store, request), "training",
                                    enabled=main and not args.no_progress)

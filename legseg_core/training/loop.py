@@ -105,21 +105,32 @@ class EpochPlan:
 
 
 def train_network(network: Any, data: TrainingData, recipe: Recipe, *, run_dir: str | Path | None = None,
-                  device: str | None = "auto", seed: int = 0,
-                  settings: dict[str, Any] | None = None) -> ProgressWork[TrainingOutcome]:
+                  device: str | None = "auto", seed: int = 0, settings: dict[str, Any] | None = None,
+                  stop_after_epochs: int | None = None) -> ProgressWork[TrainingOutcome]:
     """Train ``network`` (a :mod:`legseg_core.models` net with ``logits``) on ``data`` with ``recipe``.
 
     ``run_dir`` holds the checkpoints; a folder with a checkpoint of the same settings (``settings``
-    plus the recipe, seed and data sizes) resumes where it stopped. Yields progress, returns the outcome.
+    plus the recipe, seed and data sizes) resumes where it stopped. ``stop_after_epochs`` ends the run
+    after that epoch of the recipe's schedule (its learning rate as planned for all the epochs, the
+    steps exactly those of the whole run so far); run again without it, the run resumes to its end.
+    Yields progress, returns the outcome.
     """
     if len(data.train) == 0:
         raise TrainingError("no training patches: the selection holds no labelled case")
+    check_stop_after_epochs(stop_after_epochs)
     runtime = Runtime.create(device, recipe.precision)
     plan = EpochPlan.create(data, recipe, runtime.world_size)
     trainer = StepRunner(network, recipe, runtime, plan.total_steps)
     folder = None if run_dir is None else RunFolder(Path(run_dir))
     state = _start(trainer, folder, recipe, plan, seed, data, settings or {})
-    return (yield from _run(trainer, data, recipe, plan, seed, folder, state))
+    last = plan.epochs if stop_after_epochs is None else min(plan.epochs, stop_after_epochs)
+    return (yield from _run(trainer, data, recipe, plan, seed, folder, state, last))
+
+
+def check_stop_after_epochs(value: int | None) -> None:
+    """Refuse an epoch to stop after that is not a whole number >= 1 (None: run every epoch)."""
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise TrainingError(f"stop_after_epochs={value!r} must be a whole number >= 1")
 
 
 @dataclass
@@ -186,11 +197,12 @@ def _resumes(runtime: Runtime, folder: RunFolder, described: dict[str, Any]) -> 
 
 
 def _run(trainer: StepRunner, data: TrainingData, recipe: Recipe, plan: EpochPlan, seed: int,
-         folder: RunFolder | None, state: _RunState) -> Iterator[Progress]:
+         folder: RunFolder | None, state: _RunState, last: int) -> Iterator[Progress]:
+    """The epochs from the state's to ``last`` (the plan's last, or an earlier one to stop after)."""
     pool = data.train if plan.replay_patches == 0 else LabelledPatches.concatenate([data.train, data.replay])
     _check_crop(recipe, pool)
     clock = _Clock(plan.total_steps, state.step)
-    for epoch in range(state.epoch, plan.epochs):
+    for epoch in range(state.epoch, last):
         losses = []
         for images, labels in _batches(pool, plan, recipe, trainer.runtime, seed, epoch):
             loss = trainer.step(images, labels, state.step)

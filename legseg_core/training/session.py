@@ -29,7 +29,7 @@ from legseg_core.errors import TrainingError
 from legseg_core.progress import ProgressWork
 from legseg_core.training import cards
 from legseg_core.training.data import CaseEntry, collect_patches, snapshot, store_cache
-from legseg_core.training.loop import TrainingData, TrainingOutcome, train_network
+from legseg_core.training.loop import TrainingData, TrainingOutcome, check_stop_after_epochs, train_network
 from legseg_core.training.patches import split_cases
 from legseg_core.training.recipes import Recipe, requested_recipe
 from legseg_core.training.registry import ModelRegistry, ModelVersion
@@ -65,6 +65,7 @@ class TrainRequest:
     preprocess: dict[str, Any] = field(default_factory=dict)
     run_dir: Path | None = None
     register: bool = True
+    stop_after_epochs: int | None = None
 
     def recipe_value(self) -> Recipe:
         return requested_recipe(self.recipe, self.epochs, self.recipe_options)
@@ -115,6 +116,7 @@ def select_training_data(store: Store, recipe: Recipe, seed: int, filters: dict[
 
 def train_from_store(store: Store, request: TrainRequest) -> ProgressWork[TrainReport]:
     """Train a network on the store's accepted cases and register it; yields progress, returns the report."""
+    check_stop_after_epochs(request.stop_after_epochs)
     recipe = request.recipe_value()
     network, config, init = starting_network(store, request)
     selection = select_training_data(store, recipe, request.seed, request.filters)
@@ -127,13 +129,17 @@ def train_from_store(store: Store, request: TrainRequest) -> ProgressWork[TrainR
                 **({"init": init} if init else {})}
     run_dir = request.run_dir or fresh_run_dir(store, "train", settings, recipe, request.seed)
     outcome = yield from train_network(network, TrainingData(train, validation), recipe, run_dir=run_dir,
-                                       device=request.device, seed=request.seed, settings=settings)
+                                       device=request.device, seed=request.seed, settings=settings,
+                                       stop_after_epochs=request.stop_after_epochs)
     rule = "active if the store has no active model, otherwise candidate"
     model = None
+    stopped = outcome.epochs < recipe.epochs  # asked to stop early: the folder stays open to resume to the end
     if request.register and _is_main_process():
         model = register_outcome(store, Registration(outcome, recipe, selection, config, seed=request.seed,
-                                                     preset=request.preset, init=init))
-        mark_registered(run_dir, model.id)
+                                                     preset=request.preset, init=init,
+                                                     stopped_after_epochs=outcome.epochs if stopped else None))
+        if not stopped:
+            mark_registered(run_dir, model.id)
     return TrainReport(model, outcome, selection.train, selection.validation, Path(run_dir), rule)
 
 
@@ -182,6 +188,7 @@ class Registration:
     status: str | None = None
     reason: str = ""
     init: dict[str, str] | None = None
+    stopped_after_epochs: int | None = None
 
 
 def register_outcome(store: Store, registration: Registration) -> ModelVersion:
@@ -199,7 +206,9 @@ def register_outcome(store: Store, registration: Registration) -> ModelVersion:
                 "data": [e.to_list() for e in data], "validation": [e.to_list() for e in selection.validation],
                 "seed": registration.seed, "epochs": outcome.epochs, "steps": outcome.steps,
                 "best_epoch": outcome.best_epoch, "seconds": round(outcome.seconds, 1),
-                "run_dir": str(outcome.run_dir) if outcome.run_dir else "", "history": outcome.history}
+                "run_dir": str(outcome.run_dir) if outcome.run_dir else "", "history": outcome.history,
+                **({"stopped_after_epochs": registration.stopped_after_epochs}
+                   if registration.stopped_after_epochs is not None else {})}
     parent_id = parent.id if parent else None
 
     def write(path: Path, model_id: str) -> None:

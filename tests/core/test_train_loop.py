@@ -79,6 +79,29 @@ def test_interrupted_run_resumes_from_its_last_checkpoint(tmp_path):
         assert torch.allclose(value.float(), resumed.network.state_dict()[key].float(), atol=1e-6), key
 
 
+def test_a_run_stopped_after_an_epoch_keeps_the_whole_schedule_and_resumes_to_the_same_end(tmp_path):
+    data, settings = tiny_data(), recipe(epochs=3, keep="last")
+    network = tiny_network()
+    at_epoch_1 = None
+    full = train_network(network, data, settings, seed=3, run_dir=tmp_path / "full")
+    for event in full:
+        if event.details["event"] == "epoch" and event.details["epoch"] == 1:
+            at_epoch_1 = {key: value.clone() for key, value in network.state_dict().items()}
+    stopped = run_quietly(train_network(tiny_network(), data, settings, seed=3, run_dir=tmp_path / "cut",
+                                        stop_after_epochs=1))
+    assert stopped.epochs == 1 and [h["epoch"] for h in stopped.history] == [1]
+    for key, value in at_epoch_1.items():  # the first epoch of the three-epoch run, not a one-epoch run
+        assert torch.allclose(value.float(), stopped.network.state_dict()[key].float(), atol=1e-6), key
+    one_epoch = run_quietly(train_network(tiny_network(), data, recipe(epochs=1, keep="last"), seed=3))
+    assert stopped.history[0]["learning_rate"] > one_epoch.history[0]["learning_rate"]
+    resumed = run_quietly(train_network(tiny_network(seed=9), data, settings, seed=3, run_dir=tmp_path / "cut"))
+    assert resumed.resumed_from_epoch == 1 and [h["epoch"] for h in resumed.history] == [1, 2, 3]
+    for key, value in network.state_dict().items():
+        assert torch.allclose(value.float(), resumed.network.state_dict()[key].float(), atol=1e-6), key
+    with pytest.raises(TrainingError, match="stop_after_epochs=0 must be a whole number >= 1"):
+        run_quietly(train_network(tiny_network(), data, settings, stop_after_epochs=0))
+
+
 def test_a_damaged_checkpoint_is_set_aside_and_the_run_starts_afresh(tmp_path):
     data, settings = tiny_data(), recipe(epochs=2)
     work = train_network(tiny_network(), data, settings, seed=3, run_dir=tmp_path)

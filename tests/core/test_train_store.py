@@ -135,6 +135,27 @@ def test_cli_trains_registers_and_copies_the_model(store, tmp_path, capsys):
     assert out.is_file() and out.stat().st_size > 0
 
 
+def test_cli_stops_after_an_epoch_of_a_longer_schedule_and_the_card_says_so(store, tmp_path, capsys):
+    out = tmp_path / "stopped.pt"
+    arguments = ["train", "--store", str(store.root), "--epochs", "2", "--device", "cpu", "--seed", "5",
+                 "--model-option", "channels=[4,8]", "--model-option", "strides=[[1,2,2]]",
+                 "--recipe-option", "precision=fp32", "--recipe-option", "batch_size=2",
+                 "--preprocess-option", "patch_shape=[8,32,32]", "--no-progress", "--threads", "1", "--json"]
+    assert main([*arguments, "--stop-after-epochs", "1", "--out", str(out)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["epochs"] == 1
+    training = report["model"]["training"]
+    assert training["stopped_after_epochs"] == 1 and training["recipe"]["epochs"] == 2
+    from legseg_core.models import read_card
+    assert read_card(out).model_id == report["model"]["id"]
+    assert main(arguments) == 0  # the same command without the stop resumes the run to its end
+    report = json.loads(capsys.readouterr().out)
+    assert report["epochs"] == 2 and report["resumed_from_epoch"] == 1
+    assert "stopped_after_epochs" not in report["model"]["training"]
+    assert main([*arguments, "--stop-after-epochs", "0"]) == 2
+    assert "stop_after_epochs=0 must be a whole number >= 1" in capsys.readouterr().err
+
+
 def test_cli_reports_user_errors_without_traceback(store, capsys):
     assert main(["train", "--store", str(store.root), "--recipe-option", "epochs"]) == 2
     assert "--recipe-option 'epochs' must look like KEY=VALUE" in capsys.readouterr().err
