@@ -31,8 +31,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "average", help="one model from the mean of the weights of several runs of one network",
         description="Write the uniform mean of the weights of two or more model files of one network "
                     "(architecture, preset, arguments and preprocessing all equal) as a new model file. Meant for "
-                    "runs from one starting model that differ in seed or data ('model soup'): the mean often "
-                    "generalises better and varies less between seeds than one run. The new card lists every "
+                    "runs from one starting model that differ in seed or data ('model soup'): the mean can "
+                    "generalise better and varies less between seeds than one run. The new card lists every "
                     "source (file, model id, sha256, starting model) and the union of their training cases.")
     average.add_argument("models", nargs="+", metavar="MODEL",
                          help="model files or model names (shipped or registered in the store)")

@@ -2,9 +2,10 @@
 
 Runs that start from the same weights and differ only in their seed or in part of their data end
 in one basin of the loss, and the mean of their weights is a model of that basin (Wortsman et al.
-2022, "model soups"; Izmailov et al. 2018, stochastic weight averaging). It often generalises
-better than each run, and it varies less from one set of seeds to the next than a single run does.
-It costs nothing at inference: the result is one network of the same size.
+2022, "model soups"; Izmailov et al. 2018, stochastic weight averaging). It can generalise better
+than each run, and it varies less from one set of seeds to the next than a single run does (on
+LegSeg's own starter runs it did not beat the best single run: README, starter models). It costs
+nothing at inference: the result is one network of the same size.
 
 Only models of one architecture, preset, set of constructor arguments and preprocessing can be
 averaged, and the mean only makes sense for runs from one common starting model; the card of the
