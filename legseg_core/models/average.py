@@ -16,13 +16,13 @@ counters) take the largest value.
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from legseg_core.checksums import file_sha256
 from legseg_core.errors import CheckpointError, InputPathError, ModelError
 from legseg_core.models.blocks import SegmentationNet
 from legseg_core.models.card import ModelCard
@@ -96,7 +96,7 @@ def _start(card: ModelCard) -> str:
 
 def _plain(value: Any) -> Any:
     """A card field as plain, comparable data (mappings become dicts, tuples lists)."""
-    if isinstance(value, dict) or hasattr(value, "items"):
+    if isinstance(value, Mapping):
         return {str(key): _plain(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
         return [_plain(item) for item in value]
@@ -107,8 +107,4 @@ def _sha256(path: Path) -> str:
     """The sha256 of a model file."""
     if not path.is_file():
         raise InputPathError(f"{path}: no such model file")
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return file_sha256(path)

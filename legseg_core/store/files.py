@@ -25,7 +25,7 @@ from nibabel.orientations import apply_orientation, io_orientation, ornt_transfo
 from legseg_core.atomic import TEMPORARY_PREFIX, remove_file, sync_folder, write_atomically
 from legseg_core.store.errors import StoreIntegrityError
 
-__all__ = ["TEMPORARY_PREFIX", "EncodedFile", "decode_volume", "encode_nifti", "file_sha256", "read_verified",
+__all__ = ["TEMPORARY_PREFIX", "EncodedFile", "decode_volume", "encode_nifti", "read_verified",
            "remove_file", "sync_folder", "write_stored_file"]
 
 #: gzip level of stored NIfTI files: 1 is several times faster than 6 for a few percent more bytes.
@@ -60,15 +60,6 @@ def _source_view(data: np.ndarray, geometry: SourceGeometry) -> np.ndarray:
 def write_stored_file(path: Path, payload: bytes) -> None:
     """Write a stored file atomically, read-only (stored files are immutable); never overwrite one."""
     write_atomically(path, payload, read_only=True, overwrite=False, make_folder=True)
-
-
-def file_sha256(path: Path) -> str:
-    """sha256 (hex) of a file's bytes, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def read_verified(path: Path, sha256: str) -> bytes:

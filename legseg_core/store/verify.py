@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from legseg_core.store.files import file_sha256, remove_file
+from legseg_core.checksums import file_sha256
+from legseg_core.store.files import remove_file
 from legseg_core.store.naming import inside
 
 if TYPE_CHECKING:

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from legseg_core.errors import StoreError
 from legseg_core.store.catalog import now_iso
-from legseg_core.store.files import file_sha256
+from legseg_core.checksums import file_sha256
 from legseg_core.store.naming import inside
 from legseg_core.atomic import TEMPORARY_PREFIX, write_atomically
 

@@ -159,7 +159,7 @@ def starting_network(store: Store, request: TrainRequest) -> tuple[Any, Any, dic
         raise TrainingError(f"--init {request.init} brings its own network and preprocessing; leave out "
                             f"{', '.join(given)}")
     from legseg_core.model_lookup import resolve_model
-    from legseg_core.store.files import file_sha256
+    from legseg_core.checksums import file_sha256
 
     path = resolve_model(request.init, store=store.root)
     network, card = cards.load(path)
