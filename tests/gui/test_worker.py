@@ -106,7 +106,12 @@ def test_a_worker_starts_once(qtbot) -> None:
 def test_fast_work_is_coalesced_so_the_ui_thread_is_not_flooded(qtbot) -> None:
     worker = ProgressWorker(counting(5_000), what="fast")
     events = []
-    worker.progress.connect(events.append)
+
+    def slow_ui(event) -> None:  # a UI slower than the work, so it cannot keep up by chance of scheduling
+        events.append(event)
+        time.sleep(0.001)
+
+    worker.progress.connect(slow_ui)
     with qtbot.waitSignal(worker.ended, timeout=10_000):
         worker.start()
     assert 1 <= len(events) < 5_000 and events[-1].done == 5_000
