@@ -137,6 +137,10 @@ def _register_synthetic(kinds: argparse._SubParsersAction) -> None:
                                 "(control points 40 mm apart, up to about -40%% to +65%%), as receive coils, B1 "
                                 "inhomogeneity and echo-planar signal loss draw it, on top of the bias field across "
                                 "the field of view (default 0)")
+    synthetic.add_argument("--compartments", type=float, default=0.0, metavar="P",
+                           help="chance that some muscles are split along an internal tendon sheet into two parts of "
+                                "different brightness (up to exp(+-0.4)), often with the sheet drawn as a dark line "
+                                "that ends inside the muscle, as pennate muscles such as TA show (default 0)")
     synthetic.add_argument("--blur", type=float, default=0.8, metavar="VOXELS",
                            help="largest in-plane blur (Gaussian sigma in voxels, drawn from 0 to it), as echo-planar "
                                 "(diffusion) images and zero-filled reconstructions show; above 1 a septum one voxel wide "
@@ -158,7 +162,7 @@ def run_synthetic(args: argparse.Namespace) -> int:
                              "--template-labels; give one label map per template scan")
     templates = tuple(load_template_files(image, labels, leg=args.template_leg, mapping=args.template_mapping)
                       for image, labels in zip(args.template_image, args.template_labels))
-    for name in ("streaks", "boundary_lines", "faint_septa", "alike_muscles", "local_shading"):
+    for name in ("streaks", "boundary_lines", "faint_septa", "alike_muscles", "local_shading", "compartments"):
         if not 0.0 <= getattr(args, name) <= 1.0:
             raise PhantomParameterError(f"--{name.replace('_', '-')} {getattr(args, name)!r} must be a chance in 0..1")
     for flag, value, most, where in (("--knee-mm", args.knee_mm, MAX_KNEE_MM, "above the tibial plateau"),
@@ -173,7 +177,8 @@ def run_synthetic(args: argparse.Namespace) -> int:
     settings = SynthesisSettings(streak_probability=args.streaks, boundary_line_probability=args.boundary_lines,
                                  faint_septum_probability=args.faint_septa,
                                  alike_muscle_probability=args.alike_muscles, muscle_resize=args.muscle_resize,
-                                 blur_voxels=(0.0, args.blur), local_shading_probability=args.local_shading)
+                                 blur_voxels=(0.0, args.blur), local_shading_probability=args.local_shading,
+                                 compartment_probability=args.compartments)
     mix = SyntheticMix(real_share=args.real_share, phantom_templates=args.phantom_templates, knee_mm=args.knee_mm,
                        foot_mm=args.foot_mm, settings=settings)
     check_output_folder(args.out, inputs=[*args.template_image, *args.template_labels], what="cohort folder")

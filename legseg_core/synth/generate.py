@@ -61,6 +61,7 @@ class SynthesisSettings:
     muscle_resize: float = 0.0
     bias: float = 0.4
     local_shading_probability: float = 0.0
+    compartment_probability: float = 0.0
     blur_voxels: tuple[float, float] = (0.0, 0.8)
     gamma: tuple[float, float] = (0.75, 1.35)
     snr: tuple[float, float] = (6.0, 50.0)
@@ -108,7 +109,7 @@ def synthesize_case(rng: np.random.Generator, templates: tuple[Template, ...] | 
     contrast = appearance.RANDOM_CONTRAST if rng.uniform() < settings.random_contrast_probability \
         else str(rng.choice(appearance.PRIOR_CONTRASTS))
     middle = int(sum(p.centre[1] for p in poses) / len(poses) / (pixel / sub)) if len(poses) > 1 else shape[2]
-    image, fat = _intensities(rng, tissue, middle, contrast, settings)
+    image, fat = _intensities(rng, tissue, middle, contrast, settings, pixel / sub)
     image = _acquire(rng, _block_mean(image, sub), pixel, settings)
     labels = _block_mode(LABEL_OF_CLASS[tissue], sub)
     spacing = (thickness, pixel, pixel)
@@ -195,18 +196,19 @@ def _span(centre: float, reach: float, step: float, size: int) -> slice:
     return slice(max(0, int((centre - reach) / step)), min(size, int(np.ceil((centre + reach) / step))))
 
 
-def _intensities(rng, tissue: np.ndarray, middle: int, contrast: str, settings) -> tuple[np.ndarray, dict[int, float]]:
-    """The noise-free image on the fine grid (legs apart at column ``middle``), and the fat fraction given to
-    each muscle class."""
+def _intensities(rng, tissue: np.ndarray, middle: int, contrast: str, settings,
+                 step_mm: float) -> tuple[np.ndarray, dict[int, float]]:
+    """The noise-free image on the fine grid of ``step_mm`` voxels (legs apart at column ``middle``), and the
+    fat fraction given to each muscle class."""
     alike = bool(settings.alike_muscle_probability) and rng.uniform() < settings.alike_muscle_probability
     table = appearance.class_table(rng, contrast, settings.class_jitter,
                                    appearance.ALIKE_MUSCLE_JITTER if alike else settings.muscle_jitter)
     if settings.faint_septum_probability and rng.uniform() < settings.faint_septum_probability:
         appearance.faint_septa(rng, table)
     image = np.zeros(tissue.shape, dtype=np.float32)
-    for columns in (slice(0, middle), slice(middle, tissue.shape[2])):
-        if columns.stop > columns.start:
-            image[:, :, columns] = appearance.leg_table(rng, table, settings.leg_jitter)[tissue[:, :, columns]]
+    legs = tuple(c for c in (slice(0, middle), slice(middle, tissue.shape[2])) if c.stop > c.start)
+    for columns in legs:
+        image[:, :, columns] = appearance.leg_table(rng, table, settings.leg_jitter)[tissue[:, :, columns]]
     fat: dict[int, float] = {}
     if rng.uniform() < settings.fat_infiltration_probability:
         fat = appearance.fat_infiltration(rng, tissue, image, table, float(rng.uniform(0.2, 0.8)))
@@ -215,6 +217,9 @@ def _intensities(rng, tissue: np.ndarray, middle: int, contrast: str, settings) 
         appearance.fat_suppression_failure(rng, tissue, image)
     if settings.streak_probability and rng.uniform() < settings.streak_probability:
         appearance.muscle_streaks(rng, tissue, image, table)
+    # drawn only when asked for, so that cohorts made without it stay as they were, seed for seed
+    if settings.compartment_probability and rng.uniform() < settings.compartment_probability:
+        appearance.muscle_compartments(rng, tissue, image, table, step_mm, legs)
     if settings.boundary_line_probability and rng.uniform() < settings.boundary_line_probability:
         appearance.boundary_lines(rng, tissue, image)
     image = appearance.texture(rng, image, float(rng.uniform(*settings.texture)))

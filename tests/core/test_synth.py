@@ -9,7 +9,7 @@ from scipy import ndimage
 from legseg_core.cli import main
 from legseg_core.labels import MUSCLE_BY_ABBR
 from legseg_core.phantom import PhantomParameterError
-from legseg_core.phantom.tissue import AIR, CORTEX, FASCIA, FAT, MARROW, MUSCLE_CLASS, SKIN
+from legseg_core.phantom.tissue import AIR, CORTEX, FASCIA, FAT, MARROW, MUSCLE_CLASS, SKIN, TENDON
 from legseg_core.synth import (HeldOutLegError, SynthesisSettings, SyntheticMix, TemplateError,
                                generate_synthetic_cohort, labelled_leg_template, synthesize_case)
 from legseg_core.synth.heldout import check_trainable
@@ -251,6 +251,32 @@ def test_boundary_lines_darken_where_tissues_meet_and_streaks_put_fat_in_muscle(
     assert 0 < streaks.mean() < 0.3, "thin streaks, brighter than muscle in T1w (fat), cover a small part"
 
 
+def test_compartments_shade_part_of_a_muscle_and_draw_a_tendon_sheet_without_touching_anything_else():
+    from legseg_core.synth import appearance
+
+    assert appearance.prior_table("t2w")[TENDON] < 0.05, "tendon is dark in T2w"
+    tissue = np.full((4, 60, 80), FAT, dtype=np.uint8)
+    tissue[:, 10:30, 10:70] = MUSCLE_CLASS[SOL]  # an elongated muscle, 20 x 60 voxels of 1 mm
+    table = appearance.prior_table("t2w")
+    shades, sheets = [], []
+    for seed in range(12):
+        image = table[tissue].astype(np.float32)
+        split = appearance.muscle_compartments(np.random.default_rng(seed), tissue, image, table, 1.0,
+                                               (slice(0, 80),))
+        outside = tissue != MUSCLE_CLASS[SOL]
+        assert np.array_equal(image[outside], table[tissue][outside].astype(np.float32)), "only the muscle changes"
+        inside = image[~outside] / np.float32(table[MUSCLE_CLASS[SOL]])
+        if split:
+            shades.append(np.percentile(inside, 95) / np.percentile(inside, 5))
+            # shading alone keeps every voxel at exp(-0.4) = 0.67 of the muscle or more; a sheet mixes towards tendon
+            sheets.append(inside.min() < 0.4)
+        else:
+            assert np.allclose(inside, 1.0), "a muscle left alone keeps its one grey"
+    assert len(shades) >= 4, "about 60% of the muscles are split"
+    assert max(shades) > 1.2, "the two parts of a split muscle differ in brightness"
+    assert any(sheets), "a tendon-dark sheet lies inside some split muscles"
+
+
 def test_faint_septa_are_nearly_muscle_and_alike_muscles_share_one_brightness():
     from legseg_core.phantom.tissue import FASCIA
     from legseg_core.synth import appearance
@@ -272,7 +298,7 @@ def test_synthesis_with_the_new_options_keeps_labels_and_changes_only_the_image(
     template = _tiny_template()
     plain = synthesize_case(np.random.default_rng(3), (template, template), TINY_SETTINGS)
     varied = synthesize_case(np.random.default_rng(3), (template, template), replace(
-        TINY_SETTINGS, faint_septum_probability=1.0, alike_muscle_probability=1.0))
+        TINY_SETTINGS, faint_septum_probability=1.0, alike_muscle_probability=1.0, compartment_probability=1.0))
     assert np.array_equal(plain.labels.data, varied.labels.data), "the options change intensities, not anatomy"
     assert not np.array_equal(plain.image.data, varied.image.data)
 
@@ -318,6 +344,9 @@ def test_the_cli_refuses_a_chance_outside_0_to_1(tmp_path, capsys):
     code = main(["phantom", "synthetic", "--n", "1", "--out", str(tmp_path / "c"), "--seed", "1", "--local-shading", "2"])
     err = capsys.readouterr().err
     assert code != 0 and "--local-shading 2" in err and "Traceback" not in err
+    code = main(["phantom", "synthetic", "--n", "1", "--out", str(tmp_path / "c"), "--seed", "1", "--compartments", "-0.5"])
+    err = capsys.readouterr().err
+    assert code != 0 and "--compartments -0.5" in err and "Traceback" not in err
 
 
 def test_the_cli_refuses_a_reach_over_the_knee_or_the_foot_out_of_range(tmp_path, capsys):
