@@ -126,9 +126,11 @@ def muscle_streaks(rng: np.random.Generator, tissue: np.ndarray, image: np.ndarr
 
 
 #: Intramuscular compartments (:func:`muscle_compartments`): chance that one muscle of an affected case gets
-#: them, largest brightness ratio between its two parts (log), and the aponeurosis's thickness (mm).
+#: them, largest brightness ratio between its two parts (log), the chance of a drawn aponeurosis and its
+#: thickness (mm).
 COMPARTMENT_MUSCLE_CHANCE = 0.6
 COMPARTMENT_LOG_RATIO = 0.4
+APONEUROSIS_CHANCE = 0.7
 APONEUROSIS_MM = (0.6, 1.6)
 
 
@@ -177,15 +179,15 @@ def muscle_compartments(rng: np.random.Generator, tissue: np.ndarray, image: np.
             softness = np.float32(rng.uniform(0.5, 3.0))
             ratio = np.float32(np.exp(rng.uniform(-COMPARTMENT_LOG_RATIO, COMPARTMENT_LOG_RATIO)))
             side = 1 / (1 + np.exp(-np.clip(across / softness, -30, 30)))
-            values = image[:, :, columns][box][inside] * (1 + (ratio - 1) * side)
-            if rng.uniform() < 0.7:
+            view = image[:, :, columns][box]  # a view: writing into it writes the image
+            values = view[inside] * (1 + (ratio - 1) * side)
+            if rng.uniform() < APONEUROSIS_CHANCE:
                 half = np.float32(rng.uniform(*APONEUROSIS_MM) / 2)
                 reach = np.abs(along).max()
                 start, stop = -rng.uniform(0.2, 1.0) * reach, rng.uniform(0.2, 1.0) * reach
                 sheet = (np.abs(across) < half) & (along > start) & (along < stop)
                 mix = np.float32(rng.uniform(0.4, 1.0))
                 values[sheet] = (1 - mix) * values[sheet] + mix * tendon
-            view = image[:, :, columns][box]
             view[inside] = values
             split += 1
     return split
