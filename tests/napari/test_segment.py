@@ -196,8 +196,8 @@ def test_checking_the_selected_labels_reports_them_as_they_are_now(segment, qtbo
 def test_the_real_t2_scan_segmented_in_the_dock_shows_its_flags(make_napari_viewer, qtbot, tmp_path: Path,
                                                                  monkeypatch: pytest.MonkeyPatch,
                                                                  real_data: Path) -> None:
-    """The issue's T2 case in napari: the starter U-Net on the echo mean leaves TA out of the left leg; the dock
-    says so, with the volume of each muscle per leg, and a screenshot shows it."""
+    """The T2 scan in napari: the starter U-Net on its last echo (little signal left) leaves TP out of the left
+    leg; the dock says so, with the volume of each muscle per leg, and a screenshot shows it."""
     from legseg_core.io import load_volume
     from legseg_core.model_lookup import resolve_model
     from legseg_napari._layers import VOLUME
@@ -205,8 +205,8 @@ def test_the_real_t2_scan_segmented_in_the_dock_shows_its_flags(make_napari_view
 
     monkeypatch.setenv("LEGSEG_STORE", str(tmp_path / "store"))
     viewer = make_napari_viewer()
-    volume = load_volume(real_data / "t2_mese.nii.gz", frame="mean")
-    image_layer = viewer.add_image(volume.data, name="t2 echo mean", scale=volume.spacing, metadata={VOLUME: volume})
+    volume = load_volume(real_data / "t2_mese.nii.gz", frame=17)
+    image_layer = viewer.add_image(volume.data, name="t2 last echo", scale=volume.spacing, metadata={VOLUME: volume})
     widget = SegmentWidget(viewer)
     viewer.window.add_dock_widget(widget, name="Segment")
     widget.picker.add_model_file(resolve_model("unet-lite-starter"))
@@ -216,8 +216,8 @@ def test_the_real_t2_scan_segmented_in_the_dock_shows_its_flags(make_napari_view
         pass
     assert worker.outcome == "finished", worker.error
     flags = widget.quality.flag_texts()
-    assert any(flag.startswith("missing: TA") and "left leg" in flag for flag in flags), flags
-    assert widget.quality.cell("TA", "Left (ml)") == "0.0" and float(widget.quality.cell("SOL", "Right (ml)")) > 100
+    assert any(flag.startswith("missing: TP") and "left leg" in flag for flag in flags), flags
+    assert widget.quality.cell("TP", "Left (ml)") == "0.0" and float(widget.quality.cell("SOL", "Right (ml)")) > 100
     assert image_layer.name in widget.quality.summary.text()
     viewer.window.resize(1600, 1000)
     qtbot.wait(300)
