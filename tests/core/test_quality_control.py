@@ -66,7 +66,7 @@ def test_the_real_reference_passes_and_a_damaged_copy_does_not(real_case):
 
 def test_segment_flags_the_implausible_t2_result_and_reports_its_choices(real_data, tmp_path, monkeypatch, capsys):
     # the last of the 18 echoes (little signal left): the starter U-Net misses muscles there, as a user who picks
-    # the wrong echo would see; the echo mean and the first echo are segmented plausibly by version 6
+    # the wrong echo would see
     monkeypatch.setenv("LEGSEG_STORE", str(tmp_path / "no-store"))
     out = tmp_path / "t2_labels.nii.gz"
     assert main(["segment", str(real_data / "t2_mese.nii.gz"), "--frame", "17", "-o", str(out), "--no-progress",
